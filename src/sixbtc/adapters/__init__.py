@@ -1,0 +1,1 @@
+"""Technology behind the ports: SQL, ccxt, numba, paper trading, in-memory fakes."""

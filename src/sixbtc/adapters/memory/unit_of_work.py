@@ -1,0 +1,196 @@
+"""An in-memory unit of work with real transaction semantics (rollback unless committed).
+
+Units of work on one :class:`InMemoryStore` are serialised by the store's lock, so claims and pool
+changes are trivially atomic within a process.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Self
+
+import attrs
+
+from sixbtc.application.errors import DuplicateStrategy, NotFound
+from sixbtc.domain.backtest import BacktestResult
+from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy
+
+
+@attrs.frozen
+class Claim:
+    owner: str
+    expires_at: datetime
+
+
+class InMemoryStore:
+    """The committed state shared by the units of work of one process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.strategies: dict[uuid.UUID, Strategy] = {}
+        self.events: list[StatusChange] = []
+        self.backtests: list[BacktestResult] = []
+        self.claims: dict[uuid.UUID, Claim] = {}
+
+
+def _detached(strategy: Strategy) -> Strategy:
+    """A copy that shares nothing mutable with ``strategy`` and carries no pending events."""
+    clone = copy.copy(strategy)
+    clone.parameters = copy.deepcopy(strategy.parameters)
+    clone.events = []
+    return clone
+
+
+class InMemoryStrategyRepository:
+    """Strategies of one unit of work: an identity map over the store's committed rows."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self.seen: dict[uuid.UUID, Strategy] = {}
+        self.claims: dict[uuid.UUID, Claim] = dict(store.claims)
+
+    def _all(self) -> Iterator[Strategy]:
+        for sid, strategy in self._store.strategies.items():
+            yield self.seen.get(sid, strategy)
+        for sid, strategy in self.seen.items():
+            if sid not in self._store.strategies:
+                yield strategy
+
+    def _load(self, strategy_id: uuid.UUID) -> Strategy:
+        if strategy_id not in self.seen:
+            self.seen[strategy_id] = _detached(self._store.strategies[strategy_id])
+        return self.seen[strategy_id]
+
+    def add(self, strategy: Strategy) -> None:
+        if strategy.id in self.seen or strategy.id in self._store.strategies:
+            raise DuplicateStrategy(f"strategy {strategy.id} already exists")
+        for other in self._all():
+            if other.code_hash == strategy.code_hash:
+                raise DuplicateStrategy(
+                    f"strategy {strategy.name!r}: same code as {other.name!r} ({other.id})"
+                )
+        self.seen[strategy.id] = strategy
+
+    def get(self, strategy_id: uuid.UUID) -> Strategy:
+        if strategy_id not in self.seen and strategy_id not in self._store.strategies:
+            raise NotFound(f"strategy {strategy_id} does not exist")
+        return self._load(strategy_id)
+
+    def save(self, strategy: Strategy) -> None:
+        if self.seen.get(strategy.id) is not strategy:
+            raise NotFound(f"strategy {strategy.id} was not loaded in this unit of work")
+
+    def by_status(self, status: Status) -> list[Strategy]:
+        found = [s for s in self._all() if s.status is status]
+        found.sort(key=lambda s: (s.created_at, s.id.int))
+        return [self._load(s.id) for s in found]
+
+    def count(self, status: Status) -> int:
+        return sum(1 for s in self._all() if s.status is status)
+
+    def standings(self, status: Status = Status.ACTIVE) -> list[Standing]:
+        return [s.standing() for s in self._all() if s.status is status]
+
+    def events(self, strategy_id: uuid.UUID) -> list[StatusChange]:
+        committed = [e for e in self._store.events if e.strategy_id == strategy_id]
+        pending = self.seen[strategy_id].events if strategy_id in self.seen else []
+        return committed + list(pending)
+
+    def _claimable(self, strategy: Strategy, now: datetime) -> bool:
+        claim = self.claims.get(strategy.id)
+        return claim is None or claim.expires_at <= now
+
+    def _take(self, chosen: list[Strategy], owner: str, now: datetime, lease: timedelta):
+        for strategy in chosen:
+            self.claims[strategy.id] = Claim(owner, now + lease)
+        return [self._load(s.id) for s in chosen]
+
+    def claim(
+        self, status: Status, limit: int, owner: str, now: datetime, lease: timedelta
+    ) -> list[Strategy]:
+        free = [s for s in self._all() if s.status is status and self._claimable(s, now)]
+        free.sort(key=lambda s: (s.created_at, s.id.int))
+        return self._take(free[:limit], owner, now, lease)
+
+    def claim_due_for_retest(
+        self, cutoff: datetime, limit: int, owner: str, now: datetime, lease: timedelta
+    ) -> list[Strategy]:
+        due = [
+            s
+            for s in self._all()
+            if s.status is Status.ACTIVE
+            and (s.last_backtested_at is None or s.last_backtested_at <= cutoff)
+            and self._claimable(s, now)
+        ]
+        due.sort(
+            key=lambda s: (s.last_backtested_at is not None, s.last_backtested_at or now, s.id.int)
+        )
+        return self._take(due[:limit], owner, now, lease)
+
+    def release(self, strategy_id: uuid.UUID, owner: str) -> None:
+        claim = self.claims.get(strategy_id)
+        if claim is not None and claim.owner == owner:
+            del self.claims[strategy_id]
+
+
+class InMemoryBacktestRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self.added: list[BacktestResult] = []
+
+    def add(self, result: BacktestResult) -> None:
+        self.added.append(result)
+
+    def for_strategy(self, strategy_id: uuid.UUID) -> list[BacktestResult]:
+        runs = [r for r in (*self._store.backtests, *self.added) if r.strategy_id == strategy_id]
+        return sorted(runs, key=lambda r: r.run_at)
+
+
+class InMemoryUnitOfWork:
+    """A unit of work over an :class:`InMemoryStore`; rolls back unless committed."""
+
+    def __init__(self, store: InMemoryStore | None = None) -> None:
+        self.store = store if store is not None else InMemoryStore()
+        self.committed = False
+
+    def __enter__(self) -> Self:
+        self.store.lock.acquire()
+        self._begin()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            self.store.lock.release()
+
+    def _begin(self) -> None:
+        self.strategies = InMemoryStrategyRepository(self.store)
+        self.backtests = InMemoryBacktestRepository(self.store)
+
+    def commit(self) -> None:
+        store = self.store
+        for sid, strategy in self.strategies.seen.items():
+            store.events.extend(strategy.events)
+            strategy.events.clear()
+            store.strategies[sid] = _detached(strategy)
+        store.claims = dict(self.strategies.claims)
+        store.backtests.extend(self.backtests.added)
+        self.committed = True
+        self._begin()
+
+    def rollback(self) -> None:
+        self._begin()
+
+    def lock_pool(self) -> None:
+        """Units of work on one store are already serialised; nothing more to hold."""

@@ -1,0 +1,25 @@
+"""Errors the application reports; adapters map their technology's errors onto these."""
+
+
+class ApplicationError(Exception):
+    """Base class of the errors a use case may surface to an entrypoint."""
+
+
+class NotFound(ApplicationError):
+    """The requested record does not exist."""
+
+
+class DuplicateStrategy(ApplicationError):
+    """A strategy with the same normalised code hash is already stored."""
+
+
+class MarketDataUnavailable(ApplicationError):
+    """Candles could not be obtained (unknown symbol, no data in range, exchange down)."""
+
+
+class ExchangeError(ApplicationError):
+    """The exchange refused or failed an operation; nothing is assumed to have happened."""
+
+
+class RateLimited(ExchangeError):
+    """The exchange asked us to slow down; retrying later is safe."""

@@ -1,0 +1,220 @@
+"""Ports: what the use cases need from the outside world, one concern each.
+
+Ports speak domain types and numpy arrays, never DataFrames or exchange dicts. Adapters implement
+them (``InMemory...`` in :mod:`sixbtc.adapters.memory`, SQLAlchemy, ccxt, numba, ...).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Protocol, Self
+
+import attrs
+import numpy as np
+
+from sixbtc.domain.backtest import BacktestResult, Costs, ExecutionParameters
+from sixbtc.domain.candles import Candles
+from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy
+from sixbtc.domain.timeframe import Timeframe
+
+
+class Clock(Protocol):
+    """The current time. Domain and application never read the system clock directly."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class StrategyRepository(Protocol):
+    """Strategies and their audit events. Changes become durable only when the unit of work
+    that owns this repository commits.
+
+    Claims: a worker claims strategies for ``lease`` time; a claimed strategy is invisible to other
+    claimers until its claim is released or its lease expires (the worker died), after which the
+    next claimer takes it over. No strategy is held by two live claims at once.
+    """
+
+    def add(self, strategy: Strategy) -> None:
+        """Store a new strategy and its pending events. Raises DuplicateStrategy when a strategy
+        with the same ``code_hash`` exists (whatever its status)."""
+        ...
+
+    def get(self, strategy_id: uuid.UUID) -> Strategy:
+        """The strategy with this id; NotFound otherwise."""
+        ...
+
+    def save(self, strategy: Strategy) -> None:
+        """Persist the changes of a loaded strategy, appending its new events."""
+        ...
+
+    def by_status(self, status: Status) -> list[Strategy]:
+        """Every strategy in ``status``, oldest created first."""
+        ...
+
+    def count(self, status: Status) -> int:
+        """How many strategies are in ``status``."""
+        ...
+
+    def standings(self, status: Status = Status.ACTIVE) -> list[Standing]:
+        """The leaderboard view (id, score, last backtest) of every strategy in ``status``."""
+        ...
+
+    def events(self, strategy_id: uuid.UUID) -> list[StatusChange]:
+        """The recorded status changes of a strategy, in order."""
+        ...
+
+    def claim(
+        self, status: Status, limit: int, owner: str, now: datetime, lease: timedelta
+    ) -> list[Strategy]:
+        """Atomically claim up to ``limit`` unclaimed (or lease-expired) strategies in ``status``,
+        oldest created first, for ``owner`` until ``now + lease``."""
+        ...
+
+    def claim_due_for_retest(
+        self, cutoff: datetime, limit: int, owner: str, now: datetime, lease: timedelta
+    ) -> list[Strategy]:
+        """Like :meth:`claim` for ACTIVE strategies last backtested at or before ``cutoff`` (or
+        never), oldest ``last_backtested_at`` first, then smaller id."""
+        ...
+
+    def release(self, strategy_id: uuid.UUID, owner: str) -> None:
+        """Drop ``owner``'s claim on the strategy (no effect if it holds none)."""
+        ...
+
+
+class BacktestRepository(Protocol):
+    """The audit record of every backtest run."""
+
+    def add(self, result: BacktestResult) -> None:
+        """Store one run's result."""
+        ...
+
+    def for_strategy(self, strategy_id: uuid.UUID) -> list[BacktestResult]:
+        """Every run of a strategy, oldest first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One atomic piece of work: ``with uow: ...; uow.commit()``.
+
+    Leaving the block without :meth:`commit` rolls everything back. One service tick is one unit of
+    work.
+    """
+
+    strategies: StrategyRepository
+    backtests: BacktestRepository
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None:
+        """Make every change of this unit of work durable at once."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard every change since the last commit."""
+        ...
+
+    def lock_pool(self) -> None:
+        """Serialise changes to the ACTIVE pool: block until no other unit of work holds the pool
+        lock; hold it until this unit of work commits or rolls back."""
+        ...
+
+
+class MarketData(Protocol):
+    """Closed candles for the pipeline's coins; a still-forming candle is never returned."""
+
+    def symbols(self) -> list[str]:
+        """The coins this source serves, in a stable order."""
+        ...
+
+    def candles(self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime) -> Candles:
+        """Closed bars of ``symbol`` whose open time is in ``[start, end)``.
+
+        Raises MarketDataUnavailable for an unknown symbol."""
+        ...
+
+
+class SignalSource(Protocol):
+    """Runs a strategy's code on candles and returns its signals, one per bar: +1 long, -1 short,
+    0 flat (int8). Strategy code is untrusted: implementations isolate it."""
+
+    def signals(self, code: str, candles: Candles) -> np.ndarray: ...
+
+
+@attrs.frozen
+class Market:
+    """One coin's candles with the signals of one strategy on them (same length)."""
+
+    candles: Candles
+    signals: np.ndarray
+
+
+class BacktestEngine(Protocol):
+    """Simulates signals under execution parameters (spec section 4, simulation rules)."""
+
+    def sweep(
+        self,
+        markets: Sequence[Market],
+        combinations: Sequence[ExecutionParameters],
+        costs: Costs,
+    ) -> list[Metrics]:
+        """Metrics of the equally weighted portfolio of ``markets`` for each combination, in the
+        order given. Annualisation uses the markets' timeframe (all markets share one)."""
+        ...
+
+
+@attrs.frozen
+class OrderRequest:
+    """A market order; ``client_order_id`` makes retries idempotent."""
+
+    client_order_id: str
+    subaccount: int
+    symbol: str
+    side: str  # "buy" or "sell"
+    amount: float
+    reduce_only: bool = False
+
+
+@attrs.frozen
+class OrderFill:
+    client_order_id: str
+    symbol: str
+    side: str
+    amount: float
+    price: float
+    fee: float
+
+
+@attrs.frozen
+class Position:
+    symbol: str
+    amount: float  # signed: > 0 long, < 0 short
+    entry_price: float
+
+
+class Exchange(Protocol):
+    """Orders and balances on one subaccount per strategy.
+
+    :meth:`place_order` is idempotent by ``client_order_id``: placing the same id twice returns the
+    first fill and never trades twice. Failures raise ExchangeError (RateLimited to retry later).
+    """
+
+    def balance(self, subaccount: int) -> float:
+        """Equity of the subaccount in quote currency."""
+        ...
+
+    def place_order(self, order: OrderRequest) -> OrderFill: ...
+
+    def positions(self, subaccount: int) -> list[Position]: ...

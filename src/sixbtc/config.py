@@ -1,0 +1,386 @@
+"""Configuration: ``config.yaml`` overridden by environment variables, validated on load.
+
+Every key of the spec's section 8 is here with its default. An environment variable
+``SIXBTC_<SECTION>__<KEY>`` (double underscore between levels, value parsed as YAML) overrides a key,
+for example ``SIXBTC_ACTIVE_POOL__MAX_SIZE=200`` or ``SIXBTC_DATABASE__URL=postgresql+psycopg://...``.
+Any error names the key, the value and what was expected, before anything runs.
+"""
+
+from __future__ import annotations
+
+import os
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+from sixbtc.domain.backtest import Costs, ParameterGrid
+from sixbtc.domain.retirement import RetirementPolicy
+from sixbtc.domain.scoring import ScoringBounds, ScoringPolicy, ScoringWeights
+from sixbtc.domain.selection import LiveSelection
+from sixbtc.domain.timeframe import Timeframe
+
+ENV_PREFIX = "SIXBTC_"
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key, the value and the expectation."""
+
+
+def _check(predicate: typing.Callable[[Any], bool], expected: str):
+    def validator(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+        if not predicate(value):
+            raise ConfigError(f"{attribute.name}: {value!r}; expected {expected}")
+
+    return validator
+
+
+positive = _check(lambda v: v > 0, "a number > 0")
+non_negative = _check(lambda v: v >= 0, "a number >= 0")
+at_least_one = _check(lambda v: v >= 1, "an integer >= 1")
+score_range = _check(lambda v: 0 <= v <= 100, "a score between 0 and 100")
+fraction = _check(lambda v: 0 <= v <= 1, "a fraction between 0 and 1")
+non_empty = _check(lambda v: len(v) > 0, "a non-empty list")
+
+
+@attrs.frozen
+class ActivePoolConfig:
+    max_size: int = attrs.field(default=300, validator=at_least_one)
+    min_score_entry: float = attrs.field(default=15.0, validator=score_range)
+
+
+@attrs.frozen
+class ThreadsConfig:
+    validated: int = attrs.field(default=4, validator=non_negative)
+    retest: int = attrs.field(default=1, validator=non_negative)
+
+
+@attrs.frozen
+class CostsConfig:
+    fee: float = attrs.field(default=0.00045, validator=non_negative)
+    slippage: float = attrs.field(default=0.0005, validator=non_negative)
+
+
+@attrs.frozen
+class GridConfig:
+    stop_loss: tuple[float, ...] = attrs.field(
+        default=(0.01, 0.02, 0.03, 0.05, 0.08), validator=non_empty
+    )
+    take_profit: tuple[float, ...] = attrs.field(
+        default=(0.01, 0.02, 0.04, 0.06, 0.10), validator=non_empty
+    )
+    leverage: tuple[float, ...] = attrs.field(default=(1.0, 2.0, 3.0), validator=non_empty)
+    max_hold_bars: tuple[int, ...] = attrs.field(default=(12, 24, 48, 96), validator=non_empty)
+
+
+@attrs.frozen
+class BacktesterConfig:
+    retest_interval_days: float = attrs.field(default=3.0, validator=positive)
+    threads: ThreadsConfig = ThreadsConfig()
+    workers: int = attrs.field(default=0, validator=non_negative)  # 0: every core
+    training_days: int = attrs.field(default=365, validator=at_least_one)
+    holdout_days: int = attrs.field(default=30, validator=at_least_one)
+    timeframes: tuple[str, ...] = attrs.field(default=("5m", "15m", "30m", "1h", "4h", "1d"))
+    coins: int = attrs.field(default=30, validator=at_least_one)
+    claim_lease_minutes: float = attrs.field(default=30.0, validator=positive)
+    costs: CostsConfig = CostsConfig()
+    grid: GridConfig = GridConfig()
+
+    @timeframes.validator
+    def _known(self, attribute: attrs.Attribute, value: tuple[str, ...]) -> None:
+        for label in value:
+            try:
+                Timeframe.parse(label)
+            except ValueError as error:
+                raise ConfigError(f"{attribute.name}: {error}") from None
+
+
+@attrs.frozen
+class SelectionConfig:
+    max_per_type: int = attrs.field(default=3, validator=at_least_one)
+    max_per_timeframe: int = attrs.field(default=3, validator=at_least_one)
+
+
+@attrs.frozen
+class RotatorConfig:
+    check_interval_minutes: float = attrs.field(default=15.0, validator=positive)
+    max_live_strategies: int = attrs.field(default=10, validator=non_negative)
+    min_score_live: float = attrs.field(default=50.0, validator=score_range)
+    selection: SelectionConfig = SelectionConfig()
+
+
+@attrs.frozen
+class RetirementConfig:
+    min_score: float = attrs.field(default=30.0, validator=score_range)
+    max_degradation: float = attrs.field(default=0.50, validator=non_negative)
+    max_drawdown: float = attrs.field(default=0.30, validator=fraction)
+    min_trades: int = attrs.field(default=10, validator=non_negative)
+
+
+@attrs.frozen
+class MonitorConfig:
+    check_interval_minutes: float = attrs.field(default=15.0, validator=positive)
+    retirement: RetirementConfig = RetirementConfig()
+
+
+@attrs.frozen
+class QueueLimitsConfig:
+    generated: int = attrs.field(default=500, validator=at_least_one)
+    validated: int = attrs.field(default=50, validator=at_least_one)
+
+
+@attrs.frozen
+class PipelineConfig:
+    queue_limits: QueueLimitsConfig = QueueLimitsConfig()
+
+
+@attrs.frozen
+class ValidatorConfig:
+    live_history_bars: int = attrs.field(default=5000, validator=at_least_one)
+
+
+@attrs.frozen
+class RobustnessConfig:
+    min_deflated_sharpe: float = attrs.field(default=0.95, validator=fraction)
+    max_permutation_p: float = attrs.field(default=0.05, validator=fraction)
+    min_trades_training: int = attrs.field(default=30, validator=non_negative)
+    min_trades_holdout: int = attrs.field(default=5, validator=non_negative)
+
+
+@attrs.frozen
+class WeightsConfig:
+    expectancy: float = attrs.field(default=0.40, validator=non_negative)
+    sharpe: float = attrs.field(default=0.25, validator=non_negative)
+    win_rate: float = attrs.field(default=0.10, validator=non_negative)
+    drawdown: float = attrs.field(default=0.15, validator=non_negative)
+    recency: float = attrs.field(default=0.10, validator=non_negative)
+
+
+@attrs.frozen
+class BoundsConfig:
+    expectancy_full: float = attrs.field(default=0.10, validator=positive)
+    sharpe_full: float = attrs.field(default=3.0, validator=positive)
+    drawdown_zero: float = attrs.field(default=0.30, validator=positive)
+    recency_offset: float = attrs.field(default=0.5, validator=non_negative)
+
+
+def _default_min_trades() -> dict[str, int]:
+    return {"5m": 50, "15m": 40, "30m": 30, "1h": 20, "4h": 10, "1d": 5}
+
+
+@attrs.frozen
+class ScoringConfig:
+    weights: WeightsConfig = WeightsConfig()
+    bounds: BoundsConfig = BoundsConfig()
+    training_weight: float = attrs.field(default=0.40, validator=fraction)
+    holdout_weight: float = attrs.field(default=0.60, validator=fraction)
+    min_trades: dict[str, int] = attrs.field(factory=_default_min_trades)
+
+
+@attrs.frozen
+class DatabaseConfig:
+    url: str = "sqlite:///sixbtc.db"
+
+
+@attrs.frozen
+class MarketDataConfig:
+    source: str = attrs.field(
+        default="synthetic",
+        validator=_check(lambda v: v in ("synthetic", "ccxt"), "'synthetic' or 'ccxt'"),
+    )
+    seed: int = 42
+    exchange: str = "binanceusdm"
+    cache_dir: str = "data/cache"
+    symbols: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class ExchangeConfig:
+    mode: str = attrs.field(
+        default="paper", validator=_check(lambda v: v in ("paper", "live"), "'paper' or 'live'")
+    )
+    name: str = "hyperliquid"
+    initial_capital: float = attrs.field(default=1000.0, validator=positive)
+
+
+@attrs.frozen
+class Config:
+    """The whole configuration; see ``config/config.yaml`` for every key and its meaning."""
+
+    active_pool: ActivePoolConfig = ActivePoolConfig()
+    backtester: BacktesterConfig = BacktesterConfig()
+    rotator: RotatorConfig = RotatorConfig()
+    monitor: MonitorConfig = MonitorConfig()
+    pipeline: PipelineConfig = PipelineConfig()
+    validator: ValidatorConfig = ValidatorConfig()
+    robustness: RobustnessConfig = RobustnessConfig()
+    scoring: ScoringConfig = ScoringConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    market_data: MarketDataConfig = MarketDataConfig()
+    exchange: ExchangeConfig = ExchangeConfig()
+
+    def __attrs_post_init__(self) -> None:
+        if self.rotator.min_score_live < self.active_pool.min_score_entry:
+            raise ConfigError(
+                f"rotator.min_score_live: {self.rotator.min_score_live}; expected >= "
+                f"active_pool.min_score_entry ({self.active_pool.min_score_entry})"
+            )
+        for key in self.scoring.min_trades:
+            try:
+                Timeframe.parse(key)
+            except ValueError as error:
+                raise ConfigError(f"scoring.min_trades: {error}") from None
+        try:
+            self.scoring_policy()
+        except ValueError as error:
+            raise ConfigError(f"scoring.{error}") from None
+        try:
+            self.parameter_grid().combinations()
+        except ValueError as error:
+            raise ConfigError(f"backtester.grid: {error}") from None
+
+    def scoring_policy(self) -> ScoringPolicy:
+        s = self.scoring
+        return ScoringPolicy(
+            weights=ScoringWeights(**attrs.asdict(s.weights)),
+            bounds=ScoringBounds(**attrs.asdict(s.bounds)),
+            training_weight=s.training_weight,
+            holdout_weight=s.holdout_weight,
+            min_trades={Timeframe.parse(k): v for k, v in s.min_trades.items()},
+        )
+
+    def retirement_policy(self) -> RetirementPolicy:
+        return RetirementPolicy(**attrs.asdict(self.monitor.retirement))
+
+    def live_selection(self) -> LiveSelection:
+        r = self.rotator
+        return LiveSelection(
+            max_live=r.max_live_strategies,
+            min_score=r.min_score_live,
+            max_per_type=r.selection.max_per_type,
+            max_per_timeframe=r.selection.max_per_timeframe,
+        )
+
+    def parameter_grid(self) -> ParameterGrid:
+        return ParameterGrid(**attrs.asdict(self.backtester.grid))
+
+    def costs(self) -> Costs:
+        return Costs(**attrs.asdict(self.backtester.costs))
+
+    def timeframes(self) -> list[Timeframe]:
+        return [Timeframe.parse(label) for label in self.backtester.timeframes]
+
+
+def _type_name(kind: Any) -> str:
+    return getattr(kind, "__name__", str(kind))
+
+
+def _structure(kind: Any, value: Any, path: str) -> Any:
+    """Convert a YAML value to ``kind``, or raise ConfigError naming ``path``."""
+    if attrs.has(kind):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{path}: {value!r}; expected a mapping of keys")
+        return _build(kind, value, path)
+    origin = typing.get_origin(kind)
+    if origin in (tuple, list):
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{path}: {value!r}; expected a list")
+        (item,) = [a for a in typing.get_args(kind) if a is not Ellipsis]
+        return tuple(_structure(item, v, f"{path}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{path}: {value!r}; expected a mapping")
+        key_kind, value_kind = typing.get_args(kind)
+        return {
+            _structure(key_kind, k, path): _structure(value_kind, v, f"{path}.{k}")
+            for k, v in value.items()
+        }
+    if origin in (typing.Union, types.UnionType):
+        raise TypeError(f"{path}: unions are not supported in the configuration schema")
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind is bool and isinstance(value, bool):
+        return value
+    if kind in (int, str) and type(value) is kind:
+        return value
+    raise ConfigError(f"{path}: {value!r} ({type(value).__name__}); expected {_type_name(kind)}")
+
+
+def _build(cls: type, data: Mapping[str, Any], path: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in attrs.fields(cls)}
+    unknown = sorted(set(data) - fields)
+    if unknown:
+        where = f"{path}." if path else ""
+        raise ConfigError(
+            f"{where}{unknown[0]}: unknown key; expected one of {', '.join(sorted(fields))}"
+        )
+    kwargs = {
+        name: _structure(hints[name], value, f"{path}.{name}" if path else name)
+        for name, value in data.items()
+    }
+    try:
+        return cls(**kwargs)
+    except ConfigError as error:
+        raise ConfigError(f"{path}.{error}" if path else str(error)) from None
+
+
+def _set_path(tree: dict[str, Any], keys: list[str], value: Any) -> None:
+    for key in keys[:-1]:
+        node = tree.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"{'.'.join(keys)}: cannot override inside a non-mapping")
+        tree = node
+    tree[keys[-1]] = value
+
+
+def environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The nested overrides that ``SIXBTC_A__B=value`` variables describe."""
+    tree: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        keys = name[len(ENV_PREFIX) :].lower().split("__")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        _set_path(tree, keys, value)
+    return tree
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def from_mapping(data: Mapping[str, Any]) -> Config:
+    """Build and validate a Config from nested plain data (as YAML gives it)."""
+    return _build(Config, data, "")
+
+
+def load(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Load ``path`` (defaults only when None), apply environment overrides, validate."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        file = Path(path)
+        if not file.is_file():
+            raise ConfigError(f"config file {file}: not found")
+        try:
+            loaded = yaml.safe_load(file.read_text()) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"config file {file}: not valid YAML ({error})") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {file}: expected a mapping at the top level")
+        data = loaded
+    overrides = environment_overrides(os.environ if environ is None else environ)
+    return from_mapping(_merge(data, overrides))

@@ -1,0 +1,123 @@
+"""Value objects of a backtest: execution parameters, costs, the sweep grid and a run's result."""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.timeframe import Timeframe
+
+
+@attrs.frozen
+class ExecutionParameters:
+    """How signals are traded: stop loss and take profit as fractions of the entry price,
+    leverage, and the maximum holding time in bars (the entry bar counts as 1)."""
+
+    stop_loss: float
+    take_profit: float
+    leverage: float
+    max_hold_bars: int
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("stop_loss", "take_profit", "leverage"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: {getattr(self, name)}; expected a number > 0")
+        if self.max_hold_bars < 1:
+            raise ValueError(f"max_hold_bars: {self.max_hold_bars}; expected an integer >= 1")
+        if self.stop_loss * self.leverage >= 1.0:
+            raise ValueError(
+                f"stop_loss * leverage: {self.stop_loss} * {self.leverage} >= 1; the stop would be "
+                "at or beyond liquidation"
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@attrs.frozen
+class Costs:
+    """Fees and slippage as fractions of notional, paid on entry and on exit."""
+
+    fee: float = 0.00045
+    slippage: float = 0.0005
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("fee", "slippage"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"backtester.costs.{name}: {getattr(self, name)}; expected >= 0")
+
+
+@attrs.frozen
+class ParameterGrid:
+    """The cartesian product of the candidate values (5 x 5 x 3 x 4 = 300 by default)."""
+
+    stop_loss: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05, 0.08)
+    take_profit: tuple[float, ...] = (0.01, 0.02, 0.04, 0.06, 0.10)
+    leverage: tuple[float, ...] = (1.0, 2.0, 3.0)
+    max_hold_bars: tuple[int, ...] = (12, 24, 48, 96)
+
+    def combinations(self) -> list[ExecutionParameters]:
+        """Every combination, in a fixed order (stop loss varies slowest)."""
+        return [
+            ExecutionParameters(sl, tp, lev, hold)
+            for sl, tp, lev, hold in itertools.product(
+                self.stop_loss, self.take_profit, self.leverage, self.max_hold_bars
+            )
+        ]
+
+    def __len__(self) -> int:
+        return (
+            len(self.stop_loss)
+            * len(self.take_profit)
+            * len(self.leverage)
+            * len(self.max_hold_bars)
+        )
+
+
+class RunKind(enum.StrEnum):
+    INITIAL = "initial"
+    RETEST = "retest"
+
+
+@attrs.frozen
+class Window:
+    """A half-open time range ``[start, end)`` in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __attrs_post_init__(self) -> None:
+        if not self.start < self.end:
+            raise ValueError(f"window: start {self.start} must be before end {self.end}")
+
+
+@attrs.frozen
+class BacktestResult:
+    """One backtest of one strategy: the chosen timeframe and parameters, both windows' metrics
+    and the resulting score. Stored for audit; the strategy keeps only its latest score."""
+
+    strategy_id: uuid.UUID
+    kind: RunKind
+    run_at: datetime
+    timeframe: Timeframe
+    parameters: ExecutionParameters
+    training_window: Window
+    holdout_window: Window
+    training: Metrics
+    holdout: Metrics
+    score: float
+    id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+
+
+def best_index(scores: Sequence[float]) -> int:
+    """Index of the highest score; the first one on ties (deterministic)."""
+    if not scores:
+        raise ValueError("scores: empty; expected at least one combination")
+    return max(range(len(scores)), key=lambda i: (scores[i], -i))

@@ -1,0 +1,64 @@
+"""Candles: closed OHLCV bars of one symbol and timeframe as parallel numpy arrays."""
+
+from __future__ import annotations
+
+import attrs
+import numpy as np
+
+from sixbtc.domain.timeframe import Timeframe
+
+FIELDS = ("open", "high", "low", "close", "volume")
+
+
+def _as_float(values: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.float64)
+
+
+def _as_ms(values: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.int64)
+
+
+@attrs.frozen(eq=False)
+class Candles:
+    """Closed bars of ``symbol`` on ``timeframe``; ``time`` is the UTC open time in milliseconds.
+
+    All arrays have one element per bar, in increasing time order (checked on creation).
+    """
+
+    symbol: str
+    timeframe: Timeframe
+    time: np.ndarray = attrs.field(converter=_as_ms)
+    open: np.ndarray = attrs.field(converter=_as_float)
+    high: np.ndarray = attrs.field(converter=_as_float)
+    low: np.ndarray = attrs.field(converter=_as_float)
+    close: np.ndarray = attrs.field(converter=_as_float)
+    volume: np.ndarray = attrs.field(converter=_as_float)
+
+    def __attrs_post_init__(self) -> None:
+        n = self.time.shape[0]
+        for name in FIELDS:
+            if getattr(self, name).shape != (n,):
+                raise ValueError(
+                    f"candles {self.symbol} {self.timeframe}: {name} has shape "
+                    f"{getattr(self, name).shape}; expected ({n},) like time"
+                )
+        if n > 1 and not bool(np.all(np.diff(self.time) > 0)):
+            raise ValueError(
+                f"candles {self.symbol} {self.timeframe}: times must strictly increase"
+            )
+
+    def __len__(self) -> int:
+        return int(self.time.shape[0])
+
+    def slice(self, start: int, stop: int) -> Candles:
+        """Bars ``start`` (inclusive) to ``stop`` (exclusive), sharing memory."""
+        return Candles(
+            self.symbol,
+            self.timeframe,
+            *(getattr(self, name)[start:stop] for name in ("time", *FIELDS)),
+        )
+
+    def between(self, start_ms: int, end_ms: int) -> Candles:
+        """Bars whose open time is in ``[start_ms, end_ms)``."""
+        lo, hi = np.searchsorted(self.time, [start_ms, end_ms], side="left")
+        return self.slice(int(lo), int(hi))

@@ -1,0 +1,157 @@
+"""The ACTIVE pool: a leaderboard of at most ``max_size`` strategies (spec section 2).
+
+The pool decides; it does not store. Each method updates the pool's own view of its members and
+returns the decisions, in the order the caller must apply them to the strategies.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Iterable
+
+import attrs
+
+from sixbtc.domain.errors import PoolError
+from sixbtc.domain.strategy import Standing
+
+BELOW_ENTRY = "below_entry"
+POOL_FULL = "pool_full"
+EVICTED = "evicted"
+POOL_TRIM = "pool_trim"
+RETEST_BELOW_ENTRY = "retest_below_entry"
+RETEST_BELOW_POOL = "retest_below_pool_min"
+
+
+class Action(enum.StrEnum):
+    ADMIT = "admit"
+    KEEP = "keep"
+    RETIRE = "retire"
+
+
+@attrs.frozen
+class PoolDecision:
+    """What to do with one strategy; ``reason`` is ``code: figures`` for retirements."""
+
+    strategy_id: uuid.UUID
+    action: Action
+    reason: str = ""
+
+    @property
+    def reason_code(self) -> str:
+        """The reason without its figures (``pool_full``)."""
+        return self.reason.split(":", 1)[0]
+
+
+class ActivePool:
+    """Leaderboard rules: entry score, capacity, eviction of the worst, re-scoring and trimming.
+
+    Worst means lowest :meth:`Standing.rank_key`: lowest score, then older ``last_backtested_at``,
+    then smaller id. Retired ids are remembered and can never be admitted again.
+    """
+
+    def __init__(
+        self, max_size: int, min_score_entry: float, members: Iterable[Standing] = ()
+    ) -> None:
+        if max_size < 1:
+            raise ValueError(f"active_pool.max_size: {max_size}; expected an integer >= 1")
+        self.max_size = max_size
+        self.min_score_entry = min_score_entry
+        self._members: dict[uuid.UUID, Standing] = {}
+        self._retired: set[uuid.UUID] = set()
+        for standing in members:
+            if standing.strategy_id in self._members:
+                raise PoolError(f"strategy {standing.strategy_id} is listed twice in the pool")
+            self._members[standing.strategy_id] = standing
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def __contains__(self, strategy_id: object) -> bool:
+        return strategy_id in self._members
+
+    @property
+    def is_full(self) -> bool:
+        return len(self._members) >= self.max_size
+
+    def members(self) -> list[Standing]:
+        """The members, best first."""
+        return sorted(self._members.values(), key=Standing.rank_key, reverse=True)
+
+    def worst(self, excluding: uuid.UUID | None = None) -> Standing | None:
+        """The member that would go first, or None when the pool (minus ``excluding``) is empty."""
+        others = (s for i, s in self._members.items() if i != excluding)
+        return min(others, key=Standing.rank_key, default=None)
+
+    def admit(self, candidate: Standing) -> list[PoolDecision]:
+        """Decide on a newly backtested candidate: enter, enter by evicting the worst, or retire."""
+        cid = candidate.strategy_id
+        if cid in self._members:
+            raise PoolError(f"strategy {cid} is already in the pool")
+        if cid in self._retired:
+            raise PoolError(f"strategy {cid} was retired and cannot come back")
+        if candidate.score is None:
+            raise PoolError(f"strategy {cid} has no score to be ranked by")
+        score = candidate.score
+        if score < self.min_score_entry:
+            return [self._retire_outsider(cid, f"{BELOW_ENTRY}: {score} < {self.min_score_entry}")]
+        decisions: list[PoolDecision] = []
+        if self.is_full:
+            worst = self.worst()
+            assert worst is not None and worst.score is not None
+            if score <= worst.score:
+                reason = f"{POOL_FULL}: {score} <= pool minimum {worst.score}"
+                return [self._retire_outsider(cid, reason)]
+            decisions.append(self._remove(worst, f"{EVICTED}: by {cid} ({score} > {worst.score})"))
+        self._members[cid] = candidate
+        decisions.append(PoolDecision(cid, Action.ADMIT))
+        return decisions
+
+    def rescore(self, updated: Standing) -> PoolDecision:
+        """Apply a re-backtest: keep with the new score, or retire when below the entry score or,
+        while the pool is full, below the minimum of the other members."""
+        sid = updated.strategy_id
+        if sid not in self._members:
+            raise PoolError(f"strategy {sid} is not in the pool")
+        if updated.score is None:
+            raise PoolError(f"strategy {sid}: a re-backtest must give a score")
+        score = updated.score
+        if score < self.min_score_entry:
+            return self._remove(updated, f"{RETEST_BELOW_ENTRY}: {score} < {self.min_score_entry}")
+        if self.is_full:
+            rest = self.worst(excluding=sid)
+            if rest is not None and rest.score is not None and score < rest.score:
+                return self._remove(updated, f"{RETEST_BELOW_POOL}: {score} < {rest.score}")
+        self._members[sid] = updated
+        return PoolDecision(sid, Action.KEEP)
+
+    def maintain(self) -> list[PoolDecision]:
+        """Retire scored members below the entry score, then the worst until the pool fits.
+
+        Members without a score (a migrated database) stay: they are due for a re-backtest.
+        """
+        decisions = [
+            self._remove(s, f"{BELOW_ENTRY}: {s.score} < {self.min_score_entry}")
+            for s in list(self._members.values())
+            if s.score is not None and s.score < self.min_score_entry
+        ]
+        scored = sorted(
+            (s for s in self._members.values() if s.score is not None), key=Standing.rank_key
+        )
+        excess = len(self._members) - self.max_size
+        for standing in scored[: max(0, excess)]:
+            decisions.append(self._remove(standing, f"{POOL_TRIM}: {standing.score} over capacity"))
+        return decisions
+
+    def release(self, strategy_id: uuid.UUID) -> None:
+        """A member left the pool without retiring (it went LIVE)."""
+        if self._members.pop(strategy_id, None) is None:
+            raise PoolError(f"strategy {strategy_id} is not in the pool")
+
+    def _remove(self, standing: Standing, reason: str) -> PoolDecision:
+        del self._members[standing.strategy_id]
+        return self._retire_outsider(standing.strategy_id, reason)
+
+    def _retire_outsider(self, strategy_id: uuid.UUID, reason: str) -> PoolDecision:
+        self._retired.add(strategy_id)
+        return PoolDecision(strategy_id, Action.RETIRE, reason)

@@ -1,0 +1,177 @@
+"""The Strategy entity, its statuses, the one transition table and the audit events."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from sixbtc.domain.errors import IllegalTransition
+from sixbtc.domain.timeframe import Timeframe
+
+
+class Status(enum.StrEnum):
+    """The only five statuses a strategy can have."""
+
+    GENERATED = "GENERATED"
+    VALIDATED = "VALIDATED"
+    ACTIVE = "ACTIVE"
+    LIVE = "LIVE"
+    RETIRED = "RETIRED"
+
+
+#: Every legal move, with who makes it. Anything absent is an IllegalTransition.
+#: ACTIVE -> ACTIVE is the re-backtest that keeps a strategy in the pool with a new score.
+TRANSITIONS: dict[tuple[Status, Status], str] = {
+    (Status.GENERATED, Status.VALIDATED): "validator",
+    (Status.GENERATED, Status.RETIRED): "validator",
+    (Status.VALIDATED, Status.ACTIVE): "backtester",
+    (Status.VALIDATED, Status.RETIRED): "backtester",
+    (Status.ACTIVE, Status.ACTIVE): "backtester",
+    (Status.ACTIVE, Status.RETIRED): "backtester",
+    (Status.ACTIVE, Status.LIVE): "rotator",
+    (Status.LIVE, Status.RETIRED): "monitor",
+}
+
+#: Strategy type codes the generator uses; other non-empty upper-case codes (old BRE, SCA) are kept.
+KNOWN_TYPES = ("MOM", "REV", "TRN", "BRK", "VOL")
+
+
+def code_hash(code: str) -> str:
+    """SHA-256 of the code with line endings, trailing spaces and blank lines normalised."""
+    lines = [line.rstrip() for line in code.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    normalised = "\n".join(line for line in lines if line)
+    return hashlib.sha256(normalised.encode()).hexdigest()
+
+
+@attrs.frozen
+class StatusChange:
+    """One recorded transition: the audit trail row of a strategy's history."""
+
+    strategy_id: uuid.UUID
+    from_status: Status
+    to_status: Status
+    reason: str
+    at: datetime
+    service: str
+
+
+def _strategy_type(instance: Any, attribute: attrs.Attribute, value: str) -> None:
+    if not value or not value.isalnum() or not value.isupper():
+        raise ValueError(f"{attribute.name}: {value!r} is not an upper-case type code like MOM")
+
+
+@attrs.define(slots=False, eq=False)
+class Strategy:
+    """A trading strategy and its place in the pipeline.
+
+    Identity is the ``id``. Status changes only through :meth:`move_to` (or the helpers built on
+    it), which checks :data:`TRANSITIONS` and appends a :class:`StatusChange` to ``events``;
+    repositories persist those events with the row, in the same unit of work.
+    """
+
+    name: str
+    code: str
+    strategy_type: str = attrs.field(validator=_strategy_type)
+    created_at: datetime
+    id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+    status: Status = Status.GENERATED
+    timeframe: Timeframe | None = None
+    parameters: dict[str, Any] = attrs.field(factory=dict)
+    score_backtest: float | None = None
+    score_live: float | None = None
+    last_backtested_at: datetime | None = None
+    live_since: datetime | None = None
+    retired_reason: str | None = None
+    retired_at: datetime | None = None
+    code_hash: str = attrs.field()
+    events: list[StatusChange] = attrs.field(factory=list)
+
+    @code_hash.default
+    def _default_code_hash(self) -> str:
+        return code_hash(self.code)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Strategy) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def move_to(self, target: Status, *, reason: str, at: datetime, service: str) -> StatusChange:
+        """Move to ``target`` if the table allows it, record and return the event.
+
+        Raises IllegalTransition (naming both statuses) for any move not in :data:`TRANSITIONS`.
+        """
+        if (self.status, target) not in TRANSITIONS:
+            raise IllegalTransition(
+                f"strategy {self.id}: {self.status} -> {target} is not an allowed transition"
+            )
+        if not reason:
+            raise ValueError("reason: a status change needs a non-empty reason")
+        event = StatusChange(self.id, self.status, target, reason, at, service)
+        self.status = target
+        if target is Status.RETIRED:
+            self.retired_reason = reason
+            self.retired_at = at
+        elif target is Status.LIVE:
+            self.live_since = at
+        self.events.append(event)
+        return event
+
+    def validate(self, *, at: datetime) -> StatusChange:
+        """GENERATED -> VALIDATED: every validator check passed."""
+        return self.move_to(Status.VALIDATED, reason="validated", at=at, service="validator")
+
+    def retire(self, reason: str, *, at: datetime, service: str) -> StatusChange:
+        """Any status that allows it -> RETIRED, keeping the row and recording why."""
+        return self.move_to(Status.RETIRED, reason=reason, at=at, service=service)
+
+    def record_backtest(
+        self,
+        score: float,
+        *,
+        at: datetime,
+        timeframe: Timeframe | None = None,
+        parameters: dict[str, Any] | None = None,
+    ) -> None:
+        """Store a (re-)backtest result: the score, its time and, initially, what was chosen."""
+        if self.status not in (Status.VALIDATED, Status.ACTIVE):
+            raise IllegalTransition(
+                f"strategy {self.id}: cannot record a backtest while {self.status}"
+            )
+        self.score_backtest = score
+        self.last_backtested_at = at
+        if timeframe is not None:
+            self.timeframe = timeframe
+        if parameters is not None:
+            self.parameters = dict(parameters)
+
+    def standing(self) -> Standing:
+        """This strategy's place on the leaderboard (score and tie-break keys)."""
+        return Standing(self.id, self.score_backtest, self.last_backtested_at)
+
+
+@attrs.frozen(order=False)
+class Standing:
+    """What the ACTIVE pool knows of a strategy: its id, score and last backtest time.
+
+    :meth:`rank_key` orders standings from worst to best: lower score is worse; on equal scores the
+    older ``last_backtested_at`` (never backtested is oldest), then the smaller id, is worse.
+    """
+
+    strategy_id: uuid.UUID
+    score: float | None
+    last_backtested_at: datetime | None
+
+    def rank_key(self) -> tuple[float, float, int]:
+        score = float("-inf") if self.score is None else self.score
+        when = (
+            float("-inf")
+            if self.last_backtested_at is None
+            else self.last_backtested_at.timestamp()
+        )
+        return (score, when, self.strategy_id.int)

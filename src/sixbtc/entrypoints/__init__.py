@@ -1,0 +1,1 @@
+"""Entrypoints: the ``sixbtc`` command line and the service loops."""

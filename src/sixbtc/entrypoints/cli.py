@@ -1,0 +1,53 @@
+"""The ``sixbtc`` command: ``sixbtc --help`` lists the sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from sixbtc import __version__
+from sixbtc.config import ConfigError
+from sixbtc.entrypoints.commands import config as config_command
+
+COMMANDS = (config_command,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sixbtc",
+        description="SixBTC: generate, validate, backtest, rank, trade and retire crypto "
+        "trading strategies.",
+    )
+    parser.add_argument("--version", action="version", version=f"sixbtc {__version__}")
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="configuration file (YAML); defaults to the built-in values of config/config.yaml. "
+        "SIXBTC_<SECTION>__<KEY> environment variables override it.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigError as error:
+        print(f"sixbtc: configuration error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

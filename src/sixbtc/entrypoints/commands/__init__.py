@@ -1,0 +1,1 @@
+"""One module per ``sixbtc`` sub-command; each exposes ``register(subparsers)``."""
