@@ -1,0 +1,95 @@
+from pathlib import Path
+
+import pytest
+
+from sixbtc import config
+from sixbtc.config import Config, ConfigError
+
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
+
+
+def test_shipped_file_holds_the_spec_defaults():
+    loaded = config.load(SHIPPED, environ={})
+    assert loaded == Config()
+    assert loaded.active_pool.max_size == 300
+    assert loaded.active_pool.min_score_entry == 15
+    assert loaded.backtester.retest_interval_days == 3
+    assert (loaded.backtester.threads.validated, loaded.backtester.threads.retest) == (4, 1)
+    assert loaded.rotator.max_live_strategies == 10 and loaded.rotator.min_score_live == 50
+    assert loaded.rotator.selection.max_per_type == 3
+    assert loaded.monitor.retirement.max_drawdown == 0.30
+    assert loaded.pipeline.queue_limits.generated == 500
+    assert loaded.validator.live_history_bars == 5000
+    assert loaded.robustness.min_deflated_sharpe == 0.95
+    assert len(loaded.parameter_grid()) == 300
+
+
+def test_environment_overrides_the_file():
+    env = {"SIXBTC_ACTIVE_POOL__MAX_SIZE": "200", "SIXBTC_DATABASE__URL": "sqlite:///x.db"}
+    loaded = config.load(SHIPPED, environ=env)
+    assert loaded.active_pool.max_size == 200
+    assert loaded.database.url == "sqlite:///x.db"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"SIXBTC_ACTIVE_POOL__MAX_SIZE": "-1"},
+            "active_pool.max_size: -1; expected an integer >= 1",
+        ),
+        (
+            {"SIXBTC_ACTIVE_POOL__MAX_SIZE": "lots"},
+            "active_pool.max_size: 'lots' (str); expected int",
+        ),
+        ({"SIXBTC_BACKTESTER__THREADS__RETEST": "-2"}, "backtester.threads.retest: -2"),
+        (
+            {"SIXBTC_ROTATOR__MIN_SCORE_LIVE": "10"},
+            "rotator.min_score_live: 10.0; expected >= active_pool.min_score_entry",
+        ),
+        (
+            {"SIXBTC_MONITOR__RETIREMENT__MAX_DRAWDOWN": "1.5"},
+            "monitor.retirement.max_drawdown: 1.5",
+        ),
+        ({"SIXBTC_SCORING__WEIGHTS__SHARPE": "0.5"}, "scoring.weights: they sum to"),
+        (
+            {"SIXBTC_BACKTESTER__TIMEFRAMES": "[5m, 2h]"},
+            "backtester.timeframes: unknown timeframe '2h'",
+        ),
+        ({"SIXBTC_BACKTESTER__GRID__STOP_LOSS": "[0.4]"}, "backtester.grid: stop_loss * leverage"),
+        ({"SIXBTC_MARKET_DATA__SOURCE": "bloomberg"}, "market_data.source: 'bloomberg'"),
+        ({"SIXBTC_ACTIVE_POOL__SIZE": "3"}, "active_pool.size: unknown key"),
+        (
+            {"SIXBTC_ACTIVE_POOL__MAX_SIZE": "true"},
+            "active_pool.max_size: True (bool); expected int",
+        ),
+    ],
+)
+def test_invalid_values_fail_at_load_naming_key_value_and_expectation(env, message):
+    with pytest.raises(ConfigError) as error:
+        config.load(SHIPPED, environ=env)
+    assert message in str(error.value)
+
+
+def test_missing_or_malformed_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        config.load(tmp_path / "absent.yaml", environ={})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("active_pool: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        config.load(bad, environ={})
+
+
+def test_keys_left_out_keep_their_defaults(tmp_path):
+    partial = tmp_path / "partial.yaml"
+    partial.write_text("active_pool: {max_size: 50}\n")
+    loaded = config.load(partial, environ={})
+    assert loaded.active_pool.max_size == 50
+    assert loaded.active_pool.min_score_entry == 15
+
+
+def test_policies_are_built_from_configuration():
+    loaded = config.load(SHIPPED, environ={"SIXBTC_MONITOR__RETIREMENT__MIN_SCORE": "35"})
+    assert loaded.retirement_policy().min_score == 35
+    assert loaded.live_selection().max_live == 10
+    assert loaded.scoring_policy().weights.expectancy == 0.40
