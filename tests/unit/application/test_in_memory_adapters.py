@@ -1,0 +1,66 @@
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from tests.factories import T0
+
+from sixbtc.adapters.clock import ManualClock
+from sixbtc.adapters.memory import InMemoryExchange, InMemoryMarketData
+from sixbtc.application.errors import ExchangeError, MarketDataUnavailable
+from sixbtc.application.ports import OrderRequest
+from sixbtc.domain.candles import Candles
+from sixbtc.domain.timeframe import Timeframe
+
+
+def test_an_order_retried_with_the_same_client_id_trades_once():
+    prices = {"BTC": 100.0}
+    exchange = InMemoryExchange(lambda s: prices[s], balances={1: 1000.0}, fee=0.001)
+    order = OrderRequest("strategy-1-entry-0001", 1, "BTC", "buy", 2.0)
+    first = exchange.place_order(order)
+    prices["BTC"] = 110.0
+    again = exchange.place_order(order)
+    assert again == first
+    assert [p.amount for p in exchange.positions(1)] == [2.0]
+    assert exchange.balance(1) == pytest.approx(1000.0 - 0.2 + 20.0)
+
+
+def test_closing_a_position_realises_its_profit():
+    prices = {"ETH": 10.0}
+    exchange = InMemoryExchange(lambda s: prices[s], balances={2: 100.0}, fee=0.0)
+    exchange.place_order(OrderRequest("a", 2, "ETH", "sell", 3.0))
+    prices["ETH"] = 8.0
+    exchange.place_order(OrderRequest("b", 2, "ETH", "buy", 3.0, reduce_only=True))
+    assert exchange.positions(2) == []
+    assert exchange.balance(2) == pytest.approx(106.0)
+
+
+def test_invalid_orders_are_refused():
+    exchange = InMemoryExchange(lambda s: 1.0)
+    with pytest.raises(ExchangeError, match="side"):
+        exchange.place_order(OrderRequest("x", 1, "BTC", "hold", 1.0))
+    with pytest.raises(ExchangeError, match="reduce-only"):
+        exchange.place_order(OrderRequest("y", 1, "BTC", "sell", 1.0, reduce_only=True))
+
+
+def test_market_data_serves_the_requested_range():
+    start_ms = int(T0.timestamp() * 1000)
+    times = start_ms + np.arange(10) * 3_600_000
+    prices = np.linspace(1, 2, 10)
+    series = Candles("BTC", Timeframe.H1, times, prices, prices, prices, prices, prices)
+    market = InMemoryMarketData([series])
+    got = market.candles("BTC", Timeframe.H1, T0 + timedelta(hours=2), T0 + timedelta(hours=5))
+    assert list(got.time) == list(times[2:5])
+    with pytest.raises(MarketDataUnavailable, match="ETH"):
+        market.candles("ETH", Timeframe.H1, T0, T0 + timedelta(hours=1))
+
+
+def test_candles_refuse_unordered_times():
+    with pytest.raises(ValueError, match="strictly increase"):
+        Candles("BTC", Timeframe.H1, [2, 1], [1, 1], [1, 1], [1, 1], [1, 1], [1, 1])
+
+
+def test_manual_clock_only_moves_forward():
+    clock = ManualClock(T0)
+    assert clock.advance(timedelta(minutes=15)) == T0 + timedelta(minutes=15)
+    with pytest.raises(ValueError, match="negative"):
+        clock.advance(timedelta(seconds=-1))
