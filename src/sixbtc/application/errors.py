@@ -23,3 +23,11 @@ class ExchangeError(ApplicationError):
 
 class RateLimited(ExchangeError):
     """The exchange asked us to slow down; retrying later is safe."""
+
+
+class StrategyFailed(ApplicationError):
+    """Strategy code raised, or returned something other than one -1/0/+1 signal per bar."""
+
+
+class StrategyTimeout(StrategyFailed):
+    """Strategy code used up its CPU or wall-clock time limit."""
