@@ -1,0 +1,13 @@
+"""Backtest engines: the numba kernel and the pure-Python reference it is tested against."""
+
+from sixbtc.adapters.engine.numba_engine import NumbaBacktestEngine
+from sixbtc.adapters.engine.reference import PythonBacktestEngine
+from sixbtc.adapters.engine.run import ExitReason, SimulatedTrade, SimulationRun
+
+__all__ = [
+    "ExitReason",
+    "NumbaBacktestEngine",
+    "PythonBacktestEngine",
+    "SimulatedTrade",
+    "SimulationRun",
+]

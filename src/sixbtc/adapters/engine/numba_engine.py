@@ -1,0 +1,114 @@
+"""NumbaBacktestEngine: the BacktestEngine port on the numba kernel."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numba
+import numpy as np
+
+from sixbtc.adapters.engine import kernel
+from sixbtc.adapters.engine.portfolio import Portfolio
+from sixbtc.adapters.engine.run import EXIT_CODES, SimulatedTrade, SimulationRun
+from sixbtc.application.ports import Market
+from sixbtc.domain.backtest import Costs, ExecutionParameters
+from sixbtc.domain.metrics import Metrics
+
+# numba's default threading layer must not run two parallel kernels at once; the kernel already
+# uses every allowed core, so concurrent callers simply take turns.
+_KERNEL_LOCK = threading.Lock()
+
+
+def _metrics(row: np.ndarray) -> Metrics:
+    return Metrics(*(float(v) for v in row[: kernel.TRADES]), trades=int(row[kernel.TRADES]))
+
+
+def _parameter_arrays(combinations: Sequence[ExecutionParameters]) -> tuple[np.ndarray, ...]:
+    return (
+        np.array([p.stop_loss for p in combinations], dtype=np.float64),
+        np.array([p.take_profit for p in combinations], dtype=np.float64),
+        np.array([p.leverage for p in combinations], dtype=np.float64),
+        np.array([p.max_hold_bars for p in combinations], dtype=np.int64),
+    )
+
+
+class NumbaBacktestEngine:
+    """Simulates every combination in one parallel pass over the shared signals.
+
+    ``workers`` caps the threads (0: every core numba may use).
+    """
+
+    def __init__(self, workers: int = 0) -> None:
+        if workers < 0:
+            raise ValueError(f"workers: {workers}; expected 0 (every core) or a positive count")
+        self.workers = min(
+            workers or numba.config.NUMBA_NUM_THREADS, numba.config.NUMBA_NUM_THREADS
+        )
+
+    def sweep(
+        self,
+        markets: Sequence[Market],
+        combinations: Sequence[ExecutionParameters],
+        costs: Costs,
+    ) -> list[Metrics]:
+        """Portfolio metrics of each combination, in the order given."""
+        if not combinations:
+            return []
+        portfolio = Portfolio.of(markets)
+        chunks = min(self.workers, len(combinations))
+        with _KERNEL_LOCK:
+            numba.set_num_threads(self.workers)
+            stats = kernel.sweep(
+                *self._prices(portfolio),
+                *_parameter_arrays(combinations),
+                costs.fee + costs.slippage,
+                portfolio.timeframe.bars_per_year,
+                chunks,
+            )
+        return [_metrics(row) for row in stats]
+
+    def run(
+        self, markets: Sequence[Market], parameters: ExecutionParameters, costs: Costs
+    ) -> SimulationRun:
+        """One combination with its trade list and per-bar portfolio equity."""
+        portfolio = Portfolio.of(markets)
+        stats = np.zeros((1, kernel.STAT_COLUMNS))
+        rows = np.zeros((int(np.count_nonzero(portfolio.kind)), kernel.TRADE_COLUMNS))
+        curve = np.zeros(portfolio.bar_count + 1)
+        recorded = kernel.run_chunk(
+            *self._prices(portfolio),
+            *_parameter_arrays([parameters]),
+            costs.fee + costs.slippage,
+            portfolio.timeframe.bars_per_year,
+            np.zeros(1, dtype=np.int64),
+            stats,
+            rows,
+            curve,
+        )
+        times = portfolio.times
+        trades = [
+            SimulatedTrade(
+                symbol=portfolio.symbols[int(row[0])],
+                direction=int(row[1]),
+                entry_time=int(times[int(row[2])]),
+                entry_price=float(row[3]),
+                exit_time=int(times[int(row[4])]),
+                exit_price=float(row[5]),
+                reason=EXIT_CODES[int(row[6])],
+                return_on_margin=float(row[7]),
+            )
+            for row in rows[:recorded]
+        ]
+        return SimulationRun(trades, times, curve, _metrics(stats[0]))
+
+    @staticmethod
+    def _prices(portfolio: Portfolio) -> tuple[np.ndarray, ...]:
+        return (
+            portfolio.open,
+            portfolio.high,
+            portfolio.low,
+            portfolio.close,
+            portfolio.prev_signal,
+            portfolio.kind,
+        )

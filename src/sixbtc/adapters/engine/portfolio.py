@@ -1,0 +1,99 @@
+"""Markets laid out for the kernel: one shared time grid, bar-major arrays of shape (bars, coins)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+import numpy as np
+
+from sixbtc.application.ports import Market
+from sixbtc.domain.timeframe import Timeframe
+
+MISSING, BAR, LAST_BAR = 0, 1, 2
+
+
+def signal_values(market: Market) -> np.ndarray:
+    """The market's signals as int8 in {-1, 0, +1}; NaN (indicator warm-up) counts as flat.
+
+    Raises ValueError naming the coin, the bar and the value for anything else.
+    """
+    values = np.asarray(market.signals, dtype=np.float64)
+    symbol = market.candles.symbol
+    if values.shape != (len(market.candles),):
+        raise ValueError(
+            f"signals of {symbol}: shape {values.shape}; expected ({len(market.candles)},) "
+            "like its candles"
+        )
+    values = np.where(np.isnan(values), 0.0, values)
+    bad = np.flatnonzero((values != 1.0) & (values != 0.0) & (values != -1.0))
+    if bad.size:
+        raise ValueError(
+            f"signals of {symbol}: {values[bad[0]]!r} at bar {bad[0]}; expected -1, 0, +1 "
+            "or NaN (flat)"
+        )
+    return values.astype(np.int8)
+
+
+def common_timeframe(markets: Sequence[Market]) -> Timeframe:
+    """The one timeframe every market is on; ValueError if none or several."""
+    if not markets:
+        raise ValueError("markets: empty; expected at least one coin")
+    timeframes = {m.candles.timeframe for m in markets}
+    if len(timeframes) != 1:
+        raise ValueError(f"markets: timeframes {sorted(timeframes)}; expected one shared timeframe")
+    return timeframes.pop()
+
+
+@attrs.frozen(eq=False)
+class Portfolio:
+    """Every coin's candles and signals on the union of their bar times.
+
+    ``prev_signal[g, c]`` is coin ``c``'s signal on its bar before ``g`` (0 on its first bar), the
+    one that acts at the open of ``g``; ``kind[g, c]`` is MISSING, BAR or LAST_BAR.
+    """
+
+    timeframe: Timeframe
+    symbols: tuple[str, ...]
+    times: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    prev_signal: np.ndarray
+    kind: np.ndarray
+
+    @classmethod
+    def of(cls, markets: Sequence[Market]) -> Portfolio:
+        timeframe = common_timeframe(markets)
+        signals = [signal_values(m) for m in markets]
+        first = markets[0].candles.time
+        if all(np.array_equal(m.candles.time, first) for m in markets):
+            times = first
+            rows = [np.arange(first.size)] * len(markets)
+        else:
+            times = np.unique(np.concatenate([m.candles.time for m in markets]))
+            rows = [np.searchsorted(times, m.candles.time) for m in markets]
+        shape = (times.size, len(markets))
+        prices = {name: np.full(shape, np.nan) for name in ("open", "high", "low", "close")}
+        prev_signal = np.zeros(shape, dtype=np.int8)
+        kind = np.full(shape, MISSING, dtype=np.int8)
+        for c, (market, row, signal) in enumerate(zip(markets, rows, signals, strict=True)):
+            for name, grid in prices.items():
+                grid[row, c] = getattr(market.candles, name)
+            if row.size:
+                prev_signal[row[1:], c] = signal[:-1]
+                kind[row, c] = BAR
+                kind[row[-1], c] = LAST_BAR
+        return cls(
+            timeframe,
+            tuple(m.candles.symbol for m in markets),
+            np.asarray(times, dtype=np.int64),
+            prev_signal=prev_signal,
+            kind=kind,
+            **prices,
+        )
+
+    @property
+    def bar_count(self) -> int:
+        return int(self.times.size)

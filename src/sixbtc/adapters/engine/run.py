@@ -1,0 +1,58 @@
+"""What a single simulation returns besides metrics: its trades and its equity curve."""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+import numpy as np
+
+from sixbtc.domain.metrics import Metrics
+
+
+class ExitReason(enum.StrEnum):
+    """Why a position was closed (spec section 4); the values are the spec's labels."""
+
+    STOP_LOSS = "sl"
+    TAKE_PROFIT = "tp"
+    SIGNAL = "signal"
+    MAX_HOLD = "max_hold"
+    END = "end"
+
+
+#: Integer codes used by the numba kernel, in the order of the kernel's constants.
+EXIT_CODES = (
+    None,
+    ExitReason.STOP_LOSS,
+    ExitReason.TAKE_PROFIT,
+    ExitReason.SIGNAL,
+    ExitReason.MAX_HOLD,
+    ExitReason.END,
+)
+
+
+@attrs.frozen
+class SimulatedTrade:
+    """One closed trade. Times are the UTC open times (ms) of the entry and exit bars; the reason
+    tells where in the exit bar it filled (its open, a level inside it, or its close)."""
+
+    symbol: str
+    direction: int  # +1 long, -1 short
+    entry_time: int
+    entry_price: float
+    exit_time: int
+    exit_price: float
+    reason: ExitReason
+    return_on_margin: float
+
+
+@attrs.frozen(eq=False)
+class SimulationRun:
+    """One combination on a portfolio: every trade (by exit bar, then coin order), the per-bar
+    portfolio equity (``equity[0]`` = 1.0 before ``times[0]``, ``equity[i + 1]`` after bar ``i``)
+    and the metrics computed on them."""
+
+    trades: list[SimulatedTrade]
+    times: np.ndarray
+    equity: np.ndarray
+    metrics: Metrics
