@@ -1,0 +1,51 @@
+"""Alembic environment: every run of upgrades or downgrades is ONE transaction.
+
+The URL comes from ``-x url=...``, else ``sqlalchemy.url`` (set by ``sixbtc db``), else the SixBTC
+configuration (``database.url``). A caller may also hand over an open connection in
+``config.attributes["connection"]``; the revisions then run inside that connection's transaction.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+
+from sixbtc.adapters.sqlalchemy.engine import create_engine
+
+
+def _url() -> str:
+    url = context.get_x_argument(as_dictionary=True).get("url")
+    url = url or context.config.get_main_option("sqlalchemy.url")
+    if url:
+        return url
+    from sixbtc.config import load
+
+    return load(None).database.url
+
+
+def _run(connection) -> None:
+    context.configure(connection=connection, transactional_ddl=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    given = context.config.attributes.get("connection")
+    if given is not None:
+        _run(given)
+        return
+    engine = create_engine(_url())
+    try:
+        with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # Batch migrations rebuild tables; foreign keys must not fire while they do. The
+                # pragma only works outside a transaction, so it goes to the driver directly.
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            _run(connection)
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("sixbtc migrations run online only: give a database URL")
+run_migrations_online()

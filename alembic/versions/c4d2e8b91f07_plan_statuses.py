@@ -1,0 +1,212 @@
+"""The plan's migration: five statuses, ``last_backtested_at``, and an event per changed row.
+
+TESTED and SELECTED become ACTIVE, FAILED becomes RETIRED (reason ``failed``); a status in use that
+the plan does not know stops the migration before anything changes. Each change is recorded in
+``strategy_events`` (reason ``migration``) so that the downgrade gives every row back its exact
+former status. The original label list of the status type is kept for the downgrade too. The whole
+revision runs in the caller's single transaction (see ``alembic/env.py``).
+
+Revision ID: c4d2e8b91f07
+Revises: a1f6f9a716cc
+Create Date: 2025-01-02
+"""
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "c4d2e8b91f07"
+down_revision = "a1f6f9a716cc"
+branch_labels = None
+depends_on = None
+
+STATUSES = ("GENERATED", "VALIDATED", "ACTIVE", "LIVE", "RETIRED")
+#: What the original system's statuses become (the others keep their name).
+RENAMED = {"TESTED": "ACTIVE", "SELECTED": "ACTIVE", "FAILED": "RETIRED"}
+#: The labels revision a1f6f9a716cc creates (SQLite has no enum type to read them from).
+ORIGINAL_LABELS = ("GENERATED", "VALIDATED", "TESTED", "SELECTED", "LIVE", "RETIRED", "FAILED")
+MIGRATION = "migration"
+
+labels_table = sa.table(
+    "legacy_strategy_status_labels", sa.column("position", sa.Integer), sa.column("label")
+)
+strategies = sa.table(
+    "strategies",
+    sa.column("id", sa.Uuid),
+    sa.column("status", sa.String),
+    sa.column("retired_reason", sa.Text),
+    sa.column("created_at", sa.DateTime),
+    sa.column("tested_at", sa.DateTime),
+    sa.column("last_backtested_at", sa.DateTime),
+)
+events = sa.table(
+    "strategy_events",
+    sa.column("id", sa.Integer),
+    sa.column("strategy_id", sa.Uuid),
+    sa.column("from_status", sa.String),
+    sa.column("to_status", sa.String),
+    sa.column("reason", sa.Text),
+    sa.column("at", sa.DateTime),
+    sa.column("service", sa.String),
+)
+backtests = sa.table(
+    "backtest_results", sa.column("strategy_id", sa.Uuid), sa.column("created_at", sa.DateTime)
+)
+
+
+def _is_postgresql() -> bool:
+    return op.get_bind().dialect.name == "postgresql"
+
+
+def _status_type(labels) -> sa.Enum:
+    return sa.Enum(*labels, name="strategy_status", create_constraint=True)
+
+
+def _type_labels() -> list[str]:
+    if not _is_postgresql():
+        return list(ORIGINAL_LABELS)
+    query = sa.text(
+        "SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid "
+        "WHERE t.typname = 'strategy_status' ORDER BY e.enumsortorder"
+    )
+    return list(op.get_bind().execute(query).scalars())
+
+
+def _refuse_unknown_statuses() -> None:
+    in_use = op.get_bind().execute(
+        sa.select(strategies.c.status, sa.func.count()).group_by(strategies.c.status)
+    )
+    unknown = {
+        str(status): count
+        for status, count in in_use
+        if str(status) not in STATUSES and str(status) not in RENAMED
+    }
+    if unknown:
+        found = ", ".join(f"{label} ({count} rows)" for label, count in sorted(unknown.items()))
+        known = ", ".join((*STATUSES, *RENAMED))
+        raise RuntimeError(
+            f"strategies.status: found {found}; expected only {known}. Nothing was changed: map "
+            "or delete those rows, then run `sixbtc db upgrade` again."
+        )
+
+
+def _set_status_type(old: sa.types.TypeEngine, new: sa.types.TypeEngine) -> None:
+    """Change the type of strategies.status (enum <-> string) keeping every value."""
+    if _is_postgresql():
+        if isinstance(new, sa.Enum):
+            new.create(op.get_bind())
+        op.alter_column(
+            "strategies",
+            "status",
+            type_=new,
+            existing_type=old,
+            existing_nullable=False,
+            postgresql_using=f"status::{'strategy_status' if isinstance(new, sa.Enum) else 'text'}",
+        )
+        if isinstance(old, sa.Enum):
+            op.execute("DROP TYPE strategy_status")
+    else:
+        with op.batch_alter_table("strategies", recreate="always") as batch:
+            batch.alter_column("status", type_=new, existing_type=old, existing_nullable=False)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    _refuse_unknown_statuses()
+    original_labels = _type_labels()
+    op.create_table(
+        "legacy_strategy_status_labels",
+        sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("label", sa.String(20), nullable=False),
+    )
+    op.bulk_insert(
+        labels_table, [{"position": i, "label": v} for i, v in enumerate(original_labels)]
+    )
+    op.create_table(
+        "strategy_events",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("strategy_id", sa.Uuid, sa.ForeignKey("strategies.id"), nullable=False),
+        sa.Column("from_status", sa.String(20), nullable=False),
+        sa.Column("to_status", sa.String(20), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("at", sa.DateTime, nullable=False),
+        sa.Column("service", sa.String(50), nullable=False),
+    )
+    op.create_index("ix_strategy_events_strategy_id", "strategy_events", ["strategy_id", "id"])
+    op.add_column("strategies", sa.Column("last_backtested_at", sa.DateTime))
+    op.add_column("strategies", sa.Column("retired_reason", sa.Text))
+    _set_status_type(_status_type(original_labels), sa.String(20))
+
+    now = _now()
+    for old, new in RENAMED.items():
+        bind.execute(
+            events.insert().from_select(
+                ["strategy_id", "from_status", "to_status", "reason", "at", "service"],
+                sa.select(
+                    strategies.c.id,
+                    strategies.c.status,
+                    sa.literal(new),
+                    sa.literal(MIGRATION),
+                    sa.literal(now, sa.DateTime),
+                    sa.literal(MIGRATION),
+                ).where(strategies.c.status == old),
+            )
+        )
+        values = {"status": new}
+        if new == "RETIRED":
+            values["retired_reason"] = "failed"
+        bind.execute(strategies.update().where(strategies.c.status == old).values(**values))
+
+    latest_backtest = (
+        sa.select(sa.func.max(backtests.c.created_at))
+        .where(backtests.c.strategy_id == strategies.c.id)
+        .scalar_subquery()
+    )
+    backtested = sa.case(
+        (strategies.c.status.in_(("ACTIVE", "LIVE")), strategies.c.created_at), else_=None
+    )
+    bind.execute(
+        strategies.update().values(
+            last_backtested_at=sa.func.coalesce(latest_backtest, strategies.c.tested_at, backtested)
+        )
+    )
+    _set_status_type(sa.String(20), _status_type(STATUSES))
+
+
+def _latest_event(column: sa.ColumnClause) -> sa.ScalarSelect:
+    return (
+        sa.select(column)
+        .where(events.c.strategy_id == strategies.c.id)
+        .order_by(events.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    original_labels = list(
+        bind.execute(sa.select(labels_table.c.label).order_by(labels_table.c.position)).scalars()
+    )
+    _set_status_type(_status_type(STATUSES), sa.String(20))
+    # A row whose last change was the migration gets its former status back; an ACTIVE row the
+    # pipeline touched since is what the original system called TESTED.
+    bind.execute(
+        strategies.update()
+        .where(_latest_event(events.c.reason) == MIGRATION)
+        .where(_latest_event(events.c.service) == MIGRATION)
+        .values(status=_latest_event(events.c.from_status))
+    )
+    bind.execute(strategies.update().where(strategies.c.status == "ACTIVE").values(status="TESTED"))
+    _set_status_type(sa.String(20), _status_type(original_labels))
+    with op.batch_alter_table("strategies") as batch:
+        batch.drop_column("retired_reason")
+        batch.drop_column("last_backtested_at")
+    op.drop_index("ix_strategy_events_strategy_id", "strategy_events")
+    op.drop_table("strategy_events")
+    op.drop_table("legacy_strategy_status_labels")

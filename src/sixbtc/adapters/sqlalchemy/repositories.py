@@ -1,0 +1,361 @@
+"""Strategy and backtest repositories over one SQLAlchemy connection (its transaction is the unit
+of work's). Rows and domain objects are converted explicitly here, so the domain knows no ORM."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from sixbtc.adapters.sqlalchemy.tables import backtest_results, strategies, strategy_events
+from sixbtc.application.errors import DuplicateStrategy, NotFound
+from sixbtc.domain.backtest import BacktestResult, ExecutionParameters, RunKind, Window
+from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy, code_hash
+from sixbtc.domain.timeframe import Timeframe
+
+#: Columns a loaded strategy may change; ``code``, ``code_hash`` and ``created_at`` never change.
+_MUTABLE = (
+    "status",
+    "optimal_timeframe",
+    "parameters",
+    "score_backtest",
+    "score_live",
+    "last_backtested_at",
+    "live_since",
+    "retired_reason",
+    "retired_at",
+)
+
+
+def _timeframe(label: str | None) -> Timeframe | None:
+    # Old rows may carry timeframes the pipeline does not trade; they read as "none chosen".
+    return Timeframe(label) if label in Timeframe.__members__.values() else None
+
+
+def _status(label: str) -> Status | str:
+    # Events written by the migration name old statuses (TESTED, SELECTED, FAILED) that are not
+    # statuses any more; they are returned as the plain label.
+    return Status(label) if label in Status.__members__.values() else label
+
+
+def _to_strategy(row: RowMapping) -> Strategy:
+    return Strategy(
+        id=row["id"],
+        name=row["name"],
+        code=row["code"],
+        strategy_type=row["strategy_type"],
+        created_at=row["created_at"],
+        status=Status(row["status"]),
+        timeframe=_timeframe(row["optimal_timeframe"]) or _timeframe(row["timeframe"]),
+        parameters=row["parameters"] or {},
+        score_backtest=row["score_backtest"],
+        score_live=row["score_live"],
+        last_backtested_at=row["last_backtested_at"],
+        live_since=row["live_since"],
+        retired_reason=row["retired_reason"],
+        retired_at=row["retired_at"],
+        code_hash=row["code_hash"] or code_hash(row["code"]),
+    )
+
+
+def _mutable_values(strategy: Strategy) -> dict[str, Any]:
+    return {
+        "status": strategy.status.value,
+        "optimal_timeframe": strategy.timeframe.value if strategy.timeframe else None,
+        "parameters": strategy.parameters,
+        "score_backtest": strategy.score_backtest,
+        "score_live": strategy.score_live,
+        "last_backtested_at": strategy.last_backtested_at,
+        "live_since": strategy.live_since,
+        "retired_reason": strategy.retired_reason,
+        "retired_at": strategy.retired_at,
+    }
+
+
+def _event_row(event: StatusChange) -> dict[str, Any]:
+    return {
+        "strategy_id": event.strategy_id,
+        "from_status": str(event.from_status),
+        "to_status": str(event.to_status),
+        "reason": event.reason,
+        "at": event.at,
+        "service": event.service,
+    }
+
+
+@attrs.define
+class _Loaded:
+    """A strategy handed out by this repository, with what is already written of it."""
+
+    strategy: Strategy
+    written: dict[str, Any]
+    events_written: int = 0
+
+
+class SqlAlchemyStrategyRepository:
+    """The :class:`~sixbtc.application.ports.StrategyRepository` port on the ``strategies`` and
+    ``strategy_events`` tables. Loaded strategies are kept in an identity map; :meth:`save` (and
+    the unit of work's commit, for every loaded strategy) writes only what changed."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._loaded: dict[uuid.UUID, _Loaded] = {}
+
+    @property
+    def loaded(self) -> list[Strategy]:
+        """The strategies this repository handed out or received."""
+        return [entry.strategy for entry in self._loaded.values()]
+
+    def _adopt(self, rows: Iterable[RowMapping]) -> list[Strategy]:
+        adopted = []
+        for row in rows:
+            entry = self._loaded.get(row["id"])
+            if entry is None:
+                strategy = _to_strategy(row)
+                entry = _Loaded(strategy, _mutable_values(strategy))
+                self._loaded[strategy.id] = entry
+            adopted.append(entry.strategy)
+        return adopted
+
+    def _select(self, *conditions: sa.ColumnElement[bool]) -> list[Strategy]:
+        self.flush()
+        query = (
+            sa.select(strategies)
+            .where(*conditions)
+            .order_by(strategies.c.created_at, strategies.c.id)
+        )
+        return self._adopt(self._connection.execute(query).mappings())
+
+    def add(self, strategy: Strategy) -> None:
+        if strategy.id in self._loaded:
+            raise DuplicateStrategy(f"strategy {strategy.id} already exists")
+        same = self._connection.execute(
+            sa.select(strategies.c.id, strategies.c.name).where(
+                (strategies.c.id == strategy.id) | (strategies.c.code_hash == strategy.code_hash)
+            )
+        ).first()
+        if same is not None:
+            raise DuplicateStrategy(
+                f"strategy {strategy.name!r}: same id or code as {same.name!r} ({same.id})"
+            )
+        values = _mutable_values(strategy)
+        self._connection.execute(
+            strategies.insert().values(
+                id=strategy.id,
+                name=strategy.name,
+                code=strategy.code,
+                code_hash=strategy.code_hash,
+                strategy_type=strategy.strategy_type,
+                timeframe=values["optimal_timeframe"],
+                created_at=strategy.created_at,
+                **values,
+            )
+        )
+        self._loaded[strategy.id] = _Loaded(strategy, values)
+        self._write_events(self._loaded[strategy.id])
+
+    def get(self, strategy_id: uuid.UUID) -> Strategy:
+        if strategy_id in self._loaded:
+            return self._loaded[strategy_id].strategy
+        found = self._select(strategies.c.id == strategy_id)
+        if not found:
+            raise NotFound(f"strategy {strategy_id} does not exist")
+        return found[0]
+
+    def save(self, strategy: Strategy) -> None:
+        entry = self._loaded.get(strategy.id)
+        if entry is None or entry.strategy is not strategy:
+            raise NotFound(f"strategy {strategy.id} was not loaded in this unit of work")
+        values = _mutable_values(strategy)
+        changed = {k: v for k, v in values.items() if entry.written[k] != v}
+        if changed:
+            self._connection.execute(
+                strategies.update().where(strategies.c.id == strategy.id).values(**changed)
+            )
+            entry.written = values
+        self._write_events(entry)
+
+    def _write_events(self, entry: _Loaded) -> None:
+        pending = entry.strategy.events[entry.events_written :]
+        if pending:
+            self._connection.execute(strategy_events.insert(), [_event_row(e) for e in pending])
+            entry.events_written = len(entry.strategy.events)
+
+    def flush(self) -> None:
+        """Write every loaded strategy's changes (the unit of work calls it before committing)."""
+        for entry in self._loaded.values():
+            self.save(entry.strategy)
+
+    def committed(self) -> None:
+        """Forget written events once durable, as the in-memory store does on commit."""
+        for entry in self._loaded.values():
+            entry.strategy.events.clear()
+
+    def by_status(self, status: Status) -> list[Strategy]:
+        return self._select(strategies.c.status == status.value)
+
+    def count(self, status: Status) -> int:
+        self.flush()
+        query = sa.select(sa.func.count()).where(strategies.c.status == status.value)
+        return self._connection.execute(query).scalar_one()
+
+    def standings(self, status: Status = Status.ACTIVE) -> list[Standing]:
+        self.flush()
+        query = sa.select(
+            strategies.c.id, strategies.c.score_backtest, strategies.c.last_backtested_at
+        ).where(strategies.c.status == status.value)
+        return [Standing(*row) for row in self._connection.execute(query)]
+
+    def events(self, strategy_id: uuid.UUID) -> list[StatusChange]:
+        query = (
+            sa.select(strategy_events)
+            .where(strategy_events.c.strategy_id == strategy_id)
+            .order_by(strategy_events.c.id)
+        )
+        stored = [
+            StatusChange(
+                row["strategy_id"],
+                _status(row["from_status"]),
+                _status(row["to_status"]),
+                row["reason"],
+                row["at"],
+                row["service"],
+            )
+            for row in self._connection.execute(query).mappings()
+        ]
+        entry = self._loaded.get(strategy_id)
+        pending = entry.strategy.events[entry.events_written :] if entry else []
+        return stored + list(pending)
+
+    def _claim(
+        self,
+        conditions: list[sa.ColumnElement[bool]],
+        order: list[sa.ColumnElement[Any]],
+        key: Callable[[RowMapping], Any],
+        limit: int,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+    ) -> list[Strategy]:
+        self.flush()
+        free = (strategies.c.claimed_by.is_(None)) | (strategies.c.claim_expires_at <= now)
+        picked = (
+            sa.select(strategies.c.id)
+            .where(*conditions, free)
+            .order_by(*order)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("picked")
+        )
+        claimed = self._connection.execute(
+            strategies.update()
+            .where(strategies.c.id.in_(sa.select(picked.c.id)))
+            .values(claimed_by=owner, claim_expires_at=now + lease)
+            .returning(*strategies.c)
+        ).mappings()
+        return self._adopt(sorted(claimed, key=key))
+
+    def claim(
+        self, status: Status, limit: int, owner: str, now: datetime, lease: timedelta
+    ) -> list[Strategy]:
+        return self._claim(
+            [strategies.c.status == status.value],
+            [strategies.c.created_at, strategies.c.id],
+            lambda row: (row["created_at"], row["id"].int),
+            limit,
+            owner,
+            now,
+            lease,
+        )
+
+    def claim_due_for_retest(
+        self, cutoff: datetime, limit: int, owner: str, now: datetime, lease: timedelta
+    ) -> list[Strategy]:
+        last = strategies.c.last_backtested_at
+        return self._claim(
+            [strategies.c.status == Status.ACTIVE.value, last.is_(None) | (last <= cutoff)],
+            [last.is_not(None), last, strategies.c.id],
+            lambda row: (
+                row["last_backtested_at"] is not None,
+                row["last_backtested_at"] or now,
+                row["id"].int,
+            ),
+            limit,
+            owner,
+            now,
+            lease,
+        )
+
+    def release(self, strategy_id: uuid.UUID, owner: str) -> None:
+        self._connection.execute(
+            strategies.update()
+            .where(strategies.c.id == strategy_id, strategies.c.claimed_by == owner)
+            .values(claimed_by=None, claim_expires_at=None)
+        )
+
+
+class SqlAlchemyBacktestRepository:
+    """The :class:`~sixbtc.application.ports.BacktestRepository` port on ``backtest_results``.
+
+    Runs recorded by the original system (no ``run_kind``) stay in the table for audit but are not
+    returned: they lack the windows, parameters and metrics a :class:`BacktestResult` carries.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, result: BacktestResult) -> None:
+        training, holdout = result.training_window, result.holdout_window
+        self._connection.execute(
+            backtest_results.insert().values(
+                id=result.id,
+                strategy_id=result.strategy_id,
+                lookback_days=(holdout.end - training.start).days,
+                initial_capital=1.0,
+                start_date=training.start,
+                end_date=holdout.end,
+                total_trades=result.training.trades + result.holdout.trades,
+                timeframe_tested=result.timeframe.value,
+                is_optimal_tf=True,
+                created_at=result.run_at,
+                run_kind=result.kind.value,
+                training_end=training.end,
+                holdout_start=holdout.start,
+                execution_parameters=result.parameters.as_dict(),
+                training_metrics=attrs.asdict(result.training),
+                holdout_metrics=attrs.asdict(result.holdout),
+                score=result.score,
+            )
+        )
+
+    def for_strategy(self, strategy_id: uuid.UUID) -> list[BacktestResult]:
+        query = (
+            sa.select(backtest_results)
+            .where(
+                backtest_results.c.strategy_id == strategy_id,
+                backtest_results.c.run_kind.is_not(None),
+            )
+            .order_by(backtest_results.c.created_at, backtest_results.c.id)
+        )
+        return [
+            BacktestResult(
+                id=row["id"],
+                strategy_id=row["strategy_id"],
+                kind=RunKind(row["run_kind"]),
+                run_at=row["created_at"],
+                timeframe=Timeframe(row["timeframe_tested"]),
+                parameters=ExecutionParameters(**row["execution_parameters"]),
+                training_window=Window(row["start_date"], row["training_end"]),
+                holdout_window=Window(row["holdout_start"], row["end_date"]),
+                training=Metrics(**row["training_metrics"]),
+                holdout=Metrics(**row["holdout_metrics"]),
+                score=row["score"],
+            )
+            for row in self._connection.execute(query).mappings()
+        ]

@@ -1,0 +1,98 @@
+"""The tables the pipeline reads and writes, as plain SQLAlchemy Core tables.
+
+They describe the schema at the head Alembic revision (``alembic/versions``): the original system's
+tables (only the columns we use; an upgraded database keeps its other columns and tables untouched)
+plus ours. Timestamps are stored as ``timestamp without time zone`` holding UTC, as the original
+system did; :class:`UtcDateTime` turns them into aware UTC datetimes at this boundary.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from sixbtc.domain.strategy import Status
+
+metadata = sa.MetaData()
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A naive UTC ``timestamp`` column seen as an aware UTC ``datetime``."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"timestamp {value.isoformat()} is naive; expected an aware datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+#: The five statuses; on PostgreSQL the enum type the original system named ``strategy_status``.
+strategy_status = sa.Enum(
+    *(s.value for s in Status), name="strategy_status", create_constraint=True
+)
+
+strategies = sa.Table(
+    "strategies",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("strategy_type", sa.String(50), nullable=False),
+    sa.Column("timeframe", sa.String(10)),
+    sa.Column("status", strategy_status, nullable=False),
+    sa.Column("code", sa.Text, nullable=False),
+    sa.Column("parameters", sa.JSON),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("tested_at", UtcDateTime),
+    sa.Column("live_since", UtcDateTime),
+    sa.Column("retired_at", UtcDateTime),
+    sa.Column("optimal_timeframe", sa.String(10)),
+    sa.Column("score_backtest", sa.Float),
+    sa.Column("score_live", sa.Float),
+    sa.Column("last_backtested_at", UtcDateTime),
+    sa.Column("retired_reason", sa.Text),
+    sa.Column("code_hash", sa.String(64)),
+    sa.Column("claimed_by", sa.String(100)),
+    sa.Column("claim_expires_at", UtcDateTime),
+)
+
+strategy_events = sa.Table(
+    "strategy_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("strategy_id", sa.Uuid, sa.ForeignKey("strategies.id"), nullable=False),
+    sa.Column("from_status", sa.String(20), nullable=False),
+    sa.Column("to_status", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("service", sa.String(50), nullable=False),
+)
+
+backtest_results = sa.Table(
+    "backtest_results",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("strategy_id", sa.Uuid, sa.ForeignKey("strategies.id"), nullable=False),
+    sa.Column("lookback_days", sa.Integer, nullable=False),
+    sa.Column("initial_capital", sa.Float, nullable=False),
+    sa.Column("start_date", UtcDateTime, nullable=False),
+    sa.Column("end_date", UtcDateTime, nullable=False),
+    sa.Column("total_trades", sa.Integer, nullable=False),
+    sa.Column("timeframe_tested", sa.String(10)),
+    sa.Column("is_optimal_tf", sa.Boolean),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("run_kind", sa.String(10)),
+    sa.Column("training_end", UtcDateTime),
+    sa.Column("holdout_start", UtcDateTime),
+    sa.Column("execution_parameters", sa.JSON),
+    sa.Column("training_metrics", sa.JSON),
+    sa.Column("holdout_metrics", sa.JSON),
+    sa.Column("score", sa.Float),
+)

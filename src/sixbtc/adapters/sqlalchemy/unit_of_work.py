@@ -1,0 +1,77 @@
+"""The SQL unit of work: one connection, one transaction, rolled back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from sixbtc.adapters.sqlalchemy.repositories import (
+    SqlAlchemyBacktestRepository,
+    SqlAlchemyStrategyRepository,
+)
+
+#: The key of the PostgreSQL advisory lock that serialises changes to the ACTIVE pool.
+POOL_LOCK_KEY = 0x5B7C_AC71
+
+
+class SqlAlchemyUnitOfWork:
+    """The :class:`~sixbtc.application.ports.UnitOfWork` port on a SQLAlchemy engine.
+
+    The transaction starts with the first statement (on SQLite with ``BEGIN IMMEDIATE``, see
+    :func:`~sixbtc.adapters.sqlalchemy.engine.create_engine`). :meth:`commit` first writes the
+    changes of every strategy loaded in this unit of work; leaving the block rolls back the rest.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._connection: Connection | None = None
+
+    def __enter__(self) -> Self:
+        self._connection = self.engine.connect()
+        self._begin()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.rollback()
+            finally:
+                connection.close()
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            raise RuntimeError("unit of work: use it inside a `with` block")
+        return self._connection
+
+    def _begin(self) -> None:
+        self.strategies = SqlAlchemyStrategyRepository(self.connection)
+        self.backtests = SqlAlchemyBacktestRepository(self.connection)
+
+    def commit(self) -> None:
+        self.strategies.flush()
+        self.connection.commit()
+        self.strategies.committed()
+        self._begin()
+
+    def rollback(self) -> None:
+        self.connection.rollback()
+        self._begin()
+
+    def lock_pool(self) -> None:
+        """PostgreSQL: a transaction-scoped advisory lock. SQLite: the database write lock, which
+        every transaction takes at its start (``BEGIN IMMEDIATE``); a statement makes sure it is
+        held."""
+        if self.connection.dialect.name == "postgresql":
+            self.connection.execute(sa.select(sa.func.pg_advisory_xact_lock(POOL_LOCK_KEY)))
+        else:
+            self.connection.execute(sa.select(1))

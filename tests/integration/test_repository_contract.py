@@ -1,0 +1,298 @@
+"""One contract for the repositories and the unit of work, run on memory, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sixbtc.adapters.memory import InMemoryStore, InMemoryUnitOfWork
+from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine
+from sixbtc.application import pool
+from sixbtc.application.errors import DuplicateStrategy, NotFound
+from sixbtc.application.ports import UnitOfWork
+from sixbtc.domain.backtest import BacktestResult, ExecutionParameters, RunKind, Window
+from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.strategy import Status, Strategy
+from sixbtc.domain.timeframe import Timeframe
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=10)
+
+UowFactory = Callable[[], UnitOfWork]
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def new_uow(request: pytest.FixtureRequest) -> Iterator[UowFactory]:
+    if request.param == "memory":
+        store = InMemoryStore()
+        yield lambda: InMemoryUnitOfWork(store)
+        return
+    fixture = "migrated_sqlite_url" if request.param == "sqlite" else "migrated_postgres_url"
+    engine = create_engine(request.getfixturevalue(fixture))
+    yield lambda: SqlAlchemyUnitOfWork(engine)
+    engine.dispose()
+
+
+def make_strategy(n: int, *, created: datetime | None = None) -> Strategy:
+    return Strategy(
+        name=f"strategy-{n}",
+        code=f"def signals(candles):\n    return {n}\n",
+        strategy_type="MOM",
+        created_at=created or T0 + timedelta(minutes=n),
+    )
+
+
+def make_active(n: int, score: float, backtested: datetime) -> Strategy:
+    strategy = make_strategy(n)
+    strategy.validate(at=T0)
+    strategy.record_backtest(score, at=backtested, timeframe=Timeframe.H1, parameters={"k": n})
+    strategy.move_to(Status.ACTIVE, reason="admitted", at=backtested, service="backtester")
+    return strategy
+
+
+def store(new_uow: UowFactory, *strategies: Strategy) -> None:
+    with new_uow() as uow:
+        for strategy in strategies:
+            uow.strategies.add(strategy)
+        uow.commit()
+
+
+def test_committed_strategy_reads_back_with_every_field(new_uow: UowFactory) -> None:
+    original = make_active(1, 42.5, T0 + timedelta(hours=1))
+    original.parameters = {"stop_loss": 0.02, "nested": {"a": [1, 2]}}
+    store(new_uow, original)
+    with new_uow() as uow:
+        loaded = uow.strategies.get(original.id)
+    for field in (
+        "name", "code", "strategy_type", "created_at", "status", "timeframe", "parameters",
+        "score_backtest", "score_live", "last_backtested_at", "live_since", "retired_reason",
+        "retired_at", "code_hash",
+    ):  # fmt: skip
+        assert getattr(loaded, field) == getattr(original, field), field
+    assert loaded.created_at.tzinfo is not None and loaded.last_backtested_at.utcoffset() == (
+        timedelta(0)
+    )
+    assert loaded.events == []
+
+
+def test_leaving_without_commit_rolls_back(new_uow: UowFactory) -> None:
+    strategy = make_strategy(1)
+    with new_uow() as uow:
+        uow.strategies.add(strategy)
+    with new_uow() as uow, pytest.raises(NotFound):
+        uow.strategies.get(strategy.id)
+
+
+def test_explicit_rollback_discards_changes(new_uow: UowFactory) -> None:
+    kept, dropped = make_strategy(1), make_strategy(2)
+    with new_uow() as uow:
+        uow.strategies.add(kept)
+        uow.commit()
+        uow.strategies.add(dropped)
+        uow.rollback()
+        assert uow.strategies.count(Status.GENERATED) == 1
+        uow.commit()
+    with new_uow() as uow:
+        assert [s.id for s in uow.strategies.by_status(Status.GENERATED)] == [kept.id]
+
+
+def test_same_code_is_a_duplicate(new_uow: UowFactory) -> None:
+    first = make_strategy(1)
+    store(new_uow, first)
+    twin = Strategy(name="twin", code=first.code + "\n\n", strategy_type="REV", created_at=T0)
+    with new_uow() as uow, pytest.raises(DuplicateStrategy):
+        uow.strategies.add(twin)
+    other, other_twin = make_strategy(2), make_strategy(2)
+    other_twin.name = "other twin"
+    with new_uow() as uow:
+        uow.strategies.add(other)
+        with pytest.raises(DuplicateStrategy):
+            uow.strategies.add(other_twin)
+
+
+def test_missing_strategy_is_not_found(new_uow: UowFactory) -> None:
+    with new_uow() as uow, pytest.raises(NotFound):
+        uow.strategies.get(uuid.uuid4())
+
+
+def test_get_returns_the_same_object_within_a_unit_of_work(new_uow: UowFactory) -> None:
+    strategy = make_strategy(1)
+    store(new_uow, strategy)
+    with new_uow() as uow:
+        assert uow.strategies.get(strategy.id) is uow.strategies.get(strategy.id)
+
+
+def test_saved_transitions_and_their_events_are_committed_once(new_uow: UowFactory) -> None:
+    strategy = make_strategy(1)
+    store(new_uow, strategy)
+    with new_uow() as uow:
+        loaded = uow.strategies.get(strategy.id)
+        loaded.validate(at=T0 + timedelta(hours=1))
+        uow.strategies.save(loaded)
+        uow.strategies.save(loaded)
+        loaded.retire("backtest_error: boom", at=T0 + timedelta(hours=2), service="backtester")
+        assert [e.to_status for e in uow.strategies.events(strategy.id)] == [
+            Status.VALIDATED,
+            Status.RETIRED,
+        ]
+        uow.strategies.save(loaded)
+        uow.commit()
+    with new_uow() as uow:
+        events = uow.strategies.events(strategy.id)
+        loaded = uow.strategies.get(strategy.id)
+    assert [(e.from_status, e.to_status, e.reason, e.service) for e in events] == [
+        (Status.GENERATED, Status.VALIDATED, "validated", "validator"),
+        (Status.VALIDATED, Status.RETIRED, "backtest_error: boom", "backtester"),
+    ]
+    assert events[1].at == T0 + timedelta(hours=2)
+    assert (loaded.status, loaded.retired_reason) == (Status.RETIRED, "backtest_error: boom")
+    assert loaded.retired_at == T0 + timedelta(hours=2)
+
+
+def test_commit_writes_every_loaded_strategy(new_uow: UowFactory) -> None:
+    strategy = make_strategy(1)
+    store(new_uow, strategy)
+    with new_uow() as uow:
+        uow.strategies.get(strategy.id).validate(at=T0)
+        uow.commit()
+    with new_uow() as uow:
+        assert uow.strategies.get(strategy.id).status is Status.VALIDATED
+        assert len(uow.strategies.events(strategy.id)) == 1
+
+
+def test_by_status_is_oldest_first_and_count_matches(new_uow: UowFactory) -> None:
+    young, old, middle = make_strategy(3), make_strategy(1), make_strategy(2)
+    active = make_active(4, 30.0, T0)
+    store(new_uow, young, old, middle, active)
+    with new_uow() as uow:
+        assert [s.id for s in uow.strategies.by_status(Status.GENERATED)] == [
+            old.id,
+            middle.id,
+            young.id,
+        ]
+        assert uow.strategies.count(Status.GENERATED) == 3
+        assert uow.strategies.count(Status.ACTIVE) == 1
+        assert uow.strategies.count(Status.LIVE) == 0
+
+
+def test_standings_list_the_active_pool(new_uow: UowFactory) -> None:
+    members = [make_active(n, 20.0 + n, T0 + timedelta(hours=n)) for n in range(3)]
+    store(new_uow, *members, make_strategy(9))
+    with new_uow() as uow:
+        standings = sorted(uow.strategies.standings(), key=lambda s: s.rank_key())
+    assert [(s.strategy_id, s.score, s.last_backtested_at) for s in standings] == [
+        (m.id, m.score_backtest, m.last_backtested_at) for m in members
+    ]
+
+
+def test_claims_are_exclusive_until_released_or_expired(new_uow: UowFactory) -> None:
+    strategies = [make_strategy(n) for n in range(5)]
+    store(new_uow, *strategies)
+    with new_uow() as uow:
+        first = uow.strategies.claim(Status.GENERATED, 3, "a", T0, LEASE)
+        uow.commit()
+    assert [s.id for s in first] == [s.id for s in strategies[:3]]
+    with new_uow() as uow:
+        second = uow.strategies.claim(Status.GENERATED, 3, "b", T0, LEASE)
+        uow.strategies.release(strategies[0].id, "b")  # not b's: no effect
+        uow.strategies.release(strategies[3].id, "b")
+        uow.commit()
+    assert [s.id for s in second] == [s.id for s in strategies[3:]]
+    with new_uow() as uow:
+        third = uow.strategies.claim(Status.GENERATED, 5, "c", T0 + timedelta(minutes=1), LEASE)
+        uow.commit()
+    assert [s.id for s in third] == [strategies[3].id]
+    with new_uow() as uow:
+        expired = uow.strategies.claim(Status.GENERATED, 5, "d", T0 + LEASE, LEASE)
+    assert [s.id for s in expired] == [s.id for s in strategies[:3]] + [strategies[4].id]
+
+
+def test_an_uncommitted_claim_is_not_held(new_uow: UowFactory) -> None:
+    strategy = make_strategy(1)
+    store(new_uow, strategy)
+    with new_uow() as uow:
+        assert len(uow.strategies.claim(Status.GENERATED, 1, "a", T0, LEASE)) == 1
+    with new_uow() as uow:
+        assert len(uow.strategies.claim(Status.GENERATED, 1, "b", T0, LEASE)) == 1
+
+
+def test_claims_take_only_the_requested_status(new_uow: UowFactory) -> None:
+    generated = make_strategy(1)
+    validated = make_strategy(2)
+    validated.validate(at=T0)
+    store(new_uow, generated, validated)
+    with new_uow() as uow:
+        claimed = uow.strategies.claim(Status.VALIDATED, 10, "a", T0, LEASE)
+    assert [s.id for s in claimed] == [validated.id]
+
+
+def test_retest_claims_oldest_backtest_first_and_only_when_due(new_uow: UowFactory) -> None:
+    cutoff = T0 + timedelta(days=1)
+    fresh = make_active(1, 40.0, cutoff + timedelta(seconds=1))
+    due_late = make_active(2, 40.0, cutoff)
+    due_early = make_active(3, 40.0, T0)
+    never = make_active(4, 40.0, T0)
+    never.last_backtested_at = None
+    store(new_uow, fresh, due_late, due_early, never)
+    with new_uow() as uow:
+        claimed = uow.strategies.claim_due_for_retest(cutoff, 10, "r", cutoff, LEASE)
+        uow.commit()
+    assert [s.id for s in claimed] == [never.id, due_early.id, due_late.id]
+    with new_uow() as uow:
+        assert uow.strategies.claim_due_for_retest(cutoff, 10, "s", cutoff, LEASE) == []
+
+
+def test_backtest_results_read_back_oldest_first(new_uow: UowFactory) -> None:
+    strategy = make_strategy(1)
+    store(new_uow, strategy)
+    metrics = Metrics(0.12, 1.5, 0.08, 0.55, 0.004, 1.3, 40)
+
+    def run(day: int) -> BacktestResult:
+        start = T0 + timedelta(days=day)
+        return BacktestResult(
+            strategy_id=strategy.id,
+            kind=RunKind.INITIAL if day == 0 else RunKind.RETEST,
+            run_at=start + timedelta(days=400),
+            timeframe=Timeframe.M15,
+            parameters=ExecutionParameters(0.02, 0.04, 2.0, 24),
+            training_window=Window(start, start + timedelta(days=365)),
+            holdout_window=Window(start + timedelta(days=365), start + timedelta(days=395)),
+            training=metrics,
+            holdout=Metrics.empty(),
+            score=33.3 + day,
+        )
+
+    later, earlier = run(3), run(0)
+    with new_uow() as uow:
+        uow.backtests.add(later)
+        uow.backtests.add(earlier)
+        uow.commit()
+    with new_uow() as uow:
+        assert uow.backtests.for_strategy(strategy.id) == [earlier, later]
+        assert uow.backtests.for_strategy(uuid.uuid4()) == []
+
+
+def test_pool_admission_applies_the_leaderboard(new_uow: UowFactory) -> None:
+    rules = pool.PoolRules(max_size=2, min_score_entry=15)
+    members = [make_active(1, 20.0, T0), make_active(2, 30.0, T0)]
+    candidates = [make_strategy(3), make_strategy(4), make_strategy(5)]
+    for candidate in candidates:
+        candidate.validate(at=T0)
+    store(new_uow, *members, *candidates)
+    for candidate, score in zip(candidates, (25.0, 10.0, 22.0), strict=True):
+        with new_uow() as uow:
+            strategy = uow.strategies.get(candidate.id)
+            pool.admit(uow, rules, strategy, score, at=T0, timeframe=Timeframe.H4, parameters={})
+            uow.commit()
+    with new_uow() as uow:
+        active = {s.id for s in uow.strategies.by_status(Status.ACTIVE)}
+        retired = {s.id: s.retired_reason for s in uow.strategies.by_status(Status.RETIRED)}
+    assert active == {members[1].id, candidates[0].id}
+    assert {sid: reason.split(":")[0] for sid, reason in retired.items()} == {
+        members[0].id: "evicted",
+        candidates[1].id: "below_entry",
+        candidates[2].id: "pool_full",
+    }
