@@ -1,0 +1,145 @@
+"""Locking a sandbox worker down, once, after its imports and before any strategy code runs.
+
+Layers, each applied where the platform allows and reported by name so the parent can log what
+holds: descriptors closed, a private network namespace, an unprivileged user, no new privileges,
+Landlock (no file system access at all, no TCP, no signals or abstract sockets outside the
+sandbox) and resource limits. The environment is cleaned by the parent when it starts the worker.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+
+CLONE_NEWNET = 0x40000000
+CLONE_NEWUSER = 0x10000000
+PR_SET_NO_NEW_PRIVS = 38
+NOBODY = 65534
+
+# Landlock (linux/landlock.h); the system call numbers are shared by every architecture.
+SYS_LANDLOCK_CREATE_RULESET = 444
+SYS_LANDLOCK_RESTRICT_SELF = 446
+LANDLOCK_CREATE_RULESET_VERSION = 1
+_FS_RIGHTS_BY_ABI = {1: 13, 2: 14, 3: 15, 4: 15, 5: 16}  # number of access bits per ABI version
+_NET_ALL = 0b11  # bind and connect TCP
+_SCOPE_ALL = 0b11  # abstract unix sockets and signals
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    ]
+
+
+def _os_error(what: str) -> OSError:
+    errno = ctypes.get_errno()
+    return OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def close_other_descriptors(keep: set[int]) -> None:
+    """Close every open descriptor except ``keep``."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # the descriptor of the listing itself, already closed
+
+
+def enter_network_namespace() -> None:
+    """A fresh network namespace: only a loopback interface, down. Root does it directly; others
+    through a new user namespace when the kernel allows unprivileged ones."""
+    flags = CLONE_NEWNET if os.geteuid() == 0 else CLONE_NEWNET | CLONE_NEWUSER
+    if _libc.unshare(flags) != 0:
+        raise _os_error("unshare")
+
+
+def drop_root() -> bool:
+    """Become ``nobody`` (no groups, no capabilities) when running as root; False otherwise."""
+    if os.geteuid() != 0:
+        return False
+    os.setgroups([])
+    os.setresgid(NOBODY, NOBODY, NOBODY)
+    os.setresuid(NOBODY, NOBODY, NOBODY)
+    return True
+
+
+def forbid_new_privileges() -> None:
+    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise _os_error("prctl(PR_SET_NO_NEW_PRIVS)")
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, 0 when Landlock is unavailable."""
+    version = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, None, 0, LANDLOCK_CREATE_RULESET_VERSION)
+    return max(int(version), 0)
+
+
+def landlock_deny_everything(abi: int) -> list[str]:
+    """Restrict this process to no file system access (and, from ABI 4, no TCP; from ABI 6, no
+    abstract unix sockets or signals beyond itself). Returns the layer names applied."""
+    attr = _RulesetAttr(handled_access_fs=(1 << _FS_RIGHTS_BY_ABI.get(abi, 16)) - 1)
+    layers = ["landlock_filesystem"]
+    size = 8
+    if abi >= 4:
+        attr.handled_access_net = _NET_ALL
+        layers.append("landlock_network")
+        size = 16
+    if abi >= 6:
+        attr.scoped = _SCOPE_ALL
+        layers.append("landlock_scope")
+        size = 24
+    ruleset = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), size, 0)
+    if ruleset < 0:
+        raise _os_error("landlock_create_ruleset")
+    try:
+        if _libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0:
+            raise _os_error("landlock_restrict_self")
+    finally:
+        os.close(ruleset)
+    return layers
+
+
+def limit_resources(memory_bytes: int, cpu_seconds_total: int) -> None:
+    """Address space, lifetime CPU, no files written, no core dumps, no new processes, few
+    descriptors."""
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds_total, cpu_seconds_total))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))
+    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+
+
+def lock_down(keep_fds: set[int], memory_bytes: int, cpu_seconds_total: int) -> list[str]:
+    """Apply every available layer; returns the names of those applied plus ``missing:<layer>
+    (<why>)`` entries for the ones the platform refused."""
+    applied = ["clean_environment"]
+    close_other_descriptors(keep_fds)
+    applied.append("closed_descriptors")
+    try:
+        enter_network_namespace()
+        applied.append("network_namespace")
+    except OSError as error:
+        applied.append(f"missing:network_namespace ({error})")
+    if drop_root():
+        applied.append("user_nobody")
+    forbid_new_privileges()
+    applied.append("no_new_privileges")
+    abi = landlock_abi()
+    if abi:
+        try:
+            applied.extend(landlock_deny_everything(abi))
+        except OSError as error:
+            applied.append(f"missing:landlock ({error})")
+    else:
+        applied.append("missing:landlock (not supported by this kernel)")
+    limit_resources(memory_bytes, cpu_seconds_total)
+    applied.append("resource_limits")
+    return applied
