@@ -29,7 +29,7 @@ def signal_values(market: Market) -> np.ndarray:
     bad = np.flatnonzero((values != 1.0) & (values != 0.0) & (values != -1.0))
     if bad.size:
         raise ValueError(
-            f"signals of {symbol}: {values[bad[0]]!r} at bar {bad[0]}; expected -1, 0, +1 "
+            f"signals of {symbol}: {float(values[bad[0]])} at bar {bad[0]}; expected -1, 0, +1 "
             "or NaN (flat)"
         )
     return values.astype(np.int8)
