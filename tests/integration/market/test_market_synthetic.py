@@ -1,0 +1,134 @@
+"""Synthetic markets: determinism, shape, the realistic features, no structure in the random walk,
+and the planted edge documented in sixbtc.adapters.market.synthetic."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from sixbtc.adapters.market.synthetic import (
+    COINS,
+    EDGE_BARS,
+    EDGE_STREAK,
+    SyntheticMarketData,
+)
+from sixbtc.application.errors import MarketDataUnavailable
+from sixbtc.domain.timeframe import Timeframe
+
+END = datetime(2025, 3, 1, tzinfo=UTC)
+EVERYTHING = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+COST_PER_SIDE = 0.00045 + 0.0005  # the default fee + slippage
+
+
+def closes(market: SyntheticMarketData, symbol: str):
+    return market.candles(symbol, Timeframe.M5, *EVERYTHING)
+
+
+def log_returns(market: SyntheticMarketData, symbol: str) -> np.ndarray:
+    return np.diff(np.log(closes(market, symbol).close))
+
+
+def autocorrelation(x: np.ndarray, lag: int) -> float:
+    x = x - x.mean()
+    return float(np.dot(x[:-lag], x[lag:]) / np.dot(x, x))
+
+
+def test_same_seed_same_data_and_another_seed_other_data():
+    one = closes(SyntheticMarketData(END, seed=7, days=30), "ETH")
+    two = closes(SyntheticMarketData(END, seed=7, days=30), "ETH")
+    other = closes(SyntheticMarketData(END, seed=8, days=30), "ETH")
+    for name in ("time", "open", "high", "low", "close", "volume"):
+        np.testing.assert_array_equal(getattr(one, name), getattr(two, name))
+    assert not np.array_equal(one.close, other.close)
+
+
+@pytest.mark.parametrize("mode", ["realistic", "random_walk", "planted_edge"])
+def test_thirty_coins_with_395_days_ending_at_end(mode):
+    market = SyntheticMarketData(END, mode=mode)
+    assert market.symbols() == list(COINS) and len(COINS) == 30
+    candles = closes(market, "SOL")
+    assert len(candles) == 395 * 288
+    end_ms = int(END.timestamp() * 1000)
+    assert candles.time[-1] + 300_000 == end_ms
+    assert np.all(np.diff(candles.time) == 300_000)
+    assert np.all(candles.high >= np.maximum(candles.open, candles.close))
+    assert np.all(candles.low <= np.minimum(candles.open, candles.close))
+    assert np.all(candles.low > 0) and np.all(candles.volume > 0)
+    np.testing.assert_array_equal(candles.open[1:], candles.close[:-1])
+    days = market.candles("SOL", Timeframe.D1, END - timedelta(days=10), END)
+    assert len(days) == 10
+
+
+def test_unknown_coin_is_unavailable():
+    with pytest.raises(MarketDataUnavailable, match="NOPE"):
+        SyntheticMarketData(END, days=2).candles("NOPE", Timeframe.H1, *EVERYTHING)
+
+
+def test_random_walk_has_no_autocorrelation_beyond_noise():
+    market = SyntheticMarketData(END, seed=3, mode="random_walk")
+    for symbol in ("BTC", "DOGE", "RUNE"):
+        returns = log_returns(market, symbol)
+        n = len(returns)
+        lags = range(1, 21)
+        rho = np.array([autocorrelation(returns, k) for k in lags])
+        ljung_box = n * (n + 2) * np.sum(rho**2 / (n - np.array(lags)))
+        assert ljung_box < 45.3  # chi-square, 20 degrees of freedom, 99.9% quantile
+        rho_abs = np.array([autocorrelation(np.abs(returns), k) for k in lags])
+        assert np.all(np.abs(rho_abs) < 4 / np.sqrt(n))  # no volatility clustering either
+
+
+def test_realistic_market_has_clustering_fat_tails_a_common_factor_and_volume():
+    market = SyntheticMarketData(END, seed=3)
+    btc, eth = log_returns(market, "BTC"), log_returns(market, "ETH")
+    assert autocorrelation(np.abs(btc), 1) > 0.1
+    assert np.mean((btc - btc.mean()) ** 4) / np.var(btc) ** 2 > 6
+    assert np.corrcoef(btc, eth)[0, 1] > 0.2
+    volume = closes(market, "BTC").volume[1:]
+    assert np.corrcoef(np.log(volume), np.abs(btc))[0, 1] > 0.2
+    assert np.mean([variance_ratio(market, symbol) for symbol in COINS[:10]]) > 1.3
+
+
+def variance_ratio(market: SyntheticMarketData, symbol: str, horizon: int = 3 * 288) -> float:
+    """Variance of 3-day returns over 3 days' worth of 5m variance: about 1 without trends."""
+    returns = log_returns(market, symbol)
+    blocks = len(returns) // horizon
+    sums = returns[: blocks * horizon].reshape(blocks, horizon).sum(axis=1)
+    return float(np.var(sums) / (horizon * np.var(returns)))
+
+
+def test_random_walk_has_no_trends():
+    market = SyntheticMarketData(END, seed=3, mode="random_walk")
+    assert np.mean([variance_ratio(market, symbol) for symbol in COINS[:10]]) < 1.15
+
+
+def planted_rule_trades(candles) -> tuple[np.ndarray, np.ndarray]:
+    """Net and gross returns of the documented rule: after three down (up) bars, long (short) at
+    the next open, out at the close of the sixth bar; costs on entry and exit."""
+    direction = np.sign(candles.close - candles.open).astype(int)
+    run = np.zeros(len(direction), dtype=int)  # sum of the last EDGE_STREAK directions
+    for lag in range(EDGE_STREAK):
+        run[EDGE_STREAK - 1 :] += direction[EDGE_STREAK - 1 - lag : len(direction) - lag]
+    signal_bars = np.flatnonzero(np.abs(run) == EDGE_STREAK)
+    signal_bars = signal_bars[signal_bars + EDGE_BARS < len(direction)]
+    side = -direction[signal_bars]
+    entry = candles.open[signal_bars + 1]
+    exit_ = candles.close[signal_bars + EDGE_BARS]
+    gross = side * (exit_ / entry - 1)
+    net = side * (exit_ / entry - 1) - COST_PER_SIDE * (1 + exit_ / entry)
+    return net, gross
+
+
+def t_stat(x: np.ndarray) -> float:
+    return float(x.mean() / (x.std() / np.sqrt(len(x))))
+
+
+def test_planted_edge_pays_after_costs_and_the_same_rule_loses_on_the_random_walk():
+    planted = SyntheticMarketData(END, seed=11, mode="planted_edge", days=60)
+    walk = SyntheticMarketData(END, seed=11, mode="random_walk", days=60)
+    for symbol in ("BTC", "XRP"):
+        net, _ = planted_rule_trades(closes(planted, symbol))
+        assert net.mean() > 0 and t_stat(net) > 10
+        net, gross = planted_rule_trades(closes(walk, symbol))
+        assert net.mean() < 0 and abs(t_stat(gross)) < 4
