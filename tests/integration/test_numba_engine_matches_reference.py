@@ -7,10 +7,10 @@ import math
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.engine_markets import market
 
 from sixbtc.adapters.engine import NumbaBacktestEngine, PythonBacktestEngine
 from sixbtc.domain.backtest import Costs, ExecutionParameters
-from tests.engine_markets import market
 
 TOLERANCE = 1e-9
 

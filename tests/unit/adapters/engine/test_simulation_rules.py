@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from tests.engine_markets import HOUR_MS, flat_bar, market
 
 from sixbtc.adapters.engine import ExitReason, NumbaBacktestEngine, PythonBacktestEngine
 from sixbtc.domain.backtest import Costs, ExecutionParameters
 from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.timeframe import Timeframe
-from tests.engine_markets import HOUR_MS, flat_bar, market
 
 NO_COSTS = Costs(fee=0.0, slippage=0.0)
 WIDE = ExecutionParameters(stop_loss=0.02, take_profit=0.02, leverage=1.0, max_hold_bars=100)
