@@ -12,10 +12,10 @@ import threading
 
 import numpy as np
 import pytest
+from tests.strategy_samples import EMA_CROSS, random_walk, strategy
 
 from sixbtc.adapters.sandbox import SandboxSignalSource
 from sixbtc.application.errors import StrategyFailed, StrategyTimeout
-from tests.strategy_samples import EMA_CROSS, random_walk, strategy
 
 SECRET = "hunter2-exchange-key"
 

@@ -8,6 +8,7 @@ sandbox) and resource limits. The environment is cleaned by the parent when it s
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import resource
@@ -46,10 +47,8 @@ def close_other_descriptors(keep: set[int]) -> None:
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
         if fd not in keep:
-            try:
+            with contextlib.suppress(OSError):  # the listing's own descriptor, already closed
                 os.close(fd)
-            except OSError:
-                pass  # the descriptor of the listing itself, already closed
 
 
 def enter_network_namespace() -> None:
