@@ -31,3 +31,11 @@ class StrategyFailed(ApplicationError):
 
 class StrategyTimeout(StrategyFailed):
     """Strategy code used up its CPU or wall-clock time limit."""
+
+
+class InvalidStrategyCode(ApplicationError):
+    """Strategy code is refused; ``reason`` is the validator's reason (``syntax_error: ...``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 import attrs
 import numpy as np
@@ -218,3 +218,46 @@ class Exchange(Protocol):
     def place_order(self, order: OrderRequest) -> OrderFill: ...
 
     def positions(self, subaccount: int) -> list[Position]: ...
+
+
+@attrs.frozen
+class StrategyOutline:
+    """What the strategy class declares, read from its code without running it."""
+
+    class_name: str
+    strategy_type: str
+    warmup: int
+    parameters: dict[str, Any]
+
+
+class CodeInspector(Protocol):
+    """Static checks of strategy code (syntax, safety, lookahead), without running it."""
+
+    def outline(self, code: str) -> StrategyOutline:
+        """The declared interface; InvalidStrategyCode (reason ``syntax_error: ...``) when the code
+        does not compile or does not define exactly one strategy class with the interface."""
+        ...
+
+    def problem(self, code: str) -> str | None:
+        """The reason of the first failing static check (``syntax_error: ...``, ``unsafe: ...``,
+        ``lookahead: ...``), None when all pass."""
+        ...
+
+
+@attrs.frozen
+class StrategyDraft:
+    """A strategy proposed by a source, before it is stored."""
+
+    name: str
+    code: str
+    strategy_type: str
+
+
+class StrategySource(Protocol):
+    """Proposes new strategies: the rule-based generator, the genetic breeder of ACTIVE members,
+    later perhaps a language-model client."""
+
+    def propose(self, count: int, parents: Sequence[Strategy]) -> list[StrategyDraft]:
+        """Up to ``count`` drafts; ``parents`` are ACTIVE strategies a source may breed from (a
+        source that does not breed ignores them)."""
+        ...
