@@ -108,6 +108,13 @@ class ScoringPolicy:
         weighted = training.weighted_with(holdout, self.holdout_weight)
         return self.score(weighted, degradation(training.sharpe, holdout.sharpe))
 
+    def training_score(self, training: Metrics, timeframe: Timeframe) -> float:
+        """Score of the training window alone, which chooses the timeframe and parameters: the
+        formula with no degradation; 0 below ``min_trades[timeframe]`` trades."""
+        if training.trades < self.min_trades.get(timeframe, 0):
+            return 0.0
+        return self.score(training, 0.0)
+
     def live_score(self, live: Metrics, backtest_sharpe: float) -> float:
         """Score of live trading, its degradation measured against the backtest's Sharpe."""
         return self.score(live, degradation(backtest_sharpe, live.sharpe))

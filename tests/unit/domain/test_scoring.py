@@ -94,3 +94,11 @@ def test_degradation():
 def test_weights_must_sum_to_one():
     with pytest.raises(ValueError, match="sum to"):
         ScoringWeights(expectancy=0.5)
+
+
+def test_training_score_has_no_degradation_and_needs_the_minimum_trades():
+    strict = ScoringPolicy(min_trades={Timeframe.M5: 50})
+    metrics = m(expectancy=0.05, sharpe=1.5, win_rate=0.6, max_drawdown=0.15, trades=50)
+    # 0.40*0.5 + 0.25*0.5 + 0.10*0.6 + 0.15*0.5 + 0.10*0.5 = 0.51
+    assert strict.training_score(metrics, Timeframe.M5) == pytest.approx(51.0)
+    assert strict.training_score(attrs.evolve(metrics, trades=49), Timeframe.M5) == 0.0
