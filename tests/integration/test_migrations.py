@@ -1,0 +1,210 @@
+"""Alembic revisions: the stairway, an original-system database upgraded and downgraded with every
+row checked, refusal of unknown statuses and atomicity, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from tests.integration.legacy_database import (
+    LEGACY_REVISION,
+    ROWS,
+    T0,
+    build_postgres,
+    build_sqlite,
+    columns,
+    snapshot,
+    strategy_id,
+    without,
+)
+
+from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine, migrations
+from sixbtc.domain.strategy import Status
+
+NEW_STATUS = {"TESTED": "ACTIVE", "SELECTED": "ACTIVE", "FAILED": "RETIRED"}
+
+
+def revisions() -> list[str]:
+    script = ScriptDirectory.from_config(migrations.alembic_config("sqlite://"))
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def legacy_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """An original-system database with data, stamped a1f6f9a716cc."""
+    if request.param == "sqlite":
+        url = request.getfixturevalue("sqlite_url")
+        build_sqlite(url)
+    else:
+        url = request.getfixturevalue("postgres_url")
+        build_postgres(url)
+    yield url
+
+
+def status_labels(url: str) -> list[str]:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        labels = connection.execute(
+            sa.text(
+                "SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid "
+                "WHERE t.typname = 'strategy_status' ORDER BY e.enumsortorder"
+            )
+        ).scalars()
+        labels = list(labels)
+    engine.dispose()
+    return labels
+
+
+def test_revisions_start_with_the_original_schema() -> None:
+    assert revisions()[0] == LEGACY_REVISION
+    assert len(revisions()) >= 3
+
+
+def test_stairway_upgrade_downgrade_upgrade_each_revision(empty_url: str) -> None:
+    previous = "base"
+    for revision in revisions():
+        migrations.upgrade(empty_url, revision)
+        migrations.downgrade(empty_url, previous)
+        migrations.upgrade(empty_url, revision)
+        assert migrations.current(empty_url) == revision
+        previous = revision
+    migrations.downgrade(empty_url, "base")
+    assert set(columns(empty_url)) == {"alembic_version"}
+
+
+def test_original_database_upgrades_and_downgrades_row_for_row(legacy_url: str) -> None:
+    before_columns = columns(legacy_url)
+    before = snapshot(legacy_url)
+    migrations.upgrade(legacy_url)
+    assert migrations.current(legacy_url) == revisions()[-1]
+
+    unchanged = {t: [c for c in cs if c != "status"] for t, cs in before_columns.items()}
+    unchanged.pop("alembic_version")
+    after = snapshot(legacy_url, unchanged)
+    assert after == {t: without(before[t], "status") for t in unchanged}
+
+    engine = create_engine(legacy_url)
+    with engine.connect() as connection:
+        rows = {r.id: r for r in connection.execute(sa.text("SELECT * FROM strategies"))}
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        for index, (_, old_status, _, _) in enumerate(ROWS):
+            sid = strategy_id(index)
+            strategy = uow.strategies.get(sid)
+            assert strategy.status == NEW_STATUS.get(old_status, old_status)
+            events = uow.strategies.events(sid)
+            if old_status in NEW_STATUS:
+                assert [(e.from_status, e.to_status, e.reason) for e in events] == [
+                    (old_status, NEW_STATUS[old_status], "migration")
+                ]
+            else:
+                assert events == []
+            if old_status == "FAILED":
+                assert strategy.retired_reason == "failed"
+            if strategy.status in (Status.ACTIVE, Status.LIVE):
+                assert strategy.last_backtested_at == expected_last_backtest(index)
+        assert uow.strategies.count(Status.ACTIVE) == 5
+    engine.dispose()
+    assert len(rows) == len(ROWS)
+
+    migrations.downgrade(legacy_url, LEGACY_REVISION)
+    assert columns(legacy_url) == before_columns
+    assert snapshot(legacy_url) == before
+    if legacy_url.startswith("postgresql"):
+        assert status_labels(legacy_url) == [
+            "GENERATED", "VALIDATED", "TESTED", "SELECTED", "LIVE", "RETIRED", "FAILED"
+        ]  # fmt: skip
+
+
+def expected_last_backtest(index: int) -> datetime:
+    """Latest backtest, else tested_at, else created_at (as ``legacy_database`` builds them)."""
+    _, _, tested, runs = ROWS[index]
+    if runs:
+        when = T0 + timedelta(days=max(runs), minutes=index)
+    elif tested:
+        when = T0 + timedelta(days=1, hours=index)
+    else:
+        when = T0 + timedelta(hours=index)
+    return when.replace(tzinfo=UTC)
+
+
+OTHER_ORDER = (
+    "PENDING",
+    "GENERATED",
+    "VALIDATED",
+    "TESTED",
+    "LIVE",
+    "RETIRED",
+    "SELECTED",
+    "FAILED",
+)
+
+
+def test_labels_are_read_from_the_database_and_restored(postgres_url: str) -> None:
+    build_postgres(postgres_url, labels=OTHER_ORDER)
+    before = snapshot(postgres_url)
+    migrations.upgrade(postgres_url)
+    assert status_labels(postgres_url) == [s.value for s in Status]
+    migrations.downgrade(postgres_url, LEGACY_REVISION)
+    assert status_labels(postgres_url) == list(OTHER_ORDER)
+    assert snapshot(postgres_url) == before
+
+
+def test_a_status_in_use_that_the_plan_does_not_know_is_refused(postgres_url: str) -> None:
+    rows = [*ROWS, ("pending", "PENDING", False, ())]
+    build_postgres(postgres_url, labels=OTHER_ORDER, rows=rows)
+    before = snapshot(postgres_url)
+    with pytest.raises(RuntimeError, match=r"strategies\.status: found PENDING \(1 rows\)"):
+        migrations.upgrade(postgres_url)
+    assert snapshot(postgres_url) == before
+    assert migrations.current(postgres_url) == LEGACY_REVISION
+
+
+POISON = {
+    # PostgreSQL: a constraint trigger rejects one row's new status, after other rows changed.
+    "postgresql": (
+        """CREATE FUNCTION no_failed_retire() RETURNS trigger AS $$ BEGIN
+             IF NEW.name = 'failed_tested' AND NEW.status::text = 'RETIRED' THEN
+               RAISE EXCEPTION 'row failed_tested breaks a constraint'; END IF;
+             RETURN NEW; END $$ LANGUAGE plpgsql;
+           CREATE TRIGGER poison BEFORE UPDATE ON strategies FOR EACH ROW
+             EXECUTE FUNCTION no_failed_retire()""",
+        "DROP TRIGGER poison ON strategies; DROP FUNCTION no_failed_retire()",
+    ),
+    # SQLite: a view on strategies.status that the table rebuild breaks, after the new tables
+    # and columns were added.
+    "sqlite": (
+        "CREATE VIEW tested_names AS SELECT name FROM strategies WHERE status = 'TESTED'",
+        "DROP VIEW tested_names",
+    ),
+}
+
+
+def execute_script(url: str, script: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        for statement in script.split(";") if url.startswith("sqlite") else [script]:
+            connection.exec_driver_sql(statement)
+    engine.dispose()
+
+
+def test_a_migration_failing_half_way_changes_nothing(legacy_url: str) -> None:
+    poison, cure = POISON[sa.make_url(legacy_url).get_backend_name()]
+    execute_script(legacy_url, poison)
+    before_columns, before = columns(legacy_url), snapshot(legacy_url)
+    with pytest.raises(sa.exc.DatabaseError):
+        migrations.upgrade(legacy_url)
+    assert columns(legacy_url) == before_columns
+    assert snapshot(legacy_url) == before
+    assert migrations.current(legacy_url) == LEGACY_REVISION
+
+    execute_script(legacy_url, cure)
+    migrations.upgrade(legacy_url)
+    assert migrations.current(legacy_url) == revisions()[-1]
