@@ -1,0 +1,291 @@
+"""Backtest use cases (spec section 4): the initial backtest of a VALIDATED strategy and the
+re-backtest of an ACTIVE one.
+
+Each reads the strategy in a short unit of work, simulates outside any transaction (the long part),
+then records the result and lets the pool decide in a second unit of work that it commits. Failures
+of the strategy's code or of the engine retire the strategy (``backtest_error: ...``); missing market
+data does not (it is not the strategy's fault) and propagates.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import attrs
+import numpy as np
+
+from sixbtc.application.errors import MarketDataUnavailable
+from sixbtc.application.pool import PoolRules, admit, rescore
+from sixbtc.application.ports import (
+    BacktestEngine,
+    Clock,
+    Market,
+    MarketData,
+    SignalSource,
+    UnitOfWork,
+)
+from sixbtc.domain.backtest import (
+    BacktestResult,
+    Costs,
+    ExecutionParameters,
+    ParameterGrid,
+    RunKind,
+    Window,
+    best_index,
+)
+from sixbtc.domain.errors import IllegalTransition
+from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.scoring import ScoringPolicy
+from sixbtc.domain.strategy import Status, Strategy
+from sixbtc.domain.timeframe import Timeframe
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+ERROR_PREFIX = "backtest_error: "
+MAX_REASON_LENGTH = 500
+
+
+class _BacktestFailed(Exception):
+    """The strategy's code or the engine failed; the message becomes the retirement reason."""
+
+
+@attrs.frozen
+class BacktestSettings:
+    """What a backtest runs on (``backtester`` and ``scoring`` in the configuration)."""
+
+    timeframes: tuple[Timeframe, ...]
+    grid: ParameterGrid
+    costs: Costs
+    scoring: ScoringPolicy
+    pool: PoolRules
+    training_days: int = 365
+    holdout_days: int = 30
+    coins: int = 30
+
+    def windows(self, now: datetime, timeframe: Timeframe) -> tuple[Window, Window]:
+        """Training and holdout windows ending at the last bar boundary of ``timeframe`` at or
+        before ``now``; the holdout is the most recent ``holdout_days``."""
+        step = timeframe.minutes * 60
+        end = datetime.fromtimestamp(int(now.timestamp()) // step * step, UTC)
+        split = end - timedelta(days=self.holdout_days)
+        return Window(split - timedelta(days=self.training_days), split), Window(split, end)
+
+
+@attrs.frozen
+class _Evaluation:
+    """One timeframe's markets split into the two windows."""
+
+    timeframe: Timeframe
+    training_window: Window
+    holdout_window: Window
+    training: list[Market]
+    holdout: list[Market]
+
+
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+class Backtester:
+    """The backtest use cases of one worker, built on the ports."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        market_data: MarketData,
+        signal_source: SignalSource,
+        engine: BacktestEngine,
+        clock: Clock,
+        settings: BacktestSettings,
+        service: str = "backtester",
+    ) -> None:
+        self.uow = uow
+        self.market_data = market_data
+        self.signal_source = signal_source
+        self.engine = engine
+        self.clock = clock
+        self.settings = settings
+        self.service = service
+
+    def initial(self, strategy_id: uuid.UUID) -> BacktestResult | None:
+        """Backtest a VALIDATED strategy on every timeframe and combination, choose on training,
+        judge on holdout, store the result and let the pool admit or retire it.
+
+        Returns the stored result, or None when the strategy was retired for a backtest error.
+        """
+        now = self.clock.now()
+        code = self._read(strategy_id, Status.VALIDATED).code
+        try:
+            result = self._search(strategy_id, code, now)
+        except _BacktestFailed as failure:
+            self._retire(strategy_id, Status.VALIDATED, str(failure), now)
+            return None
+        with self.uow as uow:
+            strategy = self._current(uow, strategy_id, Status.VALIDATED)
+            uow.backtests.add(result)
+            admit(
+                uow,
+                self.settings.pool,
+                strategy,
+                result.score,
+                at=now,
+                timeframe=result.timeframe,
+                parameters=result.parameters.as_dict(),
+                service=self.service,
+            )
+            uow.commit()
+        return result
+
+    def retest(self, strategy_id: uuid.UUID) -> BacktestResult | None:
+        """Re-backtest an ACTIVE strategy on its timeframe with its parameters, windows rolled to
+        now; store the result and let the pool keep or retire it.
+
+        Returns the stored result, or None when the strategy was retired for a backtest error.
+        """
+        now = self.clock.now()
+        strategy = self._read(strategy_id, Status.ACTIVE)
+        try:
+            result = self._rerun(strategy, now)
+        except _BacktestFailed as failure:
+            self._retire(strategy_id, Status.ACTIVE, str(failure), now)
+            return None
+        with self.uow as uow:
+            current = self._current(uow, strategy_id, Status.ACTIVE)
+            uow.backtests.add(result)
+            rescore(uow, self.settings.pool, current, result.score, at=now, service=self.service)
+            uow.commit()
+        return result
+
+    def _search(self, strategy_id: uuid.UUID, code: str, now: datetime) -> BacktestResult:
+        s = self.settings
+        combinations = s.grid.combinations()
+        evaluations: list[_Evaluation] = []
+        candidates: list[tuple[int, int, Metrics]] = []
+        scores: list[float] = []
+        symbols = self._symbols()
+        for timeframe in s.timeframes:
+            evaluation = self._evaluation(code, symbols, timeframe, now)
+            metrics = self._simulate(evaluation.training, combinations, timeframe)
+            for index, training in enumerate(metrics):
+                candidates.append((len(evaluations), index, training))
+                scores.append(s.scoring.training_score(training, timeframe))
+            evaluations.append(evaluation)
+        chosen, index, training = candidates[best_index(scores)]
+        return self._judge(
+            strategy_id, RunKind.INITIAL, now, evaluations[chosen], combinations[index], training
+        )
+
+    def _rerun(self, strategy: Strategy, now: datetime) -> BacktestResult:
+        if strategy.timeframe is None:
+            raise _BacktestFailed("no timeframe recorded; expected the one chosen initially")
+        try:
+            parameters = ExecutionParameters(**strategy.parameters)
+        except (TypeError, ValueError) as error:
+            raise _BacktestFailed(
+                f"parameters {strategy.parameters!r} are not execution parameters ({error})"
+            ) from None
+        evaluation = self._evaluation(strategy.code, self._symbols(), strategy.timeframe, now)
+        (training,) = self._simulate(evaluation.training, [parameters], strategy.timeframe)
+        return self._judge(strategy.id, RunKind.RETEST, now, evaluation, parameters, training)
+
+    def _judge(
+        self,
+        strategy_id: uuid.UUID,
+        kind: RunKind,
+        now: datetime,
+        evaluation: _Evaluation,
+        parameters: ExecutionParameters,
+        training: Metrics,
+    ) -> BacktestResult:
+        timeframe = evaluation.timeframe
+        (holdout,) = self._simulate(evaluation.holdout, [parameters], timeframe)
+        return BacktestResult(
+            strategy_id=strategy_id,
+            kind=kind,
+            run_at=now,
+            timeframe=timeframe,
+            parameters=parameters,
+            training_window=evaluation.training_window,
+            holdout_window=evaluation.holdout_window,
+            training=training,
+            holdout=holdout,
+            score=self.settings.scoring.backtest_score(training, holdout, timeframe),
+        )
+
+    def _symbols(self) -> list[str]:
+        symbols = self.market_data.symbols()[: self.settings.coins]
+        if not symbols:
+            raise MarketDataUnavailable("market data serves no symbol")
+        return symbols
+
+    def _evaluation(
+        self, code: str, symbols: Sequence[str], timeframe: Timeframe, now: datetime
+    ) -> _Evaluation:
+        """Candles of both windows for every coin, the strategy's signals computed once on them."""
+        training_window, holdout_window = self.settings.windows(now, timeframe)
+        split_ms = _ms(holdout_window.start)
+        training, holdout = [], []
+        for symbol in symbols:
+            candles = self.market_data.candles(
+                symbol, timeframe, training_window.start, holdout_window.end
+            )
+            signals = self._guard(
+                lambda candles=candles: np.asarray(self.signal_source.signals(code, candles)),
+                f"strategy code on {symbol} {timeframe}",
+            )
+            split = int(np.searchsorted(candles.time, split_ms))
+            training.append(Market(candles.slice(0, split), signals[:split]))
+            holdout.append(Market(candles.slice(split, len(candles)), signals[split:]))
+        if not any(len(m.candles) for m in training):
+            raise MarketDataUnavailable(
+                f"no {timeframe} candles for any coin in the training window "
+                f"{training_window.start} .. {training_window.end}"
+            )
+        return _Evaluation(timeframe, training_window, holdout_window, training, holdout)
+
+    def _simulate(
+        self,
+        markets: list[Market],
+        combinations: Sequence[ExecutionParameters],
+        timeframe: Timeframe,
+    ) -> list[Metrics]:
+        return self._guard(
+            lambda: self.engine.sweep(markets, combinations, self.settings.costs),
+            f"engine on {timeframe}",
+        )
+
+    @staticmethod
+    def _guard(action: Callable[[], T], what: str) -> T:
+        try:
+            return action()
+        except MarketDataUnavailable:
+            raise
+        except Exception as error:  # any failure of untrusted code or of the engine retires
+            raise _BacktestFailed(f"{what}: {type(error).__name__}: {error}") from error
+
+    def _read(self, strategy_id: uuid.UUID, status: Status) -> Strategy:
+        with self.uow as uow:
+            return self._current(uow, strategy_id, status)
+
+    @staticmethod
+    def _current(uow: UnitOfWork, strategy_id: uuid.UUID, status: Status) -> Strategy:
+        strategy = uow.strategies.get(strategy_id)
+        if strategy.status is not status:
+            raise IllegalTransition(
+                f"strategy {strategy_id}: is {strategy.status}; expected {status} to backtest it"
+            )
+        return strategy
+
+    def _retire(self, strategy_id: uuid.UUID, status: Status, message: str, now: datetime) -> None:
+        reason = (ERROR_PREFIX + message)[:MAX_REASON_LENGTH]
+        log.warning("strategy %s retired: %s", strategy_id, reason)
+        with self.uow as uow:
+            strategy = self._current(uow, strategy_id, status)
+            strategy.retire(reason, at=now, service=self.service)
+            uow.strategies.save(strategy)
+            uow.commit()
