@@ -53,7 +53,9 @@ class StrategyFailure(Exception):
 
 
 def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
-    if level != 0 or name not in IMPORTABLE:
+    # numpy and pandas import their own submodules lazily through the caller's builtins.
+    internal = name.partition(".")[0] in ("numpy", "pandas") and name in sys.modules
+    if level != 0 or not (name in IMPORTABLE or internal):
         raise ImportError(f"import of {name!r} is not allowed in strategy code")
     module = sys.modules[name]
     return module if fromlist else sys.modules[name.partition(".")[0]]

@@ -1,0 +1,60 @@
+"""What strategy code may name: modules, builtins and attributes (an allow-list, not a block-list).
+
+Attribute names are checked whatever object they are read from, because the check cannot know
+types: a name is allowed when some allowed object (numpy, pandas, math, the indicator helpers, a
+Series, an ndarray, a rolling window) offers it harmlessly. Nothing here reads or writes files,
+evaluates strings or reaches the interpreter.
+"""
+
+from __future__ import annotations
+
+from sixbtc import indicators
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+#: import name -> the attributes of that module strategy code may use.
+NUMPY = _words(
+    """
+    abs absolute add all any arange arctan arctan2 argmax argmin array asarray bool_ ceil clip
+    concatenate cos cumprod cumsum diff divide e errstate exp fabs float64 floor fmax fmin full
+    full_like greater greater_equal hypot inf int8 int64 isclose isfinite isnan less less_equal
+    log log1p log2 log10 logical_and logical_not logical_or logical_xor max maximum mean median
+    min minimum multiply nan nan_to_num nanmax nanmean nanmedian nanmin nanstd nansum ones
+    ones_like percentile pi power quantile roll round select sign sin sort sqrt square std
+    subtract sum tanh tan var where zeros zeros_like
+    """
+)
+PANDAS = _words("DataFrame Series concat isna notna")
+MATH = _words("ceil copysign e exp fabs floor inf isfinite isnan log log10 nan pi sqrt tanh")
+INDICATORS = frozenset(indicators.__all__)
+MODULES = {
+    "numpy": NUMPY,
+    "pandas": PANDAS,
+    "math": MATH,
+    "sixbtc.indicators": INDICATORS,
+}
+
+#: Attributes of values (Series, DataFrame, ndarray, rolling windows, dicts, lists).
+VALUE_ATTRIBUTES = _words(
+    """
+    open high low close volume time
+    abs add all any append apply astype between bfill backfill clip copy corr count cov cummax
+    cummin cumprod cumsum diff div dtype ewm expanding ffill fillna ge get gt idxmax idxmin iloc
+    index interpolate isna isnull item items keys kurt le loc lt mask max mean median min mul
+    ne nlargest notna notnull nsmallest pct_change prod quantile rank reshape rolling round shape
+    shift size skew sort_values std sub sum to_numpy tolist values var where
+    """
+)
+
+#: Builtins strategy code may call; any other free name (open, eval, getattr, type...) is refused.
+BUILTINS = _words(
+    """
+    abs all any bool dict enumerate float int isinstance len list max min range round set sum
+    tuple zip ArithmeticError Exception IndexError KeyError ValueError ZeroDivisionError
+    """
+)
+
+ALL_ATTRIBUTES = VALUE_ATTRIBUTES.union(*MODULES.values())

@@ -1,0 +1,194 @@
+"""The validator: GENERATED strategies become VALIDATED, or RETIRED with the failing check's reason.
+
+Checks, in order (spec section 1 and 12; issue 11): syntax, safety and static lookahead (by the
+:class:`~sixbtc.application.ports.CodeInspector`), then on synthetic candles through the sandboxed
+:class:`~sixbtc.application.ports.SignalSource`: execution (one finite -1/0/+1 per bar, within the
+time and memory limits), the shuffle test (signals up to bar T do not change when the bars after T
+are removed, replaced by a random walk or shuffled) and the warm-up test (the last bars' signals do
+not depend on how far back the history starts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+
+import attrs
+import numpy as np
+
+from sixbtc.application.errors import InvalidStrategyCode, StrategyFailed, StrategyTimeout
+from sixbtc.application.ports import Clock, CodeInspector, SignalSource, UnitOfWork
+from sixbtc.domain.candles import Candles
+from sixbtc.domain.strategy import Status
+from sixbtc.domain.timeframe import Timeframe
+
+log = logging.getLogger(__name__)
+
+SERVICE = "validator"
+
+
+def random_walk(bars: int, seed: int, start_price: float = 100.0) -> Candles:
+    """Hourly candles of a geometric random walk (1% bar volatility), reproducible from ``seed``."""
+    rng = np.random.default_rng(seed)
+    close = start_price * np.exp(np.cumsum(rng.normal(0.0, 0.01, bars)))
+    open_ = np.concatenate([[start_price], close[:-1]])
+    wick = np.abs(rng.normal(0.0, 0.004, (2, bars))) * close
+    return Candles(
+        "SYNTHETIC",
+        Timeframe.H1,
+        np.arange(bars, dtype=np.int64) * 3_600_000,
+        open_,
+        np.maximum(open_, close) + wick[0],
+        np.minimum(open_, close) - wick[1],
+        close,
+        rng.lognormal(3.0, 0.5, bars),
+    )
+
+
+def _concatenate(head: Candles, tail_close: np.ndarray, tail_volume: np.ndarray) -> Candles:
+    """``head`` followed by bars whose closes are ``tail_close`` (opens at the previous close)."""
+    close = np.concatenate([head.close, tail_close])
+    open_ = np.concatenate([head.open, np.concatenate([head.close[-1:], tail_close[:-1]])])
+    high = np.concatenate([head.high, np.maximum(open_[len(head) :], tail_close) * 1.002])
+    low = np.concatenate([head.low, np.minimum(open_[len(head) :], tail_close) * 0.998])
+    step = int(head.time[1] - head.time[0])
+    time = head.time[0] + np.arange(len(close), dtype=np.int64) * step
+    return Candles(
+        head.symbol,
+        head.timeframe,
+        time,
+        open_,
+        high,
+        low,
+        close,
+        np.concatenate([head.volume, tail_volume]),
+    )
+
+
+@attrs.frozen
+class ValidationSettings:
+    """How hard the dynamic checks look; ``live_history_bars`` is ``validator.live_history_bars``."""
+
+    live_history_bars: int = 5000
+    history_bars: int = 2000
+    shuffle_points: int = 20
+    checked_tail_bars: int = 200
+
+
+@attrs.frozen
+class StrategyChecker:
+    """Runs every check on one piece of code; :meth:`reason` is None when all pass."""
+
+    inspector: CodeInspector
+    signal_source: SignalSource
+    settings: ValidationSettings = ValidationSettings()
+
+    def reason(self, code: str) -> str | None:
+        """The retirement reason of the first failing check, or None."""
+        problem = self.inspector.problem(code)
+        if problem:
+            return problem
+        try:
+            warmup = self.inspector.outline(code).warmup
+            return self._dynamic(code, warmup)
+        except InvalidStrategyCode as refused:
+            return refused.reason
+        except StrategyTimeout:
+            return "timeout"
+        except StrategyFailed as failure:
+            return f"runtime_error: {failure}"
+
+    def _dynamic(self, code: str, warmup: int) -> str | None:
+        s = self.settings
+        tail = s.checked_tail_bars
+        if warmup + tail > s.live_history_bars:
+            return (
+                f"warmup_dependent: warm-up of {warmup} bars plus {tail} checked bars exceeds "
+                f"validator.live_history_bars ({s.live_history_bars})"
+            )
+        seed = int.from_bytes(hashlib.sha256(code.encode()).digest()[:4], "big")
+        bars = max(s.history_bars, warmup + tail + s.history_bars // 2)
+        candles = random_walk(bars, seed)
+        full = self.signal_source.signals(code, candles)
+        return self._shuffle(code, candles, full, warmup, seed) or self._warmup(
+            code, candles, full, warmup
+        )
+
+    def _shuffle(self, code: str, candles: Candles, full: np.ndarray, warmup: int, seed: int):
+        rng = np.random.default_rng(seed)
+        n = len(candles)
+        low = min(warmup + 1, n - 2)
+        points = np.sort(
+            rng.choice(np.arange(low, n - 1), self.settings.shuffle_points, replace=False)
+        )
+        changed = 0
+        for t in points:
+            head = candles.slice(0, int(t) + 1)
+            rest = n - int(t) - 1
+            returns = np.diff(np.log(candles.close[int(t) :]))
+            walk = random_walk(rest, int(rng.integers(2**31)), float(head.close[-1])).close
+            shuffled = head.close[-1] * np.exp(np.cumsum(rng.permutation(returns)))
+            variants = (
+                head,
+                _concatenate(head, walk, rng.permutation(candles.volume[int(t) + 1 :])),
+                _concatenate(head, shuffled, rng.permutation(candles.volume[int(t) + 1 :])),
+            )
+            expected = full[: int(t) + 1]
+            if any(
+                not np.array_equal(self.signal_source.signals(code, v)[: int(t) + 1], expected)
+                for v in variants
+            ):
+                changed += 1
+        if changed:
+            return f"lookahead_shuffle: {changed} of {len(points)} points changed"
+        return None
+
+    def _warmup(self, code: str, candles: Candles, full: np.ndarray, warmup: int) -> str | None:
+        tail = self.settings.checked_tail_bars
+        start = len(candles) - warmup - tail
+        short = self.signal_source.signals(code, candles.slice(start, len(candles)))
+        differ = int(np.count_nonzero(short[-tail:] != full[-tail:]))
+        if differ:
+            return (
+                f"warmup_dependent: {differ} of the last {tail} signals differ between the whole "
+                f"history ({len(candles)} bars) and the declared warm-up plus those bars "
+                f"({warmup + tail} bars)"
+            )
+        return None
+
+
+@attrs.frozen
+class ValidateStrategies:
+    """The validator service's use case: claims GENERATED strategies and decides each one, one
+    unit of work (commit) per strategy."""
+
+    unit_of_work: UnitOfWork
+    clock: Clock
+    checker: StrategyChecker
+    owner: str = "validator"
+    lease: timedelta = timedelta(minutes=10)
+
+    def run(self, limit: int = 20) -> dict[str, int]:
+        """Validate up to ``limit`` strategies; returns how many were validated and retired."""
+        with self.unit_of_work as uow:
+            claimed = uow.strategies.claim(
+                Status.GENERATED, limit, self.owner, self.clock.now(), self.lease
+            )
+            uow.commit()
+        outcome = {"validated": 0, "retired": 0}
+        for strategy in claimed:
+            reason = self.checker.reason(strategy.code)
+            with self.unit_of_work as uow:
+                current = uow.strategies.get(strategy.id)
+                if reason is None:
+                    current.validate(at=self.clock.now())
+                    outcome["validated"] += 1
+                else:
+                    current.retire(reason, at=self.clock.now(), service=SERVICE)
+                    outcome["retired"] += 1
+                    log.info("strategy %s retired: %s", current.name, reason)
+                uow.strategies.save(current)
+                uow.strategies.release(current.id, self.owner)
+                uow.commit()
+        return outcome
