@@ -193,6 +193,13 @@ class MarketDataConfig:
         validator=_check(lambda v: v in ("synthetic", "ccxt"), "'synthetic' or 'ccxt'"),
     )
     seed: int = 42
+    synthetic_mode: str = attrs.field(
+        default="realistic",
+        validator=_check(
+            lambda v: v in ("realistic", "random_walk", "planted_edge"),
+            "'realistic', 'random_walk' or 'planted_edge'",
+        ),
+    )
     exchange: str = "binanceusdm"
     cache_dir: str = "data/cache"
     symbols: tuple[str, ...] = ()
