@@ -8,11 +8,33 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from sixbtc.adapters.ccxt.market_data import CcxtMarketData, ccxt_exchange
 from sixbtc.adapters.clock import SystemClock
 from sixbtc.adapters.engine import NumbaBacktestEngine
+from sixbtc.adapters.market import ParquetCandleCache, SyntheticMarketData
+from sixbtc.adapters.market.synthetic import COINS
 from sixbtc.adapters.memory import InMemoryStore, InMemoryUnitOfWork
 from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine
+from sixbtc.application.ports import Clock, MarketData
 from sixbtc.config import Config
+
+
+def _market_data(config: Config, clock: Clock, cache: ParquetCandleCache) -> MarketData:
+    """Synthetic markets ending at today's 00:00 UTC, or ccxt history through the cache."""
+    settings = config.market_data
+    days = config.backtester.training_days + config.backtester.holdout_days
+    if settings.source == "synthetic":
+        today = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        coins = settings.symbols or COINS[: config.backtester.coins]
+        return SyntheticMarketData(today, settings.seed, settings.synthetic_mode, days, coins)
+    return CcxtMarketData(
+        ccxt_exchange(settings.exchange),
+        cache,
+        clock,
+        symbols=settings.symbols,
+        coins=config.backtester.coins,
+        history_days=days,
+    )
 
 
 class Container(containers.DeclarativeContainer):
@@ -28,6 +50,11 @@ class Container(containers.DeclarativeContainer):
     scoring = providers.Singleton(lambda c: c.scoring_policy(), config)
     retirement = providers.Singleton(lambda c: c.retirement_policy(), config)
     selection = providers.Singleton(lambda c: c.live_selection(), config)
+    candle_cache = providers.Singleton(
+        lambda c: ParquetCandleCache(c.market_data.cache_dir), config
+    )
+    #: ``market_data.source``: synthetic (offline, deterministic) or ccxt with the parquet cache.
+    market_data = providers.Singleton(_market_data, config, clock, candle_cache)
     backtest_engine = providers.Singleton(
         lambda c: NumbaBacktestEngine(workers=c.backtester.workers), config
     )
