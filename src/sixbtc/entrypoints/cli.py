@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from sixbtc import __version__
 from sixbtc.config import ConfigError
 from sixbtc.entrypoints.commands import config as config_command
+from sixbtc.entrypoints.commands import data as data_command
 from sixbtc.entrypoints.commands import db as db_command
 
-COMMANDS = (config_command, db_command)
+COMMANDS = (config_command, db_command, data_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
