@@ -1,0 +1,126 @@
+"""``sixbtc data``: download history, import candle files, show what the cache holds."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sixbtc import config as configuration
+from sixbtc.adapters.ccxt.market_data import CcxtMarketData, ccxt_exchange
+from sixbtc.adapters.clock import SystemClock
+from sixbtc.adapters.market.cache import ParquetCandleCache
+from sixbtc.adapters.market.checks import iso
+from sixbtc.adapters.market.files import MalformedFile, import_file, symbol_from_name
+from sixbtc.application.errors import MarketDataUnavailable
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "data",
+        help="download, import and inspect the candle cache",
+        description="The local cache of 5m candles (market_data.cache_dir), one parquet file per "
+        "source and coin. Everything entering it is checked: gaps are reported, exact duplicates "
+        "removed and reported, any other defect refuses the whole batch.",
+    )
+    actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
+    download = actions.add_parser(
+        "download",
+        help="download or update history from market_data.exchange",
+        description="Bring the cache up to date for each coin: the closed 5m bars after the "
+        "cached ones, or the whole training + holdout history for a new coin.",
+    )
+    download.add_argument(
+        "symbols",
+        nargs="*",
+        help="coins (BTC) or ccxt symbols (BTC/USDT:USDT); default: market_data.symbols, or "
+        "the backtester.coins coins with the largest quote volume",
+    )
+    download.set_defaults(handler=_download)
+    imports = actions.add_parser(
+        "import",
+        help="import candle files (CSV, CSV.gz, parquet) or Binance kline archives (.zip)",
+        description="Columns time (UTC open time, ISO 8601 or epoch ms), open, high, low, close, "
+        "volume; or Binance monthly kline archives (12 columns, with or without header, ms or "
+        "us times). A malformed file is refused with its line; nothing of it is stored.",
+    )
+    imports.add_argument("files", nargs="+", help="files to import")
+    imports.add_argument(
+        "--symbol", help="the coin to store the bars as (default: file name up to its first '-')"
+    )
+    imports.add_argument(
+        "--source", help="the cache source to store into (default: market_data.exchange)"
+    )
+    imports.set_defaults(handler=_import)
+    show = actions.add_parser("show", help="list the cached coins, their ranges and gaps")
+    show.add_argument("--source", help="the cache source (default: market_data.exchange)")
+    show.set_defaults(handler=_show)
+
+
+def _cache(settings: configuration.Config) -> ParquetCandleCache:
+    return ParquetCandleCache(settings.market_data.cache_dir)
+
+
+def _download(args: argparse.Namespace) -> int:
+    settings = configuration.load(args.config)
+    try:
+        exchange = ccxt_exchange(settings.market_data.exchange)
+    except ValueError as error:
+        print(f"sixbtc data download: {error}", file=sys.stderr)
+        return 2
+    market = CcxtMarketData(
+        exchange,
+        _cache(settings),
+        SystemClock(),
+        symbols=args.symbols or settings.market_data.symbols,
+        coins=settings.backtester.coins,
+        history_days=settings.backtester.training_days + settings.backtester.holdout_days,
+    )
+    failed = 0
+    try:
+        symbols = market.symbols()
+    except MarketDataUnavailable as error:
+        print(f"sixbtc data download: {error}", file=sys.stderr)
+        return 1
+    for symbol in symbols:
+        try:
+            report = market.update(symbol)
+        except MarketDataUnavailable as error:
+            failed += 1
+            print(f"{symbol}: {error}", file=sys.stderr)
+            continue
+        print(report if report is not None else f"{symbol}: up to date")
+    return 1 if failed else 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    settings = configuration.load(args.config)
+    cache = _cache(settings)
+    source = args.source or settings.market_data.exchange
+    failed = 0
+    for path in args.files:
+        try:
+            report = import_file(cache, source, args.symbol or symbol_from_name(path), path)
+        except (MalformedFile, MarketDataUnavailable, OSError) as error:
+            failed += 1
+            print(f"refused: {error}", file=sys.stderr)
+            continue
+        print(report)
+    return 1 if failed else 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    settings = configuration.load(args.config)
+    cache = _cache(settings)
+    source = args.source or settings.market_data.exchange
+    holdings = cache.holdings(source)
+    if not holdings:
+        print(f"no candles cached for {source} in {cache.root}")
+        return 0
+    print(f"{source} in {cache.root}: {len(holdings)} coins")
+    print(f"{'coin':<12} {'bars':>8}  {'first open':<20}  {'last open':<20}  gaps (bars missing)")
+    for h in holdings:
+        print(
+            f"{h.symbol:<12} {h.bars:>8}  {iso(h.first):<20}  {iso(h.last):<20}  "
+            f"{h.gaps} ({h.missing_bars})"
+        )
+    return 0
