@@ -89,8 +89,8 @@ class CcxtMarketData:
     def candles(self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime) -> Candles:
         closed_until = self._now_ms() // STEP * STEP
         wanted_until = min(to_ms(end), closed_until)
-        cached = self.cache.read(self.exchange.id, symbol)
-        behind = cached is None or len(cached) == 0 or cached.time[-1] + STEP < wanted_until
+        last = self.cached.last_open(symbol)
+        behind = last is None or last + STEP < wanted_until
         if behind and self._checked_at.get(symbol) != closed_until:
             self.update(symbol)
         return self.cached.candles(symbol, timeframe, start, end)

@@ -63,6 +63,14 @@ class CachedMarketData:
     def candles(self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime) -> Candles:
         return self._memo.get(symbol, timeframe).between(to_ms(start), to_ms(end))
 
+    def last_open(self, symbol: str) -> int | None:
+        """Open time (UTC ms) of the last cached 5m bar of ``symbol``; None when none is cached."""
+        try:
+            base = self._memo.get(symbol, Timeframe.M5)
+        except MarketDataUnavailable:
+            return None
+        return int(base.time[-1]) if len(base) else None
+
     def forget(self, symbol: str) -> None:
         """Re-read ``symbol`` from the cache on the next request (after the cache was updated)."""
         self._memo.forget(symbol)
