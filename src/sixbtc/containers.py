@@ -11,11 +11,15 @@ from dependency_injector import containers, providers
 from sixbtc.adapters.ccxt.market_data import CcxtMarketData, ccxt_exchange
 from sixbtc.adapters.clock import SystemClock
 from sixbtc.adapters.engine import NumbaBacktestEngine
+from sixbtc.adapters.inspection import AstCodeInspector
 from sixbtc.adapters.market import ParquetCandleCache, SyntheticMarketData
 from sixbtc.adapters.market.synthetic import COINS
 from sixbtc.adapters.memory import InMemoryStore, InMemoryUnitOfWork
+from sixbtc.adapters.sandbox import SandboxSignalSource
 from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine
+from sixbtc.application.generate import AddStrategy
 from sixbtc.application.ports import Clock, MarketData
+from sixbtc.application.validate import StrategyChecker, ValidationSettings
 from sixbtc.config import Config
 
 
@@ -57,6 +61,20 @@ class Container(containers.DeclarativeContainer):
     market_data = providers.Singleton(_market_data, config, clock, candle_cache)
     backtest_engine = providers.Singleton(
         lambda c: NumbaBacktestEngine(workers=c.backtester.workers), config
+    )
+    #: Strategy code runs only in these confined worker processes (backtester and executor).
+    signal_source = providers.Singleton(SandboxSignalSource)
+    code_inspector = providers.Singleton(AstCodeInspector)
+    add_strategy = providers.Factory(
+        AddStrategy, unit_of_work=unit_of_work, clock=clock, inspector=code_inspector
+    )
+    strategy_checker = providers.Singleton(
+        lambda c, inspector, source: StrategyChecker(
+            inspector, source, ValidationSettings(live_history_bars=c.validator.live_history_bars)
+        ),
+        config,
+        code_inspector,
+        signal_source,
     )
 
 
