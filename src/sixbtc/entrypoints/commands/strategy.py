@@ -7,8 +7,11 @@ import sys
 from pathlib import Path
 
 from sixbtc import config as configuration
-from sixbtc import containers
+from sixbtc.adapters.clock import SystemClock
+from sixbtc.adapters.inspection import AstCodeInspector
+from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine
 from sixbtc.application.errors import DuplicateStrategy, InvalidStrategyCode
+from sixbtc.application.generate import AddStrategy
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,9 +37,10 @@ def _add(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         print(f"sixbtc: strategy file {args.file}: not found", file=sys.stderr)
         return 2
-    container = containers.build(configuration.load(args.config))
+    url = configuration.load(args.config).database.url
+    add = AddStrategy(SqlAlchemyUnitOfWork(create_engine(url)), SystemClock(), AstCodeInspector())
     try:
-        strategy = container.add_strategy()(args.file.read_text(), name=args.name)
+        strategy = add(args.file.read_text(), name=args.name)
     except InvalidStrategyCode as refused:
         print(f"sixbtc: {args.file} refused: {refused.reason}", file=sys.stderr)
         return 1
