@@ -6,21 +6,30 @@ Nothing is built at import time; entrypoints create a :class:`Container` from a 
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
+
 from dependency_injector import containers, providers
 
 from sixbtc.adapters.ccxt.market_data import CcxtMarketData, ccxt_exchange
 from sixbtc.adapters.clock import SystemClock
 from sixbtc.adapters.engine import NumbaBacktestEngine
+from sixbtc.adapters.generator.sources import CatalogueStrategySource, GeneticStrategySource
 from sixbtc.adapters.inspection import AstCodeInspector
 from sixbtc.adapters.market import ParquetCandleCache, SyntheticMarketData
 from sixbtc.adapters.market.synthetic import COINS
 from sixbtc.adapters.memory import InMemoryStore, InMemoryUnitOfWork
 from sixbtc.adapters.sandbox import SandboxSignalSource
 from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine
-from sixbtc.application.generate import AddStrategy
+from sixbtc.application.backtest import Backtester, BacktestSettings
+from sixbtc.application.backtest_worker import BacktestWorker
+from sixbtc.application.generate import AddStrategy, GenerateStrategies
+from sixbtc.application.pipeline import PipelinePass
+from sixbtc.application.pool import PoolRules
 from sixbtc.application.ports import Clock, MarketData
-from sixbtc.application.validate import StrategyChecker, ValidationSettings
+from sixbtc.application.validate import StrategyChecker, ValidateStrategies, ValidationSettings
 from sixbtc.config import Config
+from sixbtc.domain.retest import RetestSchedule
 
 
 def _market_data(config: Config, clock: Clock, cache: ParquetCandleCache) -> MarketData:
@@ -78,6 +87,91 @@ class Container(containers.DeclarativeContainer):
     )
 
 
+def _backtest_settings(config: Config) -> BacktestSettings:
+    b = config.backtester
+    return BacktestSettings(
+        timeframes=tuple(config.timeframes()),
+        grid=config.parameter_grid(),
+        costs=config.costs(),
+        scoring=config.scoring_policy(),
+        pool=PoolRules(config.active_pool.max_size, config.active_pool.min_score_entry),
+        training_days=b.training_days,
+        holdout_days=b.holdout_days,
+        coins=b.coins,
+    )
+
+
+class Pipeline(containers.DeclarativeContainer):
+    """The use cases of the pipeline, built on the adapters of a :class:`Container`."""
+
+    adapters = providers.DependenciesContainer()
+    config = adapters.config
+    pool_rules = providers.Singleton(
+        lambda c: PoolRules(c.active_pool.max_size, c.active_pool.min_score_entry), config
+    )
+    retest_schedule = providers.Singleton(
+        lambda c: RetestSchedule(timedelta(days=c.backtester.retest_interval_days)), config
+    )
+    lease = providers.Singleton(
+        lambda c: timedelta(minutes=c.backtester.claim_lease_minutes), config
+    )
+    #: The catalogue first; children of ACTIVE strategies once the pool has some (genetic).
+    strategy_sources = providers.Singleton(
+        lambda c: (
+            GeneticStrategySource(seed=c.market_data.seed),
+            CatalogueStrategySource(seed=c.market_data.seed),
+        ),
+        config,
+    )
+    generate = providers.Factory(
+        GenerateStrategies,
+        unit_of_work=adapters.unit_of_work,
+        clock=adapters.clock,
+        sources=strategy_sources,
+        queue_limit=providers.Callable(lambda c: c.pipeline.queue_limits.generated, config),
+    )
+    validate = providers.Factory(
+        ValidateStrategies,
+        unit_of_work=adapters.unit_of_work,
+        clock=adapters.clock,
+        checker=adapters.strategy_checker,
+    )
+    backtester = providers.Factory(
+        Backtester,
+        uow=adapters.unit_of_work,
+        market_data=adapters.market_data,
+        signal_source=adapters.signal_source,
+        engine=adapters.backtest_engine,
+        clock=adapters.clock,
+        settings=providers.Singleton(_backtest_settings, config),
+    )
+    retest_worker = providers.Factory(
+        BacktestWorker,
+        unit_of_work=adapters.unit_of_work,
+        backtester=backtester,
+        clock=adapters.clock,
+        schedule=retest_schedule,
+        owner=providers.Callable(lambda: f"backtester-{os.getpid()}"),
+        elastic=True,
+        lease=lease,
+    )
+    pipeline_pass = providers.Factory(
+        PipelinePass,
+        unit_of_work=adapters.unit_of_work,
+        clock=adapters.clock,
+        rules=pool_rules,
+        generate=generate,
+        validate=validate,
+        backtest=retest_worker,
+        selection=adapters.selection,
+    )
+
+
 def build(config: Config) -> Container:
     """A container for ``config``."""
     return Container(config=config)
+
+
+def use_cases(container: Container) -> Pipeline:
+    """The pipeline's use cases on the adapters of ``container``."""
+    return Pipeline(adapters=container)

@@ -1,0 +1,115 @@
+"""One pass of the factory, for the ``sixbtc pipeline`` command and the end-to-end tests.
+
+Maintain the pool, generate strategies, validate every GENERATED one, backtest every VALIDATED one
+and every due re-backtest, then report the leaderboard and the funnel. Each step is the same use
+case the services run; a pass is what the services would do, in order, on one machine.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+import attrs
+
+from sixbtc.application import pool
+from sixbtc.application.backtest_worker import BacktestOutcome, BacktestWorker
+from sixbtc.application.generate import GenerateStrategies
+from sixbtc.application.ports import Clock, UnitOfWork
+from sixbtc.application.validate import ValidateStrategies
+from sixbtc.domain.pool import PoolDecision
+from sixbtc.domain.selection import LiveSelection
+from sixbtc.domain.strategy import Standing, Status, Strategy
+
+Progress = Callable[[str], None]
+
+
+@attrs.frozen
+class PassReport:
+    """What a pass did and where the strategies stand afterwards."""
+
+    generated: int
+    validated: int
+    retired_by_validator: int
+    backtests: list[BacktestOutcome]
+    pool_decisions: list[PoolDecision]
+    statuses: dict[Status, int]
+    retired_reasons: dict[str, int]
+    leaderboard: list[Strategy]
+    live_candidates: list[Strategy]
+
+
+@attrs.frozen
+class PipelinePass:
+    """The use cases of one pass, wired to the same unit of work and clock."""
+
+    unit_of_work: UnitOfWork
+    clock: Clock
+    rules: pool.PoolRules
+    generate: GenerateStrategies
+    validate: ValidateStrategies
+    backtest: BacktestWorker
+    selection: LiveSelection
+
+    def run(self, strategies: int, progress: Progress = lambda message: None) -> PassReport:
+        """Generate up to ``strategies`` new strategies and take every strategy as far as it goes."""
+        with self.unit_of_work as uow:
+            decisions = pool.maintain(uow, self.rules, at=self.clock.now())
+            uow.commit()
+        if decisions:
+            progress(f"pool maintenance retired {len(decisions)} strategies")
+        generated = self.generate.run(batch=strategies)
+        progress(f"generated {generated} strategies")
+        validated = retired = 0
+        while True:
+            outcome = self.validate.run(limit=10)
+            if not any(outcome.values()):
+                break
+            validated += outcome["validated"]
+            retired += outcome["retired"]
+            progress(f"validator: {validated} validated, {retired} retired")
+        outcomes = []
+        while (outcome := self.backtest.tick()) is not None:
+            outcomes.append(outcome)
+            progress(describe(outcome, len(outcomes)))
+        return self._report(generated, validated, retired, outcomes, decisions)
+
+    def _report(self, generated, validated, retired, outcomes, decisions) -> PassReport:
+        with self.unit_of_work as uow:
+            statuses = {status: uow.strategies.count(status) for status in Status}
+            reasons = Counter(
+                (s.retired_reason or "").split(":", 1)[0]
+                for s in uow.strategies.by_status(Status.RETIRED)
+            )
+            active = uow.strategies.by_status(Status.ACTIVE)
+            live = uow.strategies.by_status(Status.LIVE)
+        active.sort(key=lambda s: Standing.rank_key(s.standing()), reverse=True)
+        return PassReport(
+            generated=generated,
+            validated=validated,
+            retired_by_validator=retired,
+            backtests=outcomes,
+            pool_decisions=decisions,
+            statuses=statuses,
+            retired_reasons=dict(reasons.most_common()),
+            leaderboard=active,
+            live_candidates=self.selection.select(active, live),
+        )
+
+
+def describe(outcome: BacktestOutcome, number: int) -> str:
+    """One progress line for a finished backtest."""
+    head = f"[{number}] {outcome.kind} {outcome.name}"
+    result = outcome.result
+    if result is None:
+        return f"{head}: {outcome.status} ({outcome.reason})"
+    p = result.parameters
+    chosen = (
+        f"{result.timeframe} sl={p.stop_loss:g} tp={p.take_profit:g} lev={p.leverage:g} "
+        f"hold={p.max_hold_bars}"
+    )
+    verdict = str(outcome.status)
+    if outcome.status is Status.RETIRED:
+        verdict += f" ({outcome.reason})"
+    trades = f"trades {result.training.trades}+{result.holdout.trades}"
+    return f"{head}: {chosen} {trades} score {result.score:.2f} -> {verdict}"

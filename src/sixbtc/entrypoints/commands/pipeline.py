@@ -1,0 +1,93 @@
+"""``sixbtc pipeline``: one pass of the factory on the configured adapters, with a report."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from sixbtc import config as configuration
+from sixbtc.adapters.sqlalchemy import migrations
+from sixbtc.application.pipeline import PassReport
+from sixbtc.containers import build, use_cases
+from sixbtc.domain.strategy import Status
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "pipeline",
+        help="run one pass: generate, validate, backtest, rank; print the leaderboard",
+        description="One pass of the factory on the configured adapters (by default a SQLite file, "
+        "a deterministic synthetic market and no exchange): upgrade or create the database, "
+        "maintain the ACTIVE pool, generate strategies, validate every GENERATED one, backtest "
+        "every VALIDATED one (6 timeframes x 30 coins x 300 combinations) and every due "
+        "re-backtest, then print the funnel, the leaderboard and the strategies the rotator "
+        "would deploy. Running it again continues from the database.",
+    )
+    parser.add_argument(
+        "--strategies",
+        type=_positive,
+        default=20,
+        metavar="N",
+        help="strategies to generate in this pass (default: 20; the generator also respects "
+        "pipeline.queue_limits.generated)",
+    )
+    parser.add_argument(
+        "--top", type=_positive, default=20, metavar="N", help="leaderboard rows to print"
+    )
+    parser.set_defaults(handler=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}; expected an integer >= 1")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    loaded = configuration.load(args.config)
+    print(f"database {loaded.database.url}: upgrading to the latest schema", flush=True)
+    migrations.upgrade(loaded.database.url)
+    container = build(loaded)
+    started = time.monotonic()
+    try:
+        report = (
+            use_cases(container)
+            .pipeline_pass()
+            .run(args.strategies, progress=lambda line: print(line, flush=True))
+        )
+    finally:
+        container.signal_source().close()
+    print_report(report, args.top, time.monotonic() - started)
+    return 0
+
+
+def print_report(report: PassReport, top: int, seconds: float) -> None:
+    """The funnel, the leaderboard and the rotator's picks, as plain text."""
+    print(f"\npass finished in {seconds:.1f} s")
+    print("funnel: " + ", ".join(f"{status} {report.statuses[status]}" for status in Status))
+    if report.retired_reasons:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in report.retired_reasons.items())
+        print(f"retired by reason: {reasons}")
+    print(
+        f"\nACTIVE leaderboard (top {min(top, len(report.leaderboard))} of "
+        f"{len(report.leaderboard)}):"
+    )
+    print(
+        f"{'#':>3} {'score':>6}  {'type':<4} {'tf':<4} {'sl':>5} {'tp':>5} {'lev':>4} "
+        f"{'hold':>4}  name"
+    )
+    for rank, strategy in enumerate(report.leaderboard[:top], start=1):
+        p = strategy.parameters
+        score = "-" if strategy.score_backtest is None else f"{strategy.score_backtest:.2f}"
+        print(
+            f"{rank:>3} {score:>6}  {strategy.strategy_type:<4} "
+            f"{strategy.timeframe or '-':<4} {p.get('stop_loss', 0):>5g} "
+            f"{p.get('take_profit', 0):>5g} {p.get('leverage', 0):>4g} "
+            f"{p.get('max_hold_bars', 0):>4}  {strategy.name}"
+        )
+    picks = ", ".join(f"{s.name} ({s.score_backtest:.1f})" for s in report.live_candidates)
+    print(f"\nrotator would deploy (score >= min_score_live, diversified): {picks or 'none yet'}")
