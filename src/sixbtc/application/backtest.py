@@ -3,8 +3,8 @@ re-backtest of an ACTIVE one.
 
 Each reads the strategy in a short unit of work, simulates outside any transaction (the long part),
 then records the result and lets the pool decide in a second unit of work that it commits. Failures
-of the strategy's code or of the engine retire the strategy (``backtest_error: ...``); missing market
-data does not (it is not the strategy's fault) and propagates.
+of the strategy's code retire the strategy (``backtest_error: ...``); missing market data and engine
+failures do not (they are not the strategy's fault) and propagate.
 """
 
 from __future__ import annotations
@@ -254,10 +254,9 @@ class Backtester:
         combinations: Sequence[ExecutionParameters],
         timeframe: Timeframe,
     ) -> list[Metrics]:
-        return self._guard(
-            lambda: self.engine.sweep(markets, combinations, self.settings.costs),
-            f"engine on {timeframe}",
-        )
+        # An engine failure is our fault, not the strategy's: it propagates, the strategy stays
+        # where it is and the claim's lease lets another attempt take it later.
+        return self.engine.sweep(markets, combinations, self.settings.costs)
 
     @staticmethod
     def _guard(action: Callable[[], T], what: str) -> T:

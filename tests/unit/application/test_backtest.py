@@ -227,14 +227,15 @@ def test_strategy_code_error_retires_with_backtest_error(world):
     assert runs == []
 
 
-def test_engine_error_retires_with_backtest_error(world):
+def test_engine_error_propagates_and_leaves_the_strategy_validated(world):
     store, _, _, build = world
-    strategy_id = add_strategy(store, "wrong_length")
-    build().initial(strategy_id)
+    strategy_id = add_strategy(store, "wrong_length")  # a signal source breaking its contract
+    with pytest.raises(ValueError, match="signals"):
+        build().initial(strategy_id)
 
-    strategy, _ = stored(store, strategy_id)
-    assert strategy.status is Status.RETIRED
-    assert strategy.retired_reason.startswith("backtest_error: engine on 4h: ValueError: signals")
+    strategy, runs = stored(store, strategy_id)
+    assert strategy.status is Status.VALIDATED
+    assert runs == []
 
 
 def test_missing_market_data_leaves_the_strategy_validated(world):
