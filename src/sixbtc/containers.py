@@ -32,22 +32,31 @@ from sixbtc.config import Config
 from sixbtc.domain.retest import RetestSchedule
 
 
-def _market_data(config: Config, clock: Clock, cache: ParquetCandleCache) -> MarketData:
-    """Synthetic markets ending at today's 00:00 UTC, or ccxt history through the cache."""
-    settings = config.market_data
+def _ccxt_market_data(
+    config: Config, clock: Clock, cache: ParquetCandleCache, symbols: tuple[str, ...] = ()
+) -> CcxtMarketData:
+    """History of ``market_data.exchange`` through the parquet cache; ``symbols`` (or
+    ``market_data.symbols``) or else the top coins by quote volume."""
     days = config.backtester.training_days + config.backtester.holdout_days
-    if settings.source == "synthetic":
-        today = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
-        coins = settings.symbols or COINS[: config.backtester.coins]
-        return SyntheticMarketData(today, settings.seed, settings.synthetic_mode, days, coins)
     return CcxtMarketData(
-        ccxt_exchange(settings.exchange),
+        ccxt_exchange(config.market_data.exchange),
         cache,
         clock,
-        symbols=settings.symbols,
+        symbols=symbols or config.market_data.symbols,
         coins=config.backtester.coins,
         history_days=days,
     )
+
+
+def _market_data(config: Config, clock: Clock, cache: ParquetCandleCache) -> MarketData:
+    """Synthetic markets ending at today's 00:00 UTC, or ccxt history through the cache."""
+    settings = config.market_data
+    if settings.source == "synthetic":
+        days = config.backtester.training_days + config.backtester.holdout_days
+        today = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        coins = settings.symbols or COINS[: config.backtester.coins]
+        return SyntheticMarketData(today, settings.seed, settings.synthetic_mode, days, coins)
+    return _ccxt_market_data(config, clock, cache)
 
 
 class Container(containers.DeclarativeContainer):
@@ -68,6 +77,8 @@ class Container(containers.DeclarativeContainer):
     )
     #: ``market_data.source``: synthetic (offline, deterministic) or ccxt with the parquet cache.
     market_data = providers.Singleton(_market_data, config, clock, candle_cache)
+    #: ccxt history whatever ``market_data.source`` says (``sixbtc data download``).
+    ccxt_market_data = providers.Factory(_ccxt_market_data, config, clock, candle_cache)
     backtest_engine = providers.Singleton(
         lambda c: NumbaBacktestEngine(workers=c.backtester.workers), config
     )

@@ -6,12 +6,10 @@ import argparse
 import sys
 
 from sixbtc import config as configuration
-from sixbtc.adapters.ccxt.market_data import CcxtMarketData, ccxt_exchange
-from sixbtc.adapters.clock import SystemClock
-from sixbtc.adapters.market.cache import ParquetCandleCache
 from sixbtc.adapters.market.checks import iso
 from sixbtc.adapters.market.files import MalformedFile, import_file, symbol_from_name
 from sixbtc.application.errors import MarketDataUnavailable
+from sixbtc.containers import build
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,25 +54,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.set_defaults(handler=_show)
 
 
-def _cache(settings: configuration.Config) -> ParquetCandleCache:
-    return ParquetCandleCache(settings.market_data.cache_dir)
-
-
 def _download(args: argparse.Namespace) -> int:
-    settings = configuration.load(args.config)
+    container = build(configuration.load(args.config))
     try:
-        exchange = ccxt_exchange(settings.market_data.exchange)
+        market = container.ccxt_market_data(symbols=tuple(args.symbols))
     except ValueError as error:
         print(f"sixbtc data download: {error}", file=sys.stderr)
         return 2
-    market = CcxtMarketData(
-        exchange,
-        _cache(settings),
-        SystemClock(),
-        symbols=args.symbols or settings.market_data.symbols,
-        coins=settings.backtester.coins,
-        history_days=settings.backtester.training_days + settings.backtester.holdout_days,
-    )
     failed = 0
     try:
         symbols = market.symbols()
@@ -94,7 +80,7 @@ def _download(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     settings = configuration.load(args.config)
-    cache = _cache(settings)
+    cache = build(settings).candle_cache()
     source = args.source or settings.market_data.exchange
     failed = 0
     for path in args.files:
@@ -110,7 +96,7 @@ def _import(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     settings = configuration.load(args.config)
-    cache = _cache(settings)
+    cache = build(settings).candle_cache()
     source = args.source or settings.market_data.exchange
     holdings = cache.holdings(source)
     if not holdings:

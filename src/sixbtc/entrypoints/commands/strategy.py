@@ -7,11 +7,8 @@ import sys
 from pathlib import Path
 
 from sixbtc import config as configuration
-from sixbtc.adapters.clock import SystemClock
-from sixbtc.adapters.inspection import AstCodeInspector
-from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine
 from sixbtc.application.errors import DuplicateStrategy, InvalidStrategyCode
-from sixbtc.application.generate import AddStrategy
+from sixbtc.containers import build
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,8 +34,7 @@ def _add(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         print(f"sixbtc: strategy file {args.file}: not found", file=sys.stderr)
         return 2
-    url = configuration.load(args.config).database.url
-    add = AddStrategy(SqlAlchemyUnitOfWork(create_engine(url)), SystemClock(), AstCodeInspector())
+    add = build(configuration.load(args.config)).add_strategy()
     try:
         strategy = add(args.file.read_text(), name=args.name)
     except InvalidStrategyCode as refused:
