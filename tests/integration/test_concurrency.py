@@ -1,0 +1,242 @@
+"""Claims and pool admission under real concurrency: separate processes on one database."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import signal
+import time
+import traceback
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine, migrations
+from sixbtc.adapters.sqlalchemy.tables import strategies, strategy_events
+from sixbtc.application import pool
+from sixbtc.domain.strategy import Status, code_hash
+from sixbtc.domain.timeframe import Timeframe
+
+WORKERS = 8
+LEASE = timedelta(minutes=5)
+FORK = multiprocessing.get_context("fork")
+ADMITTED_AT = datetime(2024, 6, 1, tzinfo=UTC)
+
+
+def report(results, function, *args) -> None:
+    """Run ``function(*args)`` in a child process and put its result (or its error) on
+    ``results``, so that a failing worker fails the test at once instead of leaving it waiting."""
+    try:
+        results.put(("ok", function(*args)))
+    except BaseException:
+        results.put(("error", traceback.format_exc()))
+
+
+def start(target, *args, results):
+    process = FORK.Process(target=report, args=(results, target, *args))
+    process.start()
+    return process
+
+
+def collect(results, count: int, timeout: float = 120) -> list:
+    outcomes = [results.get(timeout=timeout) for _ in range(count)]
+    errors = [detail for status, detail in outcomes if status == "error"]
+    assert not errors, "\n".join(errors)
+    return [value for _, value in outcomes]
+
+
+def seed(url: str, count: int, status: Status) -> list[uuid.UUID]:
+    """Store ``count`` strategies in ``status``, created one second apart."""
+    migrations.upgrade(url)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    ids = [uuid.UUID(int=random.Random(n).getrandbits(128)) for n in range(count)]
+    rows = [
+        {
+            "id": sid, "name": f"s{n}", "strategy_type": "MOM", "status": status.value,
+            "code": f"code {n}", "code_hash": code_hash(f"code {n}"), "parameters": {},
+            "created_at": start + timedelta(seconds=n),
+        }
+        for n, sid in enumerate(ids)
+    ]  # fmt: skip
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(strategies.insert(), rows)
+    engine.dispose()
+    return ids
+
+
+def validate_claimed(url: str, owner: str, batch: int) -> list[uuid.UUID]:
+    """Claim GENERATED strategies in batches and validate each, until none is left."""
+    engine = create_engine(url)
+    done = []
+    while True:
+        with SqlAlchemyUnitOfWork(engine) as uow:
+            now = datetime.now(UTC)
+            claimed = [
+                s.id for s in uow.strategies.claim(Status.GENERATED, batch, owner, now, LEASE)
+            ]
+            uow.commit()
+        if not claimed:
+            break
+        with SqlAlchemyUnitOfWork(engine) as uow:
+            for sid in claimed:
+                uow.strategies.get(sid).validate(at=now)
+                uow.strategies.release(sid, owner)
+            uow.commit()
+        done.extend(claimed)
+    engine.dispose()
+    return done
+
+
+def events_per_strategy(url: str) -> Counter:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        counted = Counter(connection.execute(sa.select(strategy_events.c.strategy_id)).scalars())
+    engine.dispose()
+    return counted
+
+
+def claim_concurrently(url: str, strategies_count: int, workers: int) -> None:
+    """``workers`` processes claim ``strategies_count`` strategies: each is validated once."""
+    ids = seed(url, strategies_count, Status.GENERATED)
+    results = FORK.Queue()
+    processes = [start(validate_claimed, url, f"w{n}", 10, results=results) for n in range(workers)]
+    outcomes = collect(results, workers)
+    for worker in processes:
+        worker.join(timeout=30)
+        assert worker.exitcode == 0
+    processed = [sid for done in outcomes for sid in done]
+    assert Counter(processed) == Counter(ids)
+    assert sum(1 for done in outcomes if done) > 1  # the work was actually shared
+    assert events_per_strategy(url) == Counter(ids)
+
+
+@pytest.mark.postgres
+def test_eight_processes_claim_two_thousand_strategies_each_exactly_once(postgres_url: str):
+    claim_concurrently(postgres_url, 2000, WORKERS)
+
+
+def test_processes_claiming_from_one_sqlite_file_process_each_strategy_once(sqlite_url: str):
+    claim_concurrently(sqlite_url, 400, 4)
+
+
+def admit_claimed(url: str, owner: str, scores: dict[uuid.UUID, float], rules) -> int:
+    """Claim VALIDATED candidates and let the pool admit or retire each one."""
+    engine = create_engine(url)
+    count = 0
+    while True:
+        with SqlAlchemyUnitOfWork(engine) as uow:
+            now = datetime.now(UTC)
+            claimed = [s.id for s in uow.strategies.claim(Status.VALIDATED, 5, owner, now, LEASE)]
+            uow.commit()
+        if not claimed:
+            break
+        with SqlAlchemyUnitOfWork(engine) as uow:
+            for sid in claimed:
+                candidate = uow.strategies.get(sid)
+                pool.admit(
+                    uow, rules, candidate, scores[sid], at=ADMITTED_AT, timeframe=Timeframe.H1,
+                    parameters={"sl": 0.02},
+                )  # fmt: skip
+                uow.strategies.release(sid, owner)
+            uow.commit()
+        count += len(claimed)
+    engine.dispose()
+    return count
+
+
+def sample_pool_size(url: str, stop) -> tuple[int, int]:
+    """Count ACTIVE strategies over and over until told to stop; report the largest count."""
+    engine = sa.create_engine(url)
+    largest, samples = 0, 0
+    with engine.connect() as connection:
+        while not stop.is_set():
+            count = connection.execute(
+                sa.select(sa.func.count()).where(strategies.c.status == "ACTIVE")
+            ).scalar_one()
+            connection.rollback()
+            time.sleep(0.005)
+            largest, samples = max(largest, count), samples + 1
+    engine.dispose()
+    return largest, samples
+
+
+@pytest.mark.postgres
+def test_eight_processes_admit_five_thousand_candidates_into_a_pool_of_300(postgres_url: str):
+    rules = pool.PoolRules(max_size=300, min_score_entry=15)
+    ids = seed(postgres_url, 5000, Status.VALIDATED)
+    draw = random.Random(11)
+    scores = {sid: float(draw.randint(0, 60)) for sid in ids}  # many ties at every score
+    results, stop, sampled = FORK.Queue(), FORK.Event(), FORK.Queue()
+    sampler = start(sample_pool_size, postgres_url, stop, results=sampled)
+    workers = [
+        start(admit_claimed, postgres_url, f"w{n}", scores, rules, results=results)
+        for n in range(WORKERS)
+    ]
+    try:
+        counts = collect(results, WORKERS, timeout=180)
+    finally:
+        stop.set()
+    [(largest, samples)] = collect(sampled, 1)
+    for process in (*workers, sampler):
+        process.join(timeout=30)
+        assert process.exitcode == 0
+    assert sum(counts) == 5000
+    assert samples > 10 and largest <= 300
+
+    # The pool keeps the 300 best scores. A candidate equal to the pool minimum is refused
+    # (pool_full), so among equal scores at the boundary, arrival order decides who stays.
+    eligible = sorted((score for score in scores.values() if score >= 15), reverse=True)
+    boundary = eligible[299]
+    engine = create_engine(postgres_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(strategies.c.id, strategies.c.status, strategies.c.retired_reason)
+        ).all()
+    engine.dispose()
+    active = {sid for sid, status, _ in rows if status == "ACTIVE"}
+    assert sorted((scores[sid] for sid in active), reverse=True) == eligible[:300]
+    assert {sid for sid, score in scores.items() if score > boundary} <= active
+    for sid, status, reason in rows:
+        if sid in active:
+            continue
+        assert status == "RETIRED"
+        expected = {"below_entry"} if scores[sid] < 15 else {"pool_full", "evicted"}
+        assert reason.split(":")[0] in expected, (scores[sid], reason)
+        assert scores[sid] <= boundary
+
+
+def claim_and_hang(url: str, owner: str, lease: timedelta, results) -> None:
+    """Claim 20 GENERATED strategies, report them, then hang until killed."""
+    engine = create_engine(url)
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        claimed = uow.strategies.claim(Status.GENERATED, 20, owner, datetime.now(UTC), lease)
+        uow.commit()
+    results.put([s.id for s in claimed])
+    time.sleep(600)
+
+
+@pytest.mark.postgres
+def test_claims_of_a_killed_worker_are_taken_over_after_their_lease(postgres_url: str):
+    ids = seed(postgres_url, 40, Status.GENERATED)
+    lease = timedelta(seconds=2)
+    results = FORK.Queue()
+    doomed = FORK.Process(target=claim_and_hang, args=(postgres_url, "doomed", lease, results))
+    doomed.start()
+    held = results.get(timeout=60)
+    claimed_at = datetime.now(UTC)
+    os.kill(doomed.pid, signal.SIGKILL)
+    doomed.join(timeout=30)
+    assert doomed.exitcode == -signal.SIGKILL and len(held) == 20
+
+    early = validate_claimed(postgres_url, "early", 100)
+    assert set(early) == set(ids) - set(held)  # the dead worker's lease still holds
+
+    time.sleep(max(0.0, (claimed_at + lease - datetime.now(UTC)).total_seconds()) + 0.2)
+    rescued = validate_claimed(postgres_url, "rescuer", 100)
+    assert sorted(rescued) == sorted(held)
+    assert events_per_strategy(postgres_url) == Counter(ids)
