@@ -1,4 +1,5 @@
-"""The numba engine matches the pure-Python reference on random markets, signals and parameters."""
+"""The numba engine matches the pure-Python reference on random markets, signals and parameters
+(percent and ATR stops)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 from tests.engine_markets import market
 
 from sixbtc.adapters.engine import NumbaBacktestEngine, PythonBacktestEngine
-from sixbtc.domain.backtest import Costs, ExecutionParameters
+from sixbtc.domain.backtest import Costs, ExecutionParameters, StopUnit
 
 TOLERANCE = 1e-9
 
@@ -37,6 +38,15 @@ def coin(draw, symbol: str):
 @st.composite
 def parameters(draw):
     leverage = draw(st.sampled_from([1.0, 2.0, 3.0, 5.0]))
+    if draw(st.booleans()):
+        return ExecutionParameters(
+            stop_loss=draw(st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0])),
+            take_profit=draw(st.sampled_from([0.5, 1.0, 2.0, 4.0])),
+            leverage=leverage,
+            max_hold_bars=draw(st.integers(1, 12)),
+            stop_unit=StopUnit.ATR,
+            atr_period=draw(st.integers(1, 5)),
+        )
     stop_loss = draw(
         st.sampled_from([0.01, 0.02, 0.03, 0.05, 0.1]).filter(lambda s: s * leverage < 1)
     )

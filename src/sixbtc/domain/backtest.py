@@ -15,15 +15,41 @@ from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.timeframe import Timeframe
 
 
+class StopUnit(enum.StrEnum):
+    """What an execution's stop loss and take profit are measured in."""
+
+    PERCENT = "percent"  # fractions of the entry price
+    ATR = "atr"  # multiples of the average true range at entry
+
+
+def _stop_unit(value: str) -> StopUnit:
+    try:
+        return StopUnit(value)
+    except ValueError:
+        expected = ", ".join(unit.value for unit in StopUnit)
+        raise ValueError(f"stop_unit: {value!r}; expected one of {expected}") from None
+
+
 @attrs.frozen
 class ExecutionParameters:
-    """How signals are traded: stop loss and take profit as fractions of the entry price,
-    leverage, and the maximum holding time in bars (the entry bar counts as 1)."""
+    """How signals are traded: stop loss and take profit, leverage, and the maximum holding time
+    in bars (the entry bar counts as 1).
+
+    With ``stop_unit`` PERCENT (the default) the stop and target are fractions of the entry price.
+    With ATR they are multiples of the coin's average true range over the ``atr_period`` bars
+    closed before the entry (Wilder's smoothing, seeded with the plain mean of the first
+    ``atr_period`` true ranges): ``entry -/+ multiple * ATR``. The liquidation guard then can only
+    be checked at entry: an entry whose stop would be at or beyond liquidation
+    (``leverage * stop distance >= entry price``), or that comes before ``atr_period`` bars have
+    closed or on a zero ATR, is not taken (the signal is ignored, as during indicator warm-up).
+    """
 
     stop_loss: float
     take_profit: float
     leverage: float
     max_hold_bars: int
+    stop_unit: StopUnit = attrs.field(default=StopUnit.PERCENT, converter=_stop_unit)
+    atr_period: int = 14
 
     def __attrs_post_init__(self) -> None:
         for name in ("stop_loss", "take_profit", "leverage"):
@@ -31,14 +57,17 @@ class ExecutionParameters:
                 raise ValueError(f"{name}: {getattr(self, name)}; expected a number > 0")
         if self.max_hold_bars < 1:
             raise ValueError(f"max_hold_bars: {self.max_hold_bars}; expected an integer >= 1")
-        if self.stop_loss * self.leverage >= 1.0:
+        if self.atr_period < 1:
+            raise ValueError(f"atr_period: {self.atr_period}; expected an integer >= 1")
+        if self.stop_unit is StopUnit.PERCENT and self.stop_loss * self.leverage >= 1.0:
             raise ValueError(
                 f"stop_loss * leverage: {self.stop_loss} * {self.leverage} >= 1; the stop would be "
                 "at or beyond liquidation"
             )
 
     def as_dict(self) -> dict[str, Any]:
-        return attrs.asdict(self)
+        """Plain JSON-ready values; ``ExecutionParameters(**as_dict())`` gives it back."""
+        return {**attrs.asdict(self), "stop_unit": self.stop_unit.value}
 
 
 @attrs.frozen
@@ -56,17 +85,20 @@ class Costs:
 
 @attrs.frozen
 class ParameterGrid:
-    """The cartesian product of the candidate values (5 x 5 x 3 x 4 = 300 by default)."""
+    """The cartesian product of the candidate values (5 x 5 x 3 x 4 = 300 by default); every
+    combination shares the grid's ``stop_unit`` and ``atr_period``."""
 
     stop_loss: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05, 0.08)
     take_profit: tuple[float, ...] = (0.01, 0.02, 0.04, 0.06, 0.10)
     leverage: tuple[float, ...] = (1.0, 2.0, 3.0)
     max_hold_bars: tuple[int, ...] = (12, 24, 48, 96)
+    stop_unit: StopUnit = attrs.field(default=StopUnit.PERCENT, converter=_stop_unit)
+    atr_period: int = 14
 
     def combinations(self) -> list[ExecutionParameters]:
         """Every combination, in a fixed order (stop loss varies slowest)."""
         return [
-            ExecutionParameters(sl, tp, lev, hold)
+            ExecutionParameters(sl, tp, lev, hold, self.stop_unit, self.atr_period)
             for sl, tp, lev, hold in itertools.product(
                 self.stop_loss, self.take_profit, self.leverage, self.max_hold_bars
             )

@@ -1,10 +1,15 @@
 """The numba simulation kernel (spec section 4 rules) for many parameter combinations at once.
 
 Bar-major loop: for every bar of the shared grid, every coin with a bar there, every combination of
-the chunk. Each bar's prices are read once per chunk; the per-(coin, combination) state is small
-and stays in cache. Trades compound each coin's equity; the portfolio equity is the mean of the
-coins' equities, and its per-bar returns feed a running Sharpe (Welford) and drawdown, so no
-curve is stored unless one is asked for.
+the chunk. Each bar's prices are read once per chunk; the per-(coin, combination) state lives in
+contiguous per-coin rows and stays in cache. For each (bar, coin) a first, branch-free (SIMD) pass
+flags the combinations that may act on this bar: an open position exits only when the bar's range
+(its open included) reaches its ``floor`` or ``ceiling`` (stop and target, by side), when an
+opposite signal comes, or when the coin's bar count reaches ``expiry`` (its last bar always
+counts); a flat one acts only on a signal. The second pass applies the exact rules to the flagged
+ones only. Trades compound each coin's equity; the portfolio equity is the mean of the coins'
+equities, and its per-bar returns feed a running Sharpe (Welford) and drawdown, so no curve is
+stored unless one is asked for.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from numba import njit, prange
 
 NO_EXIT, STOP_LOSS, TAKE_PROFIT, SIGNAL, MAX_HOLD, END = 0, 1, 2, 3, 4, 5
 MISSING, LAST_BAR = 0, 2
+PERCENT, ATR = 0, 1  # stop units, in the order of StopUnit
+NEVER = np.iinfo(np.int64).max
 
 #: Columns of the statistics matrix, in the order of Metrics' fields.
 TOTAL_RETURN, SHARPE, MAX_DRAWDOWN, WIN_RATE, EXPECTANCY, PROFIT_FACTOR, TRADES = range(7)
@@ -26,6 +33,36 @@ TRADE_COLUMNS = 8  # coin, direction, entry bar, entry price, exit bar, exit pri
 
 
 @njit(cache=True)
+def entry_atr(high, low, close, kind, period):
+    """``(bars, coins)``: each coin's average true range over its closed bars before grid bar ``g``
+    (Wilder: the mean of the first ``period`` true ranges, then ``(prev * (period - 1) + tr) /
+    period``; a coin's first true range is its high - low), NaN until ``period`` bars have closed."""
+    bars, coins = high.shape
+    out = np.full((bars, coins), np.nan)
+    for c in range(coins):
+        seen = 0
+        atr = 0.0
+        previous_close = 0.0
+        for g in range(bars):
+            if kind[g, c] == MISSING:
+                continue
+            if seen >= period:
+                out[g, c] = atr
+            h = high[g, c]
+            lo = low[g, c]
+            tr = h - lo if seen == 0 else max(h, previous_close) - min(lo, previous_close)
+            if seen < period:
+                atr += tr
+                if seen == period - 1:
+                    atr /= period
+            else:
+                atr = (atr * (period - 1) + tr) / period
+            previous_close = close[g, c]
+            seen += 1
+    return out
+
+
+@njit(cache=True, error_model="numpy")
 def run_chunk(
     open_,
     high,
@@ -33,10 +70,13 @@ def run_chunk(
     close,
     prev_signal,
     kind,
+    atr,
     stop_loss,
     take_profit,
     leverage,
     max_hold,
+    unit,
+    atr_row,
     cost,
     bars_per_year,
     combinations,
@@ -45,18 +85,27 @@ def run_chunk(
     curve,
 ):
     """Simulate the combinations whose indices are in ``combinations``; write their rows of
-    ``stats``. When ``curve`` is not empty (single combination), also record every trade in
-    ``trades`` and the portfolio equity in ``curve``; returns the number of trades recorded."""
+    ``stats``. ``atr[atr_row[k]]`` is :func:`entry_atr` for combination ``k`` when its ``unit`` is
+    ATR. When ``curve`` is not empty (single combination), also record every trade in ``trades``
+    and the portfolio equity in ``curve``; returns the number of trades recorded."""
     bars, coins = open_.shape
     n = combinations.size
     record = curve.size > 0
+    sl = stop_loss[combinations]
+    tp = take_profit[combinations]
+    lev = leverage[combinations]
+    hold = max_hold[combinations]
+    units = unit[combinations]
+    rows = atr_row[combinations]
     direction = np.zeros((coins, n), np.int8)
     entry = np.zeros((coins, n))
-    stop = np.zeros((coins, n))
-    target = np.zeros((coins, n))
-    held = np.zeros((coins, n), np.int64)
+    floor = np.full((coins, n), -np.inf)
+    ceiling = np.full((coins, n), np.inf)
+    expiry = np.full((coins, n), NEVER)
     entry_bar = np.zeros((coins, n), np.int64)
     equity = np.ones((coins, n))
+    seen = np.zeros(coins, np.int64)
+    flag = np.zeros(n, np.bool_)
     portfolio = np.ones(n)
     bar_gain = np.zeros(n)
     peak = np.ones(n)
@@ -82,39 +131,82 @@ def run_chunk(
             lo = low[g, c]
             cl = close[g, c]
             sp = prev_signal[g, c]
+            lowest = min(o, lo)
+            highest = max(o, h)
+            rank = seen[c]  # this bar's index among the coin's own bars
+            seen[c] = rank + 1
+            due = NEVER if bar_kind == LAST_BAR else rank
+            side = direction[c]
+            floor_c = floor[c]
+            ceiling_c = ceiling[c]
+            expiry_c = expiry[c]
+            hits = 0
+            if sp == 0:
+                for j in range(n):
+                    hit = (lowest <= floor_c[j]) | (highest >= ceiling_c[j]) | (due >= expiry_c[j])
+                    flag[j] = hit
+                    hits += hit
+            else:
+                for j in range(n):
+                    hit = (
+                        (side[j] != sp)
+                        | (lowest <= floor_c[j])
+                        | (highest >= ceiling_c[j])
+                        | (due >= expiry_c[j])
+                    )
+                    flag[j] = hit
+                    hits += hit
+            if hits == 0:
+                continue
+            entry_c = entry[c]
+            equity_c = equity[c]
             for j in range(n):
-                d = direction[c, j]
-                if d == 0 and sp == 0:
+                if not flag[j]:
                     continue
-                k = combinations[j]
+                d = side[j]
                 reason = NO_EXIT
                 price = 0.0
                 if d == 0:
+                    if sp == 0:
+                        continue
                     d = sp
-                    direction[c, j] = d
-                    entry[c, j] = o
-                    stop[c, j] = o * (1.0 - d * stop_loss[k])
-                    target[c, j] = o * (1.0 + d * take_profit[k])
-                    held[c, j] = 0
+                    if units[j] == ATR:
+                        distance = sl[j] * atr[rows[j], g, c]
+                        # No ATR yet (warm-up), a flat market or a stop at or beyond liquidation:
+                        # the entry is not taken.
+                        if not (distance > 0.0 and lev[j] * distance < o):
+                            continue
+                        stop = o - d * distance
+                        target = o + d * (tp[j] * atr[rows[j], g, c])
+                    else:
+                        stop = o * (1.0 - d * sl[j])
+                        target = o * (1.0 + d * tp[j])
+                    side[j] = d
+                    entry_c[j] = o
+                    floor_c[j] = stop if d > 0 else target
+                    ceiling_c[j] = target if d > 0 else stop
+                    expiry_c[j] = rank + hold[j] - 1
                     entry_bar[c, j] = g
-                elif sp == -d:
-                    reason = SIGNAL
-                    price = o
-                elif (d > 0 and o <= stop[c, j]) or (d < 0 and o >= stop[c, j]):
-                    reason = STOP_LOSS
-                    price = o
-                elif (d > 0 and o >= target[c, j]) or (d < 0 and o <= target[c, j]):
-                    reason = TAKE_PROFIT
-                    price = o
-                if reason == NO_EXIT:
-                    held[c, j] += 1
-                    if (d > 0 and lo <= stop[c, j]) or (d < 0 and h >= stop[c, j]):
+                else:
+                    stop = floor_c[j] if d > 0 else ceiling_c[j]
+                    target = ceiling_c[j] if d > 0 else floor_c[j]
+                    if sp == -d:
+                        reason = SIGNAL
+                        price = o
+                    elif (d > 0 and o <= stop) or (d < 0 and o >= stop):
                         reason = STOP_LOSS
-                        price = stop[c, j]
-                    elif (d > 0 and h >= target[c, j]) or (d < 0 and lo <= target[c, j]):
+                        price = o
+                    elif (d > 0 and o >= target) or (d < 0 and o <= target):
                         reason = TAKE_PROFIT
-                        price = target[c, j]
-                    elif held[c, j] >= max_hold[k]:
+                        price = o
+                if reason == NO_EXIT:
+                    if (d > 0 and lo <= stop) or (d < 0 and h >= stop):
+                        reason = STOP_LOSS
+                        price = stop
+                    elif (d > 0 and h >= target) or (d < 0 and lo <= target):
+                        reason = TAKE_PROFIT
+                        price = target
+                    elif rank >= expiry_c[j]:
                         reason = MAX_HOLD
                         price = cl
                     elif bar_kind == LAST_BAR:
@@ -122,11 +214,14 @@ def run_chunk(
                         price = cl
                     else:
                         continue
-                ratio = price / entry[c, j]
-                r = leverage[k] * (d * (ratio - 1.0) - cost * (1.0 + ratio))
-                bar_gain[j] += equity[c, j] * r * weight
-                equity[c, j] *= 1.0 + r
-                direction[c, j] = 0
+                ratio = price / entry_c[j]
+                r = lev[j] * (d * (ratio - 1.0) - cost * (1.0 + ratio))
+                bar_gain[j] += equity_c[j] * r * weight
+                equity_c[j] *= 1.0 + r
+                side[j] = 0
+                floor_c[j] = -np.inf
+                ceiling_c[j] = np.inf
+                expiry_c[j] = NEVER
                 count[j] += 1
                 total[j] += r
                 if r > 0.0:
@@ -139,7 +234,7 @@ def run_chunk(
                     row[0] = c
                     row[1] = d
                     row[2] = entry_bar[c, j]
-                    row[3] = entry[c, j]
+                    row[3] = entry_c[j]
                     row[4] = g
                     row[5] = price
                     row[6] = reason
@@ -183,10 +278,13 @@ def sweep(
     close,
     prev_signal,
     kind,
+    atr,
     stop_loss,
     take_profit,
     leverage,
     max_hold,
+    unit,
+    atr_row,
     cost,
     bars_per_year,
     chunks,
@@ -205,10 +303,13 @@ def sweep(
             close,
             prev_signal,
             kind,
+            atr,
             stop_loss,
             take_profit,
             leverage,
             max_hold,
+            unit,
+            atr_row,
             cost,
             bars_per_year,
             np.arange(chunk, total, chunks),

@@ -12,7 +12,7 @@ from sixbtc.adapters.engine import kernel
 from sixbtc.adapters.engine.portfolio import Portfolio
 from sixbtc.adapters.engine.run import EXIT_CODES, SimulatedTrade, SimulationRun
 from sixbtc.application.ports import Market
-from sixbtc.domain.backtest import Costs, ExecutionParameters
+from sixbtc.domain.backtest import Costs, ExecutionParameters, StopUnit
 from sixbtc.domain.metrics import Metrics
 
 # numba's default threading layer must not run two parallel kernels at once; the kernel already
@@ -20,16 +20,38 @@ from sixbtc.domain.metrics import Metrics
 _KERNEL_LOCK = threading.Lock()
 
 
+_UNIT_CODES = {StopUnit.PERCENT: kernel.PERCENT, StopUnit.ATR: kernel.ATR}
+
+
 def _metrics(row: np.ndarray) -> Metrics:
     return Metrics(*(float(v) for v in row[: kernel.TRADES]), trades=int(row[kernel.TRADES]))
 
 
-def _parameter_arrays(combinations: Sequence[ExecutionParameters]) -> tuple[np.ndarray, ...]:
+def _parameter_arrays(
+    portfolio: Portfolio, combinations: Sequence[ExecutionParameters]
+) -> tuple[np.ndarray, ...]:
+    """The kernel's ATR table and per-combination arrays (from ``atr`` to ``atr_row``); the table
+    has one layer per distinct ATR period of the ATR combinations (none in percent sweeps)."""
+    periods = sorted({p.atr_period for p in combinations if p.stop_unit is StopUnit.ATR})
+    atr = np.empty((len(periods), *portfolio.open.shape))
+    for layer, period in zip(atr, periods, strict=True):
+        layer[:] = kernel.entry_atr(
+            portfolio.high, portfolio.low, portfolio.close, portfolio.kind, period
+        )
     return (
+        atr,
         np.array([p.stop_loss for p in combinations], dtype=np.float64),
         np.array([p.take_profit for p in combinations], dtype=np.float64),
         np.array([p.leverage for p in combinations], dtype=np.float64),
         np.array([p.max_hold_bars for p in combinations], dtype=np.int64),
+        np.array([_UNIT_CODES[p.stop_unit] for p in combinations], dtype=np.int8),
+        np.array(
+            [
+                periods.index(p.atr_period) if p.stop_unit is StopUnit.ATR else 0
+                for p in combinations
+            ],
+            dtype=np.int64,
+        ),
     )
 
 
@@ -61,7 +83,7 @@ class NumbaBacktestEngine:
             numba.set_num_threads(self.workers)
             stats = kernel.sweep(
                 *self._prices(portfolio),
-                *_parameter_arrays(combinations),
+                *_parameter_arrays(portfolio, combinations),
                 costs.fee + costs.slippage,
                 portfolio.timeframe.bars_per_year,
                 chunks,
@@ -78,7 +100,7 @@ class NumbaBacktestEngine:
         curve = np.zeros(portfolio.bar_count + 1)
         recorded = kernel.run_chunk(
             *self._prices(portfolio),
-            *_parameter_arrays([parameters]),
+            *_parameter_arrays(portfolio, [parameters]),
             costs.fee + costs.slippage,
             portfolio.timeframe.bars_per_year,
             np.zeros(1, dtype=np.int64),

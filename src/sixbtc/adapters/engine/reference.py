@@ -6,6 +6,7 @@ may use it as an in-memory engine. One coin at a time, one bar at a time, one po
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import attrs
@@ -14,7 +15,8 @@ import numpy as np
 from sixbtc.adapters.engine.portfolio import common_timeframe, signal_values
 from sixbtc.adapters.engine.run import ExitReason, SimulatedTrade, SimulationRun
 from sixbtc.application.ports import Market
-from sixbtc.domain.backtest import Costs, ExecutionParameters
+from sixbtc.domain.backtest import Costs, ExecutionParameters, StopUnit
+from sixbtc.domain.candles import Candles
 from sixbtc.domain.metrics import Metrics
 
 
@@ -27,14 +29,21 @@ class _Position:
     target: float
 
     @classmethod
-    def open(cls, direction: int, price: float, index: int, parameters: ExecutionParameters):
-        return cls(
-            direction,
-            price,
-            index,
-            stop=price * (1 - direction * parameters.stop_loss),
-            target=price * (1 + direction * parameters.take_profit),
-        )
+    def open(
+        cls, direction: int, price: float, index: int, parameters: ExecutionParameters, atr: float
+    ) -> _Position | None:
+        """The position, or None when an ATR stop cannot be placed (no or zero ATR, or a stop at or
+        beyond liquidation)."""
+        if parameters.stop_unit is StopUnit.PERCENT:
+            stop = price * (1 - direction * parameters.stop_loss)
+            target = price * (1 + direction * parameters.take_profit)
+        else:
+            distance = parameters.stop_loss * atr
+            if math.isnan(atr) or distance <= 0 or parameters.leverage * distance >= price:
+                return None
+            stop = price - direction * distance
+            target = price + direction * (parameters.take_profit * atr)
+        return cls(direction, price, index, stop, target)
 
     def past_stop(self, price: float) -> bool:
         return price <= self.stop if self.direction > 0 else price >= self.stop
@@ -51,6 +60,28 @@ def return_on_margin(
     return leverage * (direction * (ratio - 1) - (costs.fee + costs.slippage) * (1 + ratio))
 
 
+def average_true_range_before(candles: Candles, period: int) -> list[float]:
+    """For each bar, the ATR of the bars closed before it (NaN until ``period`` have closed).
+
+    True range: high - low for the first bar, else ``max(high, previous close) - min(low,
+    previous close)``. ATR: the mean of the first ``period`` true ranges, then Wilder's
+    ``(previous * (period - 1) + true range) / period``.
+    """
+    ranges = [float(candles.high[0] - candles.low[0])] if len(candles) else []
+    for i in range(1, len(candles)):
+        previous_close = float(candles.close[i - 1])
+        ranges.append(
+            max(float(candles.high[i]), previous_close) - min(float(candles.low[i]), previous_close)
+        )
+    atr_after = [math.nan] * len(candles)  # ATR including bar i
+    for i in range(period - 1, len(candles)):
+        if i == period - 1:
+            atr_after[i] = sum(ranges[:period]) / period
+        else:
+            atr_after[i] = (atr_after[i - 1] * (period - 1) + ranges[i]) / period
+    return [math.nan, *atr_after[:-1]][: len(candles)]
+
+
 def simulate_coin(
     market: Market, parameters: ExecutionParameters, costs: Costs
 ) -> list[SimulatedTrade]:
@@ -60,6 +91,7 @@ def simulate_coin(
     trades: list[SimulatedTrade] = []
     position: _Position | None = None
     previous_signal = 0  # the signal of the last closed bar acts at this bar's open
+    atr = average_true_range_before(candles, parameters.atr_period)
 
     def close(index: int, price: float, reason: ExitReason) -> None:
         nonlocal position
@@ -86,7 +118,7 @@ def simulate_coin(
         # At the open: enter when flat, or exit on an opposite signal, or on a gap past a level.
         if position is None:
             if previous_signal != 0:
-                position = _Position.open(previous_signal, bar_open, i, parameters)
+                position = _Position.open(previous_signal, bar_open, i, parameters, atr[i])
         elif previous_signal == -position.direction:
             close(i, bar_open, ExitReason.SIGNAL)
         elif position.past_stop(bar_open):
