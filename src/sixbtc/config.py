@@ -75,6 +75,8 @@ class GridConfig:
     )
     leverage: tuple[float, ...] = attrs.field(default=(1.0, 2.0, 3.0), validator=non_empty)
     max_hold_bars: tuple[int, ...] = attrs.field(default=(12, 24, 48, 96), validator=non_empty)
+    stop_unit: str = "percent"  # or "atr": stop_loss and take_profit as ATR multiples
+    atr_period: int = attrs.field(default=14, validator=at_least_one)
 
 
 @attrs.frozen

@@ -24,6 +24,14 @@ def test_shipped_file_holds_the_spec_defaults():
     assert len(loaded.parameter_grid()) == 300
 
 
+def test_atr_grid_takes_stop_multiples_beyond_the_percent_liquidation_bound():
+    env = {"SIXBTC_BACKTESTER__GRID__STOP_UNIT": "atr", "SIXBTC_BACKTESTER__GRID__STOP_LOSS": "[2]"}
+    grid = config.load(SHIPPED, environ=env).parameter_grid()
+    assert {(p.stop_unit, p.atr_period, p.stop_loss) for p in grid.combinations()} == {
+        ("atr", 14, 2.0)
+    }
+
+
 def test_environment_overrides_the_file():
     env = {"SIXBTC_ACTIVE_POOL__MAX_SIZE": "200", "SIXBTC_DATABASE__URL": "sqlite:///x.db"}
     loaded = config.load(SHIPPED, environ=env)
@@ -57,6 +65,10 @@ def test_environment_overrides_the_file():
             "backtester.timeframes: unknown timeframe '2h'",
         ),
         ({"SIXBTC_BACKTESTER__GRID__STOP_LOSS": "[0.4]"}, "backtester.grid: stop_loss * leverage"),
+        (
+            {"SIXBTC_BACKTESTER__GRID__STOP_UNIT": "pips"},
+            "backtester.grid: stop_unit: 'pips'; expected one of percent, atr",
+        ),
         ({"SIXBTC_MARKET_DATA__SOURCE": "bloomberg"}, "market_data.source: 'bloomberg'"),
         ({"SIXBTC_ACTIVE_POOL__SIZE": "3"}, "active_pool.size: unknown key"),
         (
