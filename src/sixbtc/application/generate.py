@@ -14,7 +14,7 @@ from sixbtc.domain.strategy import Status, Strategy
 
 @attrs.frozen
 class GenerateStrategies:
-    """One tick adds up to ``batch`` drafts, asking ``sources`` in order, but pauses (adds none)
+    """One tick adds up to ``batch`` drafts, asking ``sources`` in order for equal shares, but pauses (adds none)
     while ``queue_limit`` (``pipeline.queue_limits.generated``) strategies wait in GENERATED.
     Drafts whose code is already stored are skipped. One unit of work per tick."""
 
@@ -31,8 +31,11 @@ class GenerateStrategies:
             if room <= 0:
                 return 0
             parents = uow.strategies.by_status(Status.ACTIVE)
-            for source in self.sources:
-                for draft in source.propose(room - added, parents):
+            for index, source in enumerate(self.sources):
+                # An equal share of what is left, so that no source crowds out the others; the
+                # last source makes up for what the earlier ones could not propose.
+                share = -(-(room - added) // (len(self.sources) - index))
+                for draft in source.propose(share, parents):
                     strategy = Strategy(
                         name=draft.name,
                         code=draft.code,
