@@ -24,7 +24,7 @@ def create_engine(url: str) -> Engine:
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        return sa.create_engine(parsed)
     raise ValueError(
         f"database.url: {url!r}; expected sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"
     )
