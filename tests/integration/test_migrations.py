@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from tests.integration.legacy_database import (
     LEGACY_REVISION,
@@ -22,6 +24,7 @@ from tests.integration.legacy_database import (
 )
 
 from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine, migrations
+from sixbtc.adapters.sqlalchemy.tables import metadata
 from sixbtc.domain.strategy import Status
 
 NEW_STATUS = {"TESTED": "ACTIVE", "SELECTED": "ACTIVE", "FAILED": "RETIRED"}
@@ -208,3 +211,14 @@ def test_a_migration_failing_half_way_changes_nothing(legacy_url: str) -> None:
     execute_script(legacy_url, cure)
     migrations.upgrade(legacy_url)
     assert migrations.current(legacy_url) == revisions()[-1]
+
+
+def test_tables_of_the_adapters_match_the_migrated_schema(empty_url: str) -> None:
+    migrations.upgrade(empty_url)
+    engine = create_engine(empty_url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    engine.dispose()
+    # The database may hold more (old columns and tables we do not map), never less or other.
+    missing_or_different = [d for d in differences if not str(d[0]).startswith("remove_")]
+    assert missing_or_different == []
