@@ -13,6 +13,11 @@ class DuplicateStrategy(ApplicationError):
     """A strategy with the same normalised code hash is already stored."""
 
 
+class ConcurrentChange(ApplicationError):
+    """Another unit of work changed the strategy's status since this one loaded it; nothing of
+    this unit of work is kept (retry the tick)."""
+
+
 class MarketDataUnavailable(ApplicationError):
     """Candles could not be obtained (unknown symbol, no data in range, exchange down)."""
 
