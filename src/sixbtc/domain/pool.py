@@ -94,15 +94,19 @@ class ActivePool:
             raise PoolError(f"strategy {cid} has no score to be ranked by")
         score = candidate.score
         if score < self.min_score_entry:
-            return [self._retire_outsider(cid, f"{BELOW_ENTRY}: {score} < {self.min_score_entry}")]
+            return [
+                self._retire_outsider(cid, f"{BELOW_ENTRY}: {score:.6g} < {self.min_score_entry:g}")
+            ]
         decisions: list[PoolDecision] = []
         if self.is_full:
             worst = self.worst()
             assert worst is not None and worst.score is not None
             if score <= worst.score:
-                reason = f"{POOL_FULL}: {score} <= pool minimum {worst.score}"
+                reason = f"{POOL_FULL}: {score:.6g} <= pool minimum {worst.score:.6g}"
                 return [self._retire_outsider(cid, reason)]
-            decisions.append(self._remove(worst, f"{EVICTED}: by {cid} ({score} > {worst.score})"))
+            decisions.append(
+                self._remove(worst, f"{EVICTED}: by {cid} ({score:.6g} > {worst.score:.6g})")
+            )
         self._members[cid] = candidate
         decisions.append(PoolDecision(cid, Action.ADMIT))
         return decisions
@@ -117,11 +121,13 @@ class ActivePool:
             raise PoolError(f"strategy {sid}: a re-backtest must give a score")
         score = updated.score
         if score < self.min_score_entry:
-            return self._remove(updated, f"{RETEST_BELOW_ENTRY}: {score} < {self.min_score_entry}")
+            return self._remove(
+                updated, f"{RETEST_BELOW_ENTRY}: {score:.6g} < {self.min_score_entry:g}"
+            )
         if self.is_full:
             rest = self.worst(excluding=sid)
             if rest is not None and rest.score is not None and score < rest.score:
-                return self._remove(updated, f"{RETEST_BELOW_POOL}: {score} < {rest.score}")
+                return self._remove(updated, f"{RETEST_BELOW_POOL}: {score:.6g} < {rest.score:.6g}")
         self._members[sid] = updated
         return PoolDecision(sid, Action.KEEP)
 
@@ -131,7 +137,7 @@ class ActivePool:
         Members without a score (a migrated database) stay: they are due for a re-backtest.
         """
         decisions = [
-            self._remove(s, f"{BELOW_ENTRY}: {s.score} < {self.min_score_entry}")
+            self._remove(s, f"{BELOW_ENTRY}: {s.score:.6g} < {self.min_score_entry:g}")
             for s in list(self._members.values())
             if s.score is not None and s.score < self.min_score_entry
         ]
@@ -140,7 +146,11 @@ class ActivePool:
         )
         excess = len(self._members) - self.max_size
         for standing in scored[: max(0, excess)]:
-            decisions.append(self._remove(standing, f"{POOL_TRIM}: {standing.score} over capacity"))
+            decisions.append(
+                self._remove(
+                    standing, f"{POOL_TRIM}: {standing.score:.6g} below the {self.max_size} best"
+                )
+            )
         return decisions
 
     def release(self, strategy_id: uuid.UUID) -> None:
