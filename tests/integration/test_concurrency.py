@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine, migrations
 from sixbtc.adapters.sqlalchemy.tables import strategies, strategy_events
 from sixbtc.application import pool
+from sixbtc.application.errors import ConcurrentChange
 from sixbtc.domain.strategy import Status, code_hash
 from sixbtc.domain.timeframe import Timeframe
 
@@ -240,3 +241,21 @@ def test_claims_of_a_killed_worker_are_taken_over_after_their_lease(postgres_url
     rescued = validate_claimed(postgres_url, "rescuer", 100)
     assert sorted(rescued) == sorted(held)
     assert events_per_strategy(postgres_url) == Counter(ids)
+
+
+@pytest.mark.postgres
+def test_a_stale_status_change_is_refused(postgres_url: str) -> None:
+    [sid] = seed(postgres_url, 1, Status.GENERATED)
+    engine = create_engine(postgres_url)
+    at = datetime.now(UTC)
+    with SqlAlchemyUnitOfWork(engine) as slow, SqlAlchemyUnitOfWork(engine) as fast:
+        stale = slow.strategies.get(sid)
+        fast.strategies.get(sid).validate(at=at)
+        fast.commit()
+        stale.retire("syntax_error: late verdict", at=at, service="validator")
+        with pytest.raises(ConcurrentChange, match="no longer GENERATED"):
+            slow.commit()
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        assert uow.strategies.get(sid).status is Status.VALIDATED
+        assert len(uow.strategies.events(sid)) == 1
+    engine.dispose()

@@ -12,8 +12,13 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from sixbtc.adapters.sqlalchemy.tables import backtest_results, strategies, strategy_events
-from sixbtc.application.errors import DuplicateStrategy, NotFound
+from sixbtc.adapters.sqlalchemy.tables import (
+    UtcDateTime,
+    backtest_results,
+    strategies,
+    strategy_events,
+)
+from sixbtc.application.errors import ConcurrentChange, DuplicateStrategy, NotFound
 from sixbtc.domain.backtest import BacktestResult, ExecutionParameters, RunKind, Window
 from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy, code_hash
@@ -87,6 +92,49 @@ def _event_row(event: StatusChange) -> dict[str, Any]:
         "at": event.at,
         "service": event.service,
     }
+
+
+def _claim_statement(
+    conditions: list[sa.ColumnElement[bool]], order: list[sa.ColumnElement[Any]]
+) -> sa.Update:
+    """Claim the first ``:limit`` free rows meeting ``conditions`` in ``order`` for ``:owner``
+    until ``:expires``. Free means unclaimed or lease expired at ``:now``. On PostgreSQL rows
+    locked by another claimer are skipped (FOR UPDATE SKIP LOCKED); on SQLite the transaction
+    already holds the database's write lock."""
+    free = strategies.c.claimed_by.is_(None) | (
+        strategies.c.claim_expires_at <= sa.bindparam("now", type_=UtcDateTime)
+    )
+    picked = (
+        sa.select(strategies.c.id)
+        .where(*conditions, free)
+        .order_by(*order)
+        .limit(sa.bindparam("limit"))
+        .with_for_update(skip_locked=True)
+        .cte("picked")
+    )
+    return (
+        strategies.update()
+        .where(strategies.c.id.in_(sa.select(picked.c.id)))
+        .values(
+            claimed_by=sa.bindparam("owner"),
+            claim_expires_at=sa.bindparam("expires", type_=UtcDateTime),
+        )
+        .returning(*strategies.c)
+    )
+
+
+_last_backtest = strategies.c.last_backtested_at
+_CLAIM_BY_STATUS = _claim_statement(
+    [strategies.c.status == sa.bindparam("wanted_status")],
+    [strategies.c.created_at, strategies.c.id],
+)
+_CLAIM_DUE_FOR_RETEST = _claim_statement(
+    [
+        strategies.c.status == Status.ACTIVE.value,
+        _last_backtest.is_(None) | (_last_backtest <= sa.bindparam("cutoff", type_=UtcDateTime)),
+    ],
+    [_last_backtest.is_not(None), _last_backtest, strategies.c.id],
+)
 
 
 @attrs.define
@@ -175,9 +223,17 @@ class SqlAlchemyStrategyRepository:
         values = _mutable_values(strategy)
         changed = {k: v for k, v in values.items() if entry.written[k] != v}
         if changed:
-            self._connection.execute(
-                strategies.update().where(strategies.c.id == strategy.id).values(**changed)
+            written = self._connection.execute(
+                strategies.update()
+                .where(strategies.c.id == strategy.id)
+                .where(strategies.c.status == entry.written["status"])
+                .values(**changed)
             )
+            if written.rowcount != 1:
+                raise ConcurrentChange(
+                    f"strategy {strategy.id}: status is no longer {entry.written['status']} "
+                    "(changed by another unit of work since it was loaded)"
+                )
             entry.written = values
         self._write_events(entry)
 
@@ -234,62 +290,40 @@ class SqlAlchemyStrategyRepository:
         return stored + list(pending)
 
     def _claim(
-        self,
-        conditions: list[sa.ColumnElement[bool]],
-        order: list[sa.ColumnElement[Any]],
-        key: Callable[[RowMapping], Any],
-        limit: int,
-        owner: str,
-        now: datetime,
-        lease: timedelta,
+        self, statement: sa.Update, key: Callable[[RowMapping], Any], **params: Any
     ) -> list[Strategy]:
         self.flush()
-        free = (strategies.c.claimed_by.is_(None)) | (strategies.c.claim_expires_at <= now)
-        picked = (
-            sa.select(strategies.c.id)
-            .where(*conditions, free)
-            .order_by(*order)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .cte("picked")
-        )
-        claimed = self._connection.execute(
-            strategies.update()
-            .where(strategies.c.id.in_(sa.select(picked.c.id)))
-            .values(claimed_by=owner, claim_expires_at=now + lease)
-            .returning(*strategies.c)
-        ).mappings()
+        claimed = self._connection.execute(statement, params).mappings()
         return self._adopt(sorted(claimed, key=key))
 
     def claim(
         self, status: Status, limit: int, owner: str, now: datetime, lease: timedelta
     ) -> list[Strategy]:
         return self._claim(
-            [strategies.c.status == status.value],
-            [strategies.c.created_at, strategies.c.id],
+            _CLAIM_BY_STATUS,
             lambda row: (row["created_at"], row["id"].int),
-            limit,
-            owner,
-            now,
-            lease,
+            wanted_status=status.value,
+            limit=limit,
+            owner=owner,
+            now=now,
+            expires=now + lease,
         )
 
     def claim_due_for_retest(
         self, cutoff: datetime, limit: int, owner: str, now: datetime, lease: timedelta
     ) -> list[Strategy]:
-        last = strategies.c.last_backtested_at
         return self._claim(
-            [strategies.c.status == Status.ACTIVE.value, last.is_(None) | (last <= cutoff)],
-            [last.is_not(None), last, strategies.c.id],
+            _CLAIM_DUE_FOR_RETEST,
             lambda row: (
                 row["last_backtested_at"] is not None,
                 row["last_backtested_at"] or now,
                 row["id"].int,
             ),
-            limit,
-            owner,
-            now,
-            lease,
+            cutoff=cutoff,
+            limit=limit,
+            owner=owner,
+            now=now,
+            expires=now + lease,
         )
 
     def release(self, strategy_id: uuid.UUID, owner: str) -> None:
