@@ -1,4 +1,5 @@
-"""The tables the pipeline reads and writes, as plain SQLAlchemy Core tables.
+"""The tables the pipeline reads and writes (strategies, their events, backtest runs, live trades,
+subaccounts), as plain SQLAlchemy Core tables.
 
 They describe the schema at the head Alembic revision (``alembic/versions``): the original system's
 tables (only the columns we use; an upgraded database keeps its other columns and tables untouched)
@@ -95,4 +96,53 @@ backtest_results = sa.Table(
     sa.Column("training_metrics", sa.JSON),
     sa.Column("holdout_metrics", sa.JSON),
     sa.Column("score", sa.Float),
+)
+
+trades = sa.Table(
+    "trades",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("strategy_id", sa.Uuid, sa.ForeignKey("strategies.id"), nullable=False),
+    sa.Column("symbol", sa.String(20), nullable=False),
+    sa.Column("subaccount_id", sa.Integer, nullable=False),
+    sa.Column(
+        "direction",
+        sa.Enum("LONG", "SHORT", name="trade_direction", create_constraint=True),
+        nullable=False,
+    ),
+    sa.Column("entry_time", UtcDateTime, nullable=False),
+    sa.Column("entry_price", sa.Float, nullable=False),
+    sa.Column("entry_size", sa.Float, nullable=False),
+    sa.Column("entry_order_id", sa.String(255)),
+    sa.Column("exit_order_id", sa.String(255)),
+    sa.Column("exit_time", UtcDateTime),
+    sa.Column("exit_price", sa.Float),
+    sa.Column("exit_size", sa.Float),
+    sa.Column("exit_reason", sa.String(50)),
+    sa.Column("stop_loss", sa.Float),
+    sa.Column("take_profit", sa.Float),
+    sa.Column("pnl_usd", sa.Float),
+    sa.Column("pnl_pct", sa.Float),
+    sa.Column("fees_usd", sa.Float),
+    sa.Column("leverage", sa.Integer),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+#: One subaccount per LIVE strategy (ids 1..10 in practice); ``status`` is the account's own
+#: ACTIVE/PAUSED/STOPPED, not a strategy status.
+subaccounts = sa.Table(
+    "subaccounts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("strategy_id", sa.Uuid, sa.ForeignKey("strategies.id")),
+    sa.Column("allocated_capital", sa.Float, nullable=False),
+    sa.Column("current_balance", sa.Float),
+    sa.Column("peak_balance", sa.Float),
+    sa.Column("total_trades", sa.Integer),
+    sa.Column(
+        "status",
+        sa.Enum("ACTIVE", "PAUSED", "STOPPED", name="subaccount_status", create_constraint=True),
+        nullable=False,
+    ),
+    sa.Column("created_at", UtcDateTime, nullable=False),
 )
