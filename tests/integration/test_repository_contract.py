@@ -236,11 +236,13 @@ def test_retest_claims_oldest_backtest_first_and_only_when_due(new_uow: UowFacto
     due_early = make_active(3, 40.0, T0)
     never = make_active(4, 40.0, T0)
     never.last_backtested_at = None
-    store(new_uow, fresh, due_late, due_early, never)
+    unscored = make_active(5, 40.0, cutoff + timedelta(days=1))  # migrated without a score
+    unscored.score_backtest = None
+    store(new_uow, fresh, due_late, due_early, never, unscored)
     with new_uow() as uow:
         claimed = uow.strategies.claim_due_for_retest(cutoff, 10, "r", cutoff, LEASE)
         uow.commit()
-    assert [s.id for s in claimed] == [never.id, due_early.id, due_late.id]
+    assert [s.id for s in claimed] == [unscored.id, never.id, due_early.id, due_late.id]
     with new_uow() as uow:
         assert uow.strategies.claim_due_for_retest(cutoff, 10, "s", cutoff, LEASE) == []
 

@@ -79,7 +79,8 @@ class StrategyRepository(Protocol):
         self, cutoff: datetime, limit: int, owner: str, now: datetime, lease: timedelta
     ) -> list[Strategy]:
         """Like :meth:`claim` for ACTIVE strategies last backtested at or before ``cutoff`` (or
-        never), oldest ``last_backtested_at`` first, then smaller id."""
+        never), oldest ``last_backtested_at`` first, then smaller id. Strategies without a score
+        (migrated from the original system) are due at once and come first."""
         ...
 
     def release(self, strategy_id: uuid.UUID, owner: str) -> None:

@@ -124,11 +124,20 @@ class InMemoryStrategyRepository:
             s
             for s in self._all()
             if s.status is Status.ACTIVE
-            and (s.last_backtested_at is None or s.last_backtested_at <= cutoff)
+            and (
+                s.score_backtest is None
+                or s.last_backtested_at is None
+                or s.last_backtested_at <= cutoff
+            )
             and self._claimable(s, now)
         ]
         due.sort(
-            key=lambda s: (s.last_backtested_at is not None, s.last_backtested_at or now, s.id.int)
+            key=lambda s: (
+                s.score_backtest is not None,
+                s.last_backtested_at is not None,
+                s.last_backtested_at or now,
+                s.id.int,
+            )
         )
         return self._take(due[:limit], owner, now, lease)
 

@@ -131,9 +131,16 @@ _CLAIM_BY_STATUS = _claim_statement(
 _CLAIM_DUE_FOR_RETEST = _claim_statement(
     [
         strategies.c.status == Status.ACTIVE.value,
-        _last_backtest.is_(None) | (_last_backtest <= sa.bindparam("cutoff", type_=UtcDateTime)),
+        strategies.c.score_backtest.is_(None)
+        | _last_backtest.is_(None)
+        | (_last_backtest <= sa.bindparam("cutoff", type_=UtcDateTime)),
     ],
-    [_last_backtest.is_not(None), _last_backtest, strategies.c.id],
+    [
+        strategies.c.score_backtest.is_not(None),
+        _last_backtest.is_not(None),
+        _last_backtest,
+        strategies.c.id,
+    ],
 )
 
 
@@ -315,6 +322,7 @@ class SqlAlchemyStrategyRepository:
         return self._claim(
             _CLAIM_DUE_FOR_RETEST,
             lambda row: (
+                row["score_backtest"] is not None,
                 row["last_backtested_at"] is not None,
                 row["last_backtested_at"] or now,
                 row["id"].int,
