@@ -2,7 +2,8 @@
 
 Bar-major loop: for every bar of the shared grid, every coin with a bar there, every combination of
 the chunk. Each bar's prices are read once per chunk; the per-(coin, combination) state lives in
-contiguous per-coin rows and stays in cache. For each (bar, coin) a first, branch-free (SIMD) pass
+flat arrays, one contiguous run of ``n`` per coin (no per-coin views: they cost reference counting),
+and stays in cache. For each (bar, coin) a first, branch-free (SIMD) pass
 flags the combinations that may act on this bar: an open position exits only when the bar's range
 (its open included) reaches its ``floor`` or ``ceiling`` (stop and target, by side), when an
 opposite signal comes, or when the coin's bar count reaches ``expiry`` (its last bar always
@@ -97,13 +98,13 @@ def run_chunk(
     hold = max_hold[combinations]
     units = unit[combinations]
     rows = atr_row[combinations]
-    direction = np.zeros((coins, n), np.int8)
-    entry = np.zeros((coins, n))
-    floor = np.full((coins, n), -np.inf)
-    ceiling = np.full((coins, n), np.inf)
-    expiry = np.full((coins, n), NEVER)
-    entry_bar = np.zeros((coins, n), np.int64)
-    equity = np.ones((coins, n))
+    direction = np.zeros(coins * n, np.int8)
+    entry = np.zeros(coins * n)
+    floor = np.full(coins * n, -np.inf)
+    ceiling = np.full(coins * n, np.inf)
+    expiry = np.full(coins * n, NEVER)
+    entry_bar = np.zeros(coins * n, np.int64)
+    equity = np.ones(coins * n)
     seen = np.zeros(coins, np.int64)
     flag = np.zeros(n, np.bool_)
     portfolio = np.ones(n)
@@ -136,34 +137,34 @@ def run_chunk(
             rank = seen[c]  # this bar's index among the coin's own bars
             seen[c] = rank + 1
             due = NEVER if bar_kind == LAST_BAR else rank
-            side = direction[c]
-            floor_c = floor[c]
-            ceiling_c = ceiling[c]
-            expiry_c = expiry[c]
+            base = c * n
             hits = 0
             if sp == 0:
                 for j in range(n):
-                    hit = (lowest <= floor_c[j]) | (highest >= ceiling_c[j]) | (due >= expiry_c[j])
+                    hit = (
+                        (lowest <= floor[base + j])
+                        | (highest >= ceiling[base + j])
+                        | (due >= expiry[base + j])
+                    )
                     flag[j] = hit
                     hits += hit
             else:
                 for j in range(n):
                     hit = (
-                        (side[j] != sp)
-                        | (lowest <= floor_c[j])
-                        | (highest >= ceiling_c[j])
-                        | (due >= expiry_c[j])
+                        (direction[base + j] != sp)
+                        | (lowest <= floor[base + j])
+                        | (highest >= ceiling[base + j])
+                        | (due >= expiry[base + j])
                     )
                     flag[j] = hit
                     hits += hit
             if hits == 0:
                 continue
-            entry_c = entry[c]
-            equity_c = equity[c]
             for j in range(n):
                 if not flag[j]:
                     continue
-                d = side[j]
+                k = base + j  # this (coin, combination) in the state arrays
+                d = direction[k]
                 reason = NO_EXIT
                 price = 0.0
                 if d == 0:
@@ -181,15 +182,15 @@ def run_chunk(
                     else:
                         stop = o * (1.0 - d * sl[j])
                         target = o * (1.0 + d * tp[j])
-                    side[j] = d
-                    entry_c[j] = o
-                    floor_c[j] = stop if d > 0 else target
-                    ceiling_c[j] = target if d > 0 else stop
-                    expiry_c[j] = rank + hold[j] - 1
-                    entry_bar[c, j] = g
+                    direction[k] = d
+                    entry[k] = o
+                    floor[k] = stop if d > 0 else target
+                    ceiling[k] = target if d > 0 else stop
+                    expiry[k] = rank + hold[j] - 1
+                    entry_bar[k] = g
                 else:
-                    stop = floor_c[j] if d > 0 else ceiling_c[j]
-                    target = ceiling_c[j] if d > 0 else floor_c[j]
+                    stop = floor[k] if d > 0 else ceiling[k]
+                    target = ceiling[k] if d > 0 else floor[k]
                     if sp == -d:
                         reason = SIGNAL
                         price = o
@@ -206,7 +207,7 @@ def run_chunk(
                     elif (d > 0 and h >= target) or (d < 0 and lo <= target):
                         reason = TAKE_PROFIT
                         price = target
-                    elif rank >= expiry_c[j]:
+                    elif rank >= expiry[k]:
                         reason = MAX_HOLD
                         price = cl
                     elif bar_kind == LAST_BAR:
@@ -214,14 +215,14 @@ def run_chunk(
                         price = cl
                     else:
                         continue
-                ratio = price / entry_c[j]
+                ratio = price / entry[k]
                 r = lev[j] * (d * (ratio - 1.0) - cost * (1.0 + ratio))
-                bar_gain[j] += equity_c[j] * r * weight
-                equity_c[j] *= 1.0 + r
-                side[j] = 0
-                floor_c[j] = -np.inf
-                ceiling_c[j] = np.inf
-                expiry_c[j] = NEVER
+                bar_gain[j] += equity[k] * r * weight
+                equity[k] *= 1.0 + r
+                direction[k] = 0
+                floor[k] = -np.inf
+                ceiling[k] = np.inf
+                expiry[k] = NEVER
                 count[j] += 1
                 total[j] += r
                 if r > 0.0:
@@ -233,8 +234,8 @@ def run_chunk(
                     row = trades[recorded]
                     row[0] = c
                     row[1] = d
-                    row[2] = entry_bar[c, j]
-                    row[3] = entry_c[j]
+                    row[2] = entry_bar[k]
+                    row[3] = entry[k]
                     row[4] = g
                     row[5] = price
                     row[6] = reason

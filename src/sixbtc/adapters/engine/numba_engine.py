@@ -27,7 +27,19 @@ def _metrics(row: np.ndarray) -> Metrics:
     return Metrics(*(float(v) for v in row[: kernel.TRADES]), trades=int(row[kernel.TRADES]))
 
 
-def _parameter_arrays(
+def price_arrays(portfolio: Portfolio) -> tuple[np.ndarray, ...]:
+    """The kernel's market arguments, from ``open_`` to ``kind``."""
+    return (
+        portfolio.open,
+        portfolio.high,
+        portfolio.low,
+        portfolio.close,
+        portfolio.prev_signal,
+        portfolio.kind,
+    )
+
+
+def parameter_arrays(
     portfolio: Portfolio, combinations: Sequence[ExecutionParameters]
 ) -> tuple[np.ndarray, ...]:
     """The kernel's ATR table and per-combination arrays (from ``atr`` to ``atr_row``); the table
@@ -82,8 +94,8 @@ class NumbaBacktestEngine:
         with _KERNEL_LOCK:
             numba.set_num_threads(self.workers)
             stats = kernel.sweep(
-                *self._prices(portfolio),
-                *_parameter_arrays(portfolio, combinations),
+                *price_arrays(portfolio),
+                *parameter_arrays(portfolio, combinations),
                 costs.fee + costs.slippage,
                 portfolio.timeframe.bars_per_year,
                 chunks,
@@ -99,8 +111,8 @@ class NumbaBacktestEngine:
         rows = np.zeros((int(np.count_nonzero(portfolio.kind)), kernel.TRADE_COLUMNS))
         curve = np.zeros(portfolio.bar_count + 1)
         recorded = kernel.run_chunk(
-            *self._prices(portfolio),
-            *_parameter_arrays(portfolio, [parameters]),
+            *price_arrays(portfolio),
+            *parameter_arrays(portfolio, [parameters]),
             costs.fee + costs.slippage,
             portfolio.timeframe.bars_per_year,
             np.zeros(1, dtype=np.int64),
@@ -123,14 +135,3 @@ class NumbaBacktestEngine:
             for row in rows[:recorded]
         ]
         return SimulationRun(trades, times, curve, _metrics(stats[0]))
-
-    @staticmethod
-    def _prices(portfolio: Portfolio) -> tuple[np.ndarray, ...]:
-        return (
-            portfolio.open,
-            portfolio.high,
-            portfolio.low,
-            portfolio.close,
-            portfolio.prev_signal,
-            portfolio.kind,
-        )
