@@ -70,10 +70,13 @@ def seed(url: str, count: int, status: Status) -> list[uuid.UUID]:
     return ids
 
 
-def validate_claimed(url: str, owner: str, batch: int) -> list[uuid.UUID]:
-    """Claim GENERATED strategies in batches and validate each, until none is left."""
+def validate_claimed(url: str, owner: str, batch: int, go=None) -> list[uuid.UUID]:
+    """Claim GENERATED strategies in batches and validate each, until none is left (starting
+    when ``go`` is set, if given)."""
     engine = create_engine(url)
     done = []
+    if go is not None:
+        go.wait(timeout=60)
     while True:
         with SqlAlchemyUnitOfWork(engine) as uow:
             now = datetime.now(UTC)
@@ -83,6 +86,7 @@ def validate_claimed(url: str, owner: str, batch: int) -> list[uuid.UUID]:
             uow.commit()
         if not claimed:
             break
+        time.sleep(0.005)  # the work, done outside any transaction, as real workers do
         with SqlAlchemyUnitOfWork(engine) as uow:
             for sid in claimed:
                 uow.strategies.get(sid).validate(at=now)
@@ -104,8 +108,12 @@ def events_per_strategy(url: str) -> Counter:
 def claim_concurrently(url: str, strategies_count: int, workers: int) -> None:
     """``workers`` processes claim ``strategies_count`` strategies: each is validated once."""
     ids = seed(url, strategies_count, Status.GENERATED)
-    results = FORK.Queue()
-    processes = [start(validate_claimed, url, f"w{n}", 10, results=results) for n in range(workers)]
+    results, go = FORK.Queue(), FORK.Event()
+    processes = [
+        start(validate_claimed, url, f"w{n}", 10, go, results=results) for n in range(workers)
+    ]
+    time.sleep(0.3)  # every worker is waiting: they all start together
+    go.set()
     outcomes = collect(results, workers)
     for worker in processes:
         worker.join(timeout=30)
