@@ -1,9 +1,13 @@
-"""Locking a sandbox worker down, once, after its imports and before any strategy code runs.
+"""Locking sandbox processes down: the fork server once, after its imports, and each strategy
+process again, right after it is forked and before it runs any strategy code.
 
 Layers, each applied where the platform allows and reported by name so the parent can log what
-holds: descriptors closed, a private network namespace, an unprivileged user, no new privileges,
-Landlock (no file system access at all, no TCP, no signals or abstract sockets outside the
-sandbox) and resource limits. The environment is cleaned by the parent when it starts the worker.
+holds. The server (:func:`confine_server`): descriptors closed, a private network namespace, an
+unprivileged user, no new privileges, not traceable, Landlock (no file system access at all, no
+TCP, no signals or abstract sockets outside the sandbox) and resource limits. A strategy process
+(:func:`confine_strategy_process`) adds its own nested Landlock domain, so that it cannot signal
+or trace the server it was forked from, and limits of its own: no new processes, CPU time and
+memory. The environment is cleaned by the parent when it starts the server.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import resource
 
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
+PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 NOBODY = 65534
 
@@ -25,6 +30,8 @@ LANDLOCK_CREATE_RULESET_VERSION = 1
 _FS_RIGHTS_BY_ABI = {1: 13, 2: 14, 3: 15, 4: 15, 5: 16}  # number of access bits per ABI version
 _NET_ALL = 0b11  # bind and connect TCP
 _SCOPE_ALL = 0b11  # abstract unix sockets and signals
+#: Descriptor limit of sandbox processes; every descriptor they hold is below it.
+MAX_DESCRIPTORS = 16
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -105,20 +112,35 @@ def landlock_deny_everything(abi: int) -> list[str]:
     return layers
 
 
+def forbid_tracing() -> None:
+    """Not dumpable: processes of the same user without privileges can neither trace this one nor
+    read or write its memory."""
+    if _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise _os_error("prctl(PR_SET_DUMPABLE)")
+
+
 def limit_resources(memory_bytes: int, cpu_seconds_total: int) -> None:
-    """Address space, lifetime CPU, no files written, no core dumps, no new processes, few
-    descriptors."""
+    """Address space, lifetime CPU, no files written, no core dumps, few descriptors."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds_total, cpu_seconds_total))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))
-    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (MAX_DESCRIPTORS, MAX_DESCRIPTORS))
 
 
-def lock_down(keep_fds: set[int], memory_bytes: int, cpu_seconds_total: int) -> list[str]:
-    """Apply every available layer; returns the names of those applied plus ``missing:<layer>
-    (<why>)`` entries for the ones the platform refused."""
+def _landlock(prefix: str) -> list[str]:
+    abi = landlock_abi()
+    if not abi:
+        return [f"missing:{prefix}landlock (not supported by this kernel)"]
+    try:
+        return [prefix + layer for layer in landlock_deny_everything(abi)]
+    except OSError as error:
+        return [f"missing:{prefix}landlock ({error})"]
+
+
+def confine_server(keep_fds: set[int], memory_bytes: int, cpu_seconds_total: int) -> list[str]:
+    """Apply every available layer to the fork server; it may still fork. Returns the names of the
+    layers applied plus ``missing:<layer> (<why>)`` entries for those the platform refused."""
     applied = ["clean_environment"]
     close_other_descriptors(keep_fds)
     applied.append("closed_descriptors")
@@ -131,14 +153,26 @@ def lock_down(keep_fds: set[int], memory_bytes: int, cpu_seconds_total: int) -> 
         applied.append("user_nobody")
     forbid_new_privileges()
     applied.append("no_new_privileges")
-    abi = landlock_abi()
-    if abi:
-        try:
-            applied.extend(landlock_deny_everything(abi))
-        except OSError as error:
-            applied.append(f"missing:landlock ({error})")
-    else:
-        applied.append("missing:landlock (not supported by this kernel)")
+    forbid_tracing()  # after drop_root: changing the user resets the flag
+    applied.append("not_dumpable")
+    applied.extend(_landlock(""))
     limit_resources(memory_bytes, cpu_seconds_total)
     applied.append("resource_limits")
+    return applied
+
+
+def confine_strategy_process(
+    keep_fds: set[int], memory_bytes: int, cpu_seconds_total: int
+) -> list[str]:
+    """Confine a process just forked from the server, before it runs strategy code: the server's
+    descriptors closed, a nested Landlock domain (it cannot signal or trace the server), no new
+    processes, its own CPU and memory limits. Returns the layer names as :func:`confine_server`."""
+    for fd in range(3, MAX_DESCRIPTORS):
+        if fd not in keep_fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    applied = ["strategy_closed_descriptors", *_landlock("strategy_")]
+    limit_resources(memory_bytes, cpu_seconds_total)
+    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+    applied.append("strategy_resource_limits")
     return applied

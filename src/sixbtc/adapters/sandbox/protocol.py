@@ -1,8 +1,11 @@
-"""Framing between the parent and a sandbox worker: 4-byte big-endian length, then the payload.
+"""Framing between the parent, the fork server and strategy processes: 4-byte big-endian length,
+then the payload.
 
-Requests (parent to worker) are pickles: the worker trusts its parent. Replies (worker to parent)
-are never unpickled: one status byte, then raw int8 signals or a UTF-8 message, because a worker
-runs untrusted code and could forge any reply.
+A request is a pickle of ``(nonce, code, cpu_seconds, arrays)``: the server and the strategy
+processes trust their parent. A reply starts with the request's nonce (:data:`NONCE_SIZE` random
+bytes), so that it can never be taken for the answer to another request, then one status byte and
+raw int8 signals or a UTF-8 message. Replies are never unpickled: a strategy process runs untrusted
+code and could forge any of its replies.
 """
 
 from __future__ import annotations
@@ -13,9 +16,17 @@ import struct
 import time
 
 HEADER = struct.Struct(">I")
+NONCE_SIZE = 8
 READY = b"R"
+#: Sent by a strategy process (and passed on by the server).
 SIGNALS = b"S"
 ERROR = b"E"
+#: Sent by the server about the strategy process: out of time, dead, or a reply not to this request.
+TIMEOUT = b"T"
+DIED = b"D"
+MALFORMED = b"M"
+#: Sent by the server when it could not start a confined strategy process (not the strategy's fault).
+BROKEN = b"X"
 #: Replies longer than this are refused: no legitimate reply is that large.
 MAX_REPLY = 64 * 1024 * 1024
 
@@ -28,10 +39,29 @@ class ChannelTimeout(Exception):
     """No complete frame arrived before the deadline."""
 
 
-def write_frame(fd: int, payload: bytes) -> None:
+def new_nonce() -> bytes:
+    return os.urandom(NONCE_SIZE)
+
+
+def _wait(fd: int, deadline: float | None, readable: bool, what: str) -> None:
+    """Wait until ``fd`` is readable (or writable), or raise ChannelTimeout at ``deadline``."""
+    if deadline is None:
+        return
+    left = deadline - time.monotonic()
+    watched = ([fd], []) if readable else ([], [fd])
+    if left <= 0 or not any(select.select(*watched, [], left)[:2]):
+        raise ChannelTimeout(f"{what} within the time limit")
+
+
+def write_frame(fd: int, payload: bytes, deadline: float | None = None) -> None:
+    """Write one frame; with a ``deadline``, ``fd`` must be non-blocking."""
     data = memoryview(HEADER.pack(len(payload)) + payload)
     while data:
-        written = os.write(fd, data)
+        _wait(fd, deadline, readable=False, what=f"could not write {len(data)} bytes")
+        try:
+            written = os.write(fd, data)
+        except BlockingIOError:
+            continue
         data = data[written:]
 
 
@@ -39,10 +69,7 @@ def _read_exact(fd: int, size: int, deadline: float | None) -> bytes:
     chunks = []
     remaining = size
     while remaining:
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise ChannelTimeout(f"no reply within the time limit ({remaining} bytes missing)")
+        _wait(fd, deadline, readable=True, what=f"no reply ({remaining} bytes missing)")
         chunk = os.read(fd, min(remaining, 1 << 20))
         if not chunk:
             raise ChannelClosed("the other end closed the channel")

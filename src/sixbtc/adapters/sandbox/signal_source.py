@@ -1,10 +1,12 @@
 """``SandboxSignalSource``: the :class:`~sixbtc.application.ports.SignalSource` that runs strategy
-code in a pool of long-lived, locked-down worker processes.
+code in a pool of locked-down worker processes.
 
-Workers are started with ``exec`` (never ``fork``, so they inherit no memory of this process) and a
-clean environment, then lock themselves down once (see :mod:`.confinement`) and serve many
-requests. A request that overruns its CPU or wall-clock limit, or exhausts memory, costs that worker
-its life; a new one is started for the next request.
+Each worker is a fork server (:mod:`.worker`), started with ``exec`` (never ``fork``, so it inherits
+no memory of this process) and a clean environment; it locks itself down once and never runs
+strategy code itself. Every strategy it is asked about gets a fresh, further confined process forked
+from it, which serves that strategy's code only, so no strategy can change the signals computed for
+another. The pool keeps each strategy on the worker that last served it, so that the ~180 requests
+of a backtest (or ~60 of a validation) share one fork.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ import json
 import logging
 import os
 import pickle
-import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -24,6 +24,7 @@ import weakref
 import numpy as np
 
 from sixbtc.adapters.sandbox import protocol
+from sixbtc.adapters.sandbox.worker import wall_seconds
 from sixbtc.application.errors import ApplicationError, StrategyFailed, StrategyTimeout
 from sixbtc.domain.candles import Candles
 
@@ -39,6 +40,8 @@ WORKER_ENVIRONMENT = {
     "NUMBA_NUM_THREADS": "1",
 }
 _STARTUP_SECONDS = 60.0
+#: Time a worker may take beyond a request's own wall-clock limit (to fork, to pass data on).
+_MARGIN_SECONDS = 30.0
 
 
 class SandboxError(ApplicationError):
@@ -68,6 +71,8 @@ class _Worker:
         self.requests = self.process.stdin.fileno()
         self.replies = self.process.stdout.fileno()
         self.served = 0
+        #: The code of the last request: the worker's strategy process still serves it.
+        self.code: str | None = None
         try:
             ready = protocol.read_frame(self.replies, time.monotonic() + _STARTUP_SECONDS)
         except (protocol.ChannelClosed, protocol.ChannelTimeout) as error:
@@ -78,15 +83,28 @@ class _Worker:
             raise SandboxError(f"sandbox worker sent {ready[:40]!r} instead of READY")
         self.layers: list[str] = json.loads(ready[1:])["layers"]
 
-    def ask(self, code: str, candles: Candles, cpu_seconds: int, wall_seconds: float) -> bytes:
+    def ask(self, code: str, candles: Candles, cpu_seconds: int) -> tuple[bytes, bytes]:
+        """The status and payload of the reply to one request."""
         arrays = {
             name: getattr(candles, name)
             for name in ("time", "open", "high", "low", "close", "volume")
         }
-        request = pickle.dumps((code, arrays, cpu_seconds), protocol=pickle.HIGHEST_PROTOCOL)
+        nonce = protocol.new_nonce()
+        request = pickle.dumps((nonce, code, cpu_seconds, arrays), protocol=pickle.HIGHEST_PROTOCOL)
         self.served += 1
+        self.code = code
+        deadline = time.monotonic() + wall_seconds(cpu_seconds) + _MARGIN_SECONDS
         protocol.write_frame(self.requests, request)
-        return protocol.read_frame(self.replies, time.monotonic() + wall_seconds)
+        reply = protocol.read_frame(self.replies, deadline)
+        if reply[: protocol.NONCE_SIZE] != nonce:
+            self.kill()
+            raise SandboxError(
+                f"sandbox worker answered another request (nonce {reply[:8].hex()}, "
+                f"expected {nonce.hex()})"
+            )
+        return reply[protocol.NONCE_SIZE : protocol.NONCE_SIZE + 1], reply[
+            protocol.NONCE_SIZE + 1 :
+        ]
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -94,14 +112,6 @@ class _Worker:
         self.process.wait()
         self.process.stdin.close()
         self.process.stdout.close()
-
-    def death(self) -> int | None:
-        """The signal that killed the process, if it died of one."""
-        try:
-            code = self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            return None
-        return -code if code < 0 else None
 
 
 def _kill_all(workers: list[_Worker]) -> None:
@@ -112,10 +122,13 @@ def _kill_all(workers: list[_Worker]) -> None:
 class SandboxSignalSource:
     """Signals from untrusted strategy code, computed in sandboxed worker processes.
 
-    ``workers`` processes at most (started on demand, each serving one request at a time, so
-    threads may call :meth:`signals` concurrently); each request gets ``cpu_seconds`` of CPU and
-    ``3 * cpu_seconds + 5`` seconds of wall-clock time and its worker ``memory_mb`` MiB beyond its
-    start-up footprint. A worker is replaced after ``max_requests`` requests.
+    ``workers`` fork servers at most (started on demand, each serving one request at a time, so
+    threads may call :meth:`signals` concurrently). A request goes to the idle worker that last
+    served the same code, else to a new worker while there is room, else to the least recently
+    used one, whose strategy process is then replaced by a fresh fork. Each request gets
+    ``cpu_seconds`` of CPU and ``3 * cpu_seconds + 5`` seconds of wall-clock time, and a strategy
+    process ``memory_mb`` MiB beyond the server's footprint. A worker is replaced after
+    ``max_requests`` requests.
     """
 
     def __init__(
@@ -133,17 +146,36 @@ class SandboxSignalSource:
         self.memory_mb = memory_mb
         self.max_requests = max_requests
         self._cpu_total = cpu_seconds * (max_requests + 1)
-        self._idle: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
-        for _ in range(self.size):
-            self._idle.put(None)  # a slot where a worker may be started
+        #: Idle workers, least recently used first; None is room to start one.
+        self._idle: list[_Worker | None] = [None] * self.size
+        self._available = threading.Condition()
         self._live: list[_Worker] = []
-        self._lock = threading.Lock()
         self._logged_layers = False
         self._finalizer = weakref.finalize(self, _kill_all, self._live)
 
+    def _take(self, code: str | None) -> _Worker | None:
+        with self._available:
+            while not self._idle:
+                self._available.wait()
+            same = [w for w in self._idle if w is not None and w.code == code]
+            started = [w for w in self._idle if w is not None]
+            if same:
+                chosen = same[0]
+            elif started and (code is None or None not in self._idle):
+                chosen = started[0]
+            else:
+                chosen = None
+            self._idle.remove(chosen)
+            return chosen
+
+    def _give_back(self, worker: _Worker | None) -> None:
+        with self._available:
+            self._idle.append(worker)
+            self._available.notify()
+
     def _start(self) -> _Worker:
         worker = _Worker(self.memory_mb, self._cpu_total)
-        with self._lock:
+        with self._available:
             self._live.append(worker)
             if not self._logged_layers:
                 self._logged_layers = True
@@ -155,60 +187,59 @@ class SandboxSignalSource:
 
     def _retire(self, worker: _Worker) -> None:
         worker.kill()
-        with self._lock:
+        with self._available:
             self._live.remove(worker)
 
     def layers(self) -> list[str]:
-        """The confinement layers a worker applies here (starting one if needed)."""
-        worker = self._idle.get()
+        """The confinement layers a worker and its strategy processes apply here (starting a
+        worker if needed)."""
+        worker = self._take(None)
         try:
             worker = worker or self._start()
             return list(worker.layers)
         finally:
-            self._idle.put(worker)
+            self._give_back(worker)
 
     def signals(self, code: str, candles: Candles) -> np.ndarray:
         """Signals of ``code`` on ``candles``: int8, one per bar. Raises StrategyFailed with the
         strategy's error, or StrategyTimeout."""
-        worker = self._idle.get()
+        worker = self._take(code)
         try:
             worker = worker or self._start()
             reply = self._ask(worker, code, candles)
-        except BaseException:
-            if worker is not None and worker.process.poll() is not None:
-                self._retire(worker)
-                worker = None
-            raise
         finally:
-            if worker is not None and worker.served >= self.max_requests:
+            if worker is not None and (
+                worker.process.poll() is not None or worker.served >= self.max_requests
+            ):
                 self._retire(worker)
                 worker = None
-            self._idle.put(worker)
+            self._give_back(worker)
         return reply
 
     def _ask(self, worker: _Worker, code: str, candles: Candles) -> np.ndarray:
         try:
-            reply = worker.ask(code, candles, self.cpu_seconds, 3 * self.cpu_seconds + 5)
+            status, payload = worker.ask(code, candles, self.cpu_seconds)
         except protocol.ChannelTimeout:
             worker.kill()
-            raise StrategyTimeout(f"no signals within {3 * self.cpu_seconds + 5} s") from None
+            raise StrategyTimeout(f"no signals within {wall_seconds(self.cpu_seconds)} s") from None
         except (protocol.ChannelClosed, BrokenPipeError):
-            killed_by = worker.death()
-            if killed_by == signal.SIGXCPU:
-                raise StrategyTimeout(f"CPU time limit of {self.cpu_seconds} s exceeded") from None
-            raise StrategyFailed(f"sandbox worker died (signal {killed_by})") from None
-        status, payload = reply[:1], reply[1:]
+            worker.kill()
+            raise StrategyFailed("sandbox worker died") from None
+        message = payload.decode(errors="replace")
         if status == protocol.SIGNALS and len(payload) == len(candles):
             signals = np.frombuffer(payload, dtype=np.int8).copy()
             if np.all((signals >= -1) & (signals <= 1)):
                 return signals
         if status == protocol.ERROR:
-            message = payload.decode(errors="replace")
-            if message.startswith(("MemoryError", "RecursionError")):
-                worker.kill()  # its heap may be in a bad state: start afresh
             raise StrategyFailed(message)
-        worker.kill()
-        raise StrategyFailed(f"sandbox worker sent a malformed reply ({len(reply)} bytes)")
+        if status == protocol.TIMEOUT:
+            raise StrategyTimeout(message)
+        if status == protocol.BROKEN:
+            worker.kill()
+            raise SandboxError(message)
+        if status == protocol.DIED:
+            raise StrategyFailed(f"sandbox strategy process died ({message})")
+        raise StrategyFailed(f"sandbox worker sent a malformed reply ({len(payload) + 1} bytes)")
 
     def close(self) -> None:
         """Stop every worker."""

@@ -1,19 +1,31 @@
-"""The sandbox worker process: ``python -I -m sixbtc.adapters.sandbox.worker MEMORY_MB CPU_TOTAL``.
+"""The sandbox worker: ``python -I -m sixbtc.adapters.sandbox.worker MEMORY_MB CPU_TOTAL``.
 
-It imports everything a strategy may use, exercises it once so that lazy imports are done, locks
-itself down (:mod:`confinement`), reports ``READY`` with the layers applied, then answers requests
-(pickled ``(code, arrays, cpu_seconds)``) on its stdin with replies on its stdout until stdin
-closes. Each request gets ``cpu_seconds`` of CPU; past that the kernel kills the worker (SIGXCPU).
+A fork server. It imports everything a strategy may use, exercises it once so that lazy imports are
+done, confines itself (:func:`.confinement.confine_server`), reports ``READY`` with the layers
+applied, then answers requests on its stdin with replies on its stdout until stdin closes.
+
+Strategy code never runs in the server. Each strategy gets a process forked from it that confines
+itself further (:func:`.confinement.confine_strategy_process`) and serves requests for that one
+strategy's code only; a request for other code, any failure or the server's end ends it, and the
+next strategy gets a fresh fork. Whatever a strategy changes in its process's memory (module
+attributes, the runtime, the indicator helpers) dies with it, and it holds no descriptor but its own
+two pipes to the server, so it can neither answer another strategy's request nor reach the parent.
+Each request gets ``cpu_seconds`` of CPU (past that the kernel stops the strategy process) and
+``3 * cpu_seconds + 5`` seconds of wall-clock time, enforced by the server.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import math
 import os
 import pickle
 import resource
+import signal
 import sys
+import time
 
 import numpy as np
 
@@ -76,8 +88,150 @@ def _exercise(runtime: StrategyRuntime) -> None:
         runtime.signals(_EXERCISE % call, arrays)
 
 
-def _reply(fd: int, status: bytes, payload: bytes) -> None:
-    protocol.write_frame(fd, status + payload)
+def wall_seconds(cpu_seconds: int) -> float:
+    """Wall-clock time a request may take in a strategy process."""
+    return 3 * cpu_seconds + 5
+
+
+class _StrategyProcess:
+    """A process forked from the server, serving one strategy's code (None: none yet)."""
+
+    def __init__(self, pid: int, requests: int, replies: int) -> None:
+        self.code: str | None = None
+        self.pid, self.requests, self.replies = pid, requests, replies
+        #: Its confinement layers, the first frame it sends.
+        self.layers: list[str] = json.loads(protocol.read_frame(replies, time.monotonic() + 30))
+
+    def end(self) -> int:
+        """Kill the process if it still runs, reap it and return its wait status."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.requests)
+        os.close(self.replies)
+        return status
+
+
+class ForkServer:
+    """Answers requests by passing them to the strategy process of their code."""
+
+    def __init__(self, runtime: StrategyRuntime, memory_mb: int, cpu_total: int) -> None:
+        self.runtime = runtime
+        self._extra = memory_mb * 1024 * 1024
+        self.cpu_total = cpu_total
+        # Opened before the lock-down: the server's size, to size a strategy process's memory limit.
+        self._statm = os.open("/proc/self/statm", os.O_RDONLY)
+        self._process: _StrategyProcess | None = None
+
+    def confine(self, requests: int, replies: int) -> list[str]:
+        """Lock the server down; then fork a first strategy process to learn its layers."""
+        # The server runs no strategy code: twice the room, so that a strategy process, limited
+        # to the server's current size plus ``memory_mb``, fits under the server's own limit.
+        layers = confinement.confine_server(
+            {requests, replies, self._statm}, self._size() + 2 * self._extra, self.cpu_total
+        )
+        gc.freeze()  # the objects a fork shares, kept out of the collector so they stay shared
+        self._process = self._fork()
+        return layers + self._process.layers
+
+    def _size(self) -> int:
+        """The server's address space in bytes."""
+        return int(os.pread(self._statm, 100, 0).split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+    def _fork(self) -> _StrategyProcess:
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        memory = min(self._size() + self._extra, resource.getrlimit(resource.RLIMIT_AS)[1])
+        pid = os.fork()
+        if pid == 0:
+            try:
+                layers = confinement.confine_strategy_process(
+                    {request_read, reply_write}, memory, self.cpu_total
+                )
+                protocol.write_frame(reply_write, json.dumps(layers).encode())
+                _serve_strategy(self.runtime, request_read, reply_write, self.cpu_total)
+            finally:
+                os._exit(0)
+        os.close(request_read)
+        os.close(reply_write)
+        os.set_blocking(request_write, False)
+        try:
+            return _StrategyProcess(pid, request_write, reply_read)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(request_write)
+            os.close(reply_read)
+            raise
+
+    def _end_process(self) -> int:
+        process, self._process = self._process, None
+        return process.end() if process else 0
+
+    def answer(self, request: bytes) -> bytes:
+        """The reply to one request, starting with its nonce."""
+        nonce, code, cpu_seconds, arrays = pickle.loads(request)
+        bars = len(arrays["close"])
+        deadline = time.monotonic() + wall_seconds(cpu_seconds)
+        if self._process is None or self._process.code not in (None, code):
+            self._end_process()
+            try:
+                self._process = self._fork()
+            except (protocol.ChannelClosed, protocol.ChannelTimeout) as error:
+                return nonce + protocol.BROKEN + f"no strategy process: {error}".encode()
+        self._process.code = code
+        try:
+            protocol.write_frame(self._process.requests, request, deadline)
+            reply = protocol.read_frame(self._process.replies, deadline, limit=bars + 4096)
+        except protocol.ChannelTimeout:
+            self._end_process()
+            return (
+                nonce
+                + protocol.TIMEOUT
+                + f"no signals within {wall_seconds(cpu_seconds)} s".encode()
+            )
+        except (protocol.ChannelClosed, BrokenPipeError):
+            return nonce + _death(self._end_process(), cpu_seconds)
+        status = reply[protocol.NONCE_SIZE : protocol.NONCE_SIZE + 1]
+        if reply[: protocol.NONCE_SIZE] != nonce or status not in (
+            protocol.SIGNALS,
+            protocol.ERROR,
+        ):
+            self._end_process()
+            return nonce + protocol.MALFORMED + f"{len(reply)} bytes".encode()
+        if status == protocol.ERROR:
+            self._end_process()  # a failed strategy's process may be in any state: start afresh
+        return reply
+
+    def close(self) -> None:
+        self._end_process()
+
+
+def _death(status: int, cpu_seconds: int) -> bytes:
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
+        return protocol.TIMEOUT + f"CPU time limit of {cpu_seconds} s exceeded".encode()
+    if os.WIFSIGNALED(status):
+        return protocol.DIED + f"signal {os.WTERMSIG(status)}".encode()
+    return protocol.DIED + f"exit status {os.waitstatus_to_exitcode(status)}".encode()
+
+
+def _serve_strategy(runtime: StrategyRuntime, requests: int, replies: int, cpu_total: int) -> None:
+    """The strategy process's loop: one reply per request until the server closes the pipe."""
+    while True:
+        try:
+            request = protocol.read_frame(requests, limit=1 << 31)
+        except protocol.ChannelClosed:
+            return
+        nonce, code, cpu_seconds, arrays = pickle.loads(request)
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        spent = math.ceil(used.ru_utime + used.ru_stime)
+        resource.setrlimit(resource.RLIMIT_CPU, (min(spent + cpu_seconds, cpu_total), cpu_total))
+        try:
+            reply = protocol.SIGNALS + runtime.signals(code, arrays).tobytes()
+        except StrategyFailure as failure:
+            reply = protocol.ERROR + str(failure)[:1000].encode(errors="replace")
+        protocol.write_frame(replies, nonce + reply)
 
 
 def main(argv: list[str]) -> None:
@@ -88,29 +242,16 @@ def main(argv: list[str]) -> None:
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    with open("/proc/self/statm") as statm:
-        virtual = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    layers = confinement.lock_down(
-        {requests, replies}, virtual + memory_mb * 1024 * 1024, cpu_total
-    )
-    _reply(replies, protocol.READY, json.dumps({"layers": layers, "rss": baseline}).encode())
+    server = ForkServer(runtime, memory_mb, cpu_total)
+    layers = server.confine(requests, replies)
+    protocol.write_frame(replies, protocol.READY + json.dumps({"layers": layers}).encode())
     while True:
         try:
             request = protocol.read_frame(requests, limit=1 << 31)
         except protocol.ChannelClosed:
+            server.close()
             return
-        code, arrays, cpu_seconds = pickle.loads(request)
-        used = resource.getrusage(resource.RUSAGE_SELF)
-        spent = math.ceil(used.ru_utime + used.ru_stime)
-        soft = min(spent + cpu_seconds, cpu_total)
-        resource.setrlimit(resource.RLIMIT_CPU, (soft, cpu_total))
-        try:
-            signals = runtime.signals(code, arrays)
-        except StrategyFailure as failure:
-            _reply(replies, protocol.ERROR, str(failure)[:1000].encode(errors="replace"))
-        else:
-            _reply(replies, protocol.SIGNALS, signals.tobytes())
+        protocol.write_frame(replies, server.answer(request))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,96 @@
+"""One strategy's code cannot change the signals the sandbox computes for another.
+
+Strategy A plays code that got past the syntax-tree check (sent straight to the sandbox): it
+reaches the real builtins through ``np.__builtins__`` and poisons what it can reach in the process
+where it runs (a numpy function, a pandas method, an indicator helper, the runtime's conversion of
+results, the reply pipe). Strategy B, asked next through the same single-worker sandbox, must get
+exactly the signals a fresh sandbox computes for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pytest
+from tests.strategy_samples import EMA_CROSS, random_walk, strategy
+
+from sixbtc.adapters.sandbox import SandboxSignalSource
+from sixbtc.application.errors import StrategyFailed
+
+PRELUDE = """
+real = np.__builtins__
+sys = real["__import__"]("sys")
+os = real["__import__"]("os")
+"""
+IMPORTS = "import numpy as np\nimport pandas as pd\nfrom sixbtc import indicators as ta"
+
+POISONS = {
+    "numpy_function": "np.where = lambda condition, *rest: np.ones(len(condition))",
+    "pandas_method": "pd.Series.ewm = lambda self, *args, **kwargs: (self * 0).rolling(1)",
+    "indicator_helper": "ta.ema = lambda values, span: values * 0.0",
+    "runtime_conversion": (
+        'runtime = sys.modules["sixbtc.adapters.sandbox.runtime"]\n'
+        "runtime.as_signals = lambda result, bars: np.ones(bars, dtype=np.int8)"
+    ),
+    # Frames queued on every descriptor that could be the reply pipe, to be read as the answer to
+    # the next request: a plausible reply for this one, then all-long signals for the next.
+    "queued_replies": """
+n = len(bars)
+frames = b"".join(
+    len(payload).to_bytes(4, "big") + payload
+    for payload in (b"S" + bytes(n), b"S" + bytes([1] * n), b"S" + bytes([1] * n))
+)
+for fd in range(3, 16):
+    try:
+        os.write(fd, frames)
+    except OSError:
+        pass
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def candles():
+    return random_walk(1500, seed=3)
+
+
+@pytest.fixture(scope="module")
+def reference(candles):
+    with SandboxSignalSource(workers=1, cpu_seconds=5, memory_mb=256) as fresh:
+        return fresh.signals(EMA_CROSS, candles)
+
+
+@pytest.mark.parametrize("poison", sorted(POISONS))
+def test_a_strategy_cannot_change_the_next_strategys_signals(poison, candles, reference):
+    attacker = strategy(PRELUDE + POISONS[poison] + "\nreturn np.zeros(len(bars))", imports=IMPORTS)
+    with SandboxSignalSource(workers=1, cpu_seconds=5, memory_mb=256) as shared:
+        with contextlib.suppress(StrategyFailed):  # only what follows the attacker matters
+            shared.signals(attacker, candles)
+        victim = [shared.signals(EMA_CROSS, candles) for _ in range(3)]
+    for signals in victim:
+        np.testing.assert_array_equal(signals, reference)
+
+
+def test_a_strategy_cannot_stop_or_trace_the_process_that_serves_the_next(candles, reference):
+    attack = strategy(
+        PRELUDE
+        + """
+ctypes = sys.modules["ctypes"]
+libc = ctypes.CDLL(None, use_errno=True)
+parent = os.getppid()
+traced = libc.ptrace(16, parent, 0, 0)  # PTRACE_ATTACH
+try:
+    os.kill(parent, 19)  # SIGSTOP
+    stopped = "yes"
+except OSError as error:
+    stopped = type(error).__name__
+raise RuntimeError(f"ptrace={traced} stop={stopped}")
+""",
+        imports=IMPORTS,
+    )
+    with SandboxSignalSource(workers=1, cpu_seconds=5, memory_mb=256) as shared:
+        with pytest.raises(StrategyFailed) as failure:
+            shared.signals(attack, candles)
+        np.testing.assert_array_equal(shared.signals(EMA_CROSS, candles), reference)
+    assert "ptrace=-1 stop=PermissionError" in str(failure.value)
