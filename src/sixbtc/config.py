@@ -146,6 +146,17 @@ class ValidatorConfig:
 
 
 @attrs.frozen
+class SandboxConfig:
+    """Limits of the processes that run strategy code."""
+
+    cpu_seconds: int = attrs.field(default=10, validator=at_least_one)  # CPU per signal request
+    memory_mb: int = attrs.field(
+        default=1024, validator=_check(lambda v: v >= 64, "an integer >= 64 (MiB)")
+    )
+    workers: int = attrs.field(default=0, validator=non_negative)  # 0: one per core
+
+
+@attrs.frozen
 class RobustnessConfig:
     min_deflated_sharpe: float = attrs.field(default=0.95, validator=fraction)
     max_permutation_p: float = attrs.field(default=0.05, validator=fraction)
@@ -226,6 +237,7 @@ class Config:
     monitor: MonitorConfig = MonitorConfig()
     pipeline: PipelineConfig = PipelineConfig()
     validator: ValidatorConfig = ValidatorConfig()
+    sandbox: SandboxConfig = SandboxConfig()
     robustness: RobustnessConfig = RobustnessConfig()
     scoring: ScoringConfig = ScoringConfig()
     database: DatabaseConfig = DatabaseConfig()
