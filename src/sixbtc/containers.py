@@ -83,7 +83,14 @@ class Container(containers.DeclarativeContainer):
         lambda c: NumbaBacktestEngine(workers=c.backtester.workers), config
     )
     #: Strategy code runs only in these confined worker processes (backtester and executor).
-    signal_source = providers.Singleton(SandboxSignalSource)
+    signal_source = providers.Singleton(
+        lambda c: SandboxSignalSource(
+            workers=c.sandbox.workers or None,
+            cpu_seconds=c.sandbox.cpu_seconds,
+            memory_mb=c.sandbox.memory_mb,
+        ),
+        config,
+    )
     code_inspector = providers.Singleton(AstCodeInspector)
     add_strategy = providers.Factory(
         AddStrategy, unit_of_work=unit_of_work, clock=clock, inspector=code_inspector
