@@ -107,19 +107,7 @@ class NumbaBacktestEngine:
     ) -> SimulationRun:
         """One combination with its trade list and per-bar portfolio equity."""
         portfolio = Portfolio.of(markets)
-        stats = np.zeros((1, kernel.STAT_COLUMNS))
-        rows = np.zeros((int(np.count_nonzero(portfolio.kind)), kernel.TRADE_COLUMNS))
-        curve = np.zeros(portfolio.bar_count + 1)
-        recorded = kernel.run_chunk(
-            *price_arrays(portfolio),
-            *parameter_arrays(portfolio, [parameters]),
-            costs.fee + costs.slippage,
-            portfolio.timeframe.bars_per_year,
-            np.zeros(1, dtype=np.int64),
-            stats,
-            rows,
-            curve,
-        )
+        rows, curve, stats = trade_rows(portfolio, parameters, costs)
         times = portfolio.times
         trades = [
             SimulatedTrade(
@@ -132,6 +120,27 @@ class NumbaBacktestEngine:
                 reason=EXIT_CODES[int(row[6])],
                 return_on_margin=float(row[7]),
             )
-            for row in rows[:recorded]
+            for row in rows
         ]
-        return SimulationRun(trades, times, curve, _metrics(stats[0]))
+        return SimulationRun(trades, times, curve, _metrics(stats))
+
+
+def trade_rows(
+    portfolio: Portfolio, parameters: ExecutionParameters, costs: Costs
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One combination's raw kernel output: its trades (``kernel.TRADE_COLUMNS`` wide, by exit bar
+    then coin; bars are portfolio grid indices), the portfolio equity curve and its statistics."""
+    stats = np.zeros((1, kernel.STAT_COLUMNS))
+    rows = np.zeros((int(np.count_nonzero(portfolio.kind)), kernel.TRADE_COLUMNS))
+    curve = np.zeros(portfolio.bar_count + 1)
+    recorded = kernel.run_chunk(
+        *price_arrays(portfolio),
+        *parameter_arrays(portfolio, [parameters]),
+        costs.fee + costs.slippage,
+        portfolio.timeframe.bars_per_year,
+        np.zeros(1, dtype=np.int64),
+        stats,
+        rows,
+        curve,
+    )
+    return rows[:recorded], curve, stats[0]
