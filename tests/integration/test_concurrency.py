@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import random
 import signal
+import threading
 import time
 import traceback
 import uuid
@@ -18,8 +19,8 @@ import sqlalchemy as sa
 from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine, migrations
 from sixbtc.adapters.sqlalchemy.tables import strategies, strategy_events
 from sixbtc.application import pool
-from sixbtc.application.errors import ConcurrentChange
-from sixbtc.domain.strategy import Status, code_hash
+from sixbtc.application.errors import ConcurrentChange, DuplicateStrategy
+from sixbtc.domain.strategy import Status, Strategy, code_hash
 from sixbtc.domain.timeframe import Timeframe
 
 WORKERS = 8
@@ -266,4 +267,34 @@ def test_a_stale_status_change_is_refused(postgres_url: str) -> None:
     with SqlAlchemyUnitOfWork(engine) as uow:
         assert uow.strategies.get(sid).status is Status.VALIDATED
         assert len(uow.strategies.events(sid)) == 1
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_loser_of_a_race_to_add_the_same_code_gets_a_duplicate(postgres_url: str) -> None:
+    migrations.upgrade(postgres_url)
+    engine = create_engine(postgres_url)
+    created = datetime.now(UTC)
+    first = Strategy(name="first", code="x = 1", strategy_type="MOM", created_at=created)
+    second = Strategy(name="second", code="x = 1\n", strategy_type="MOM", created_at=created)
+    outcome: list[BaseException | None] = []
+
+    def add_second() -> None:
+        with SqlAlchemyUnitOfWork(engine) as uow:
+            try:
+                uow.strategies.add(second)  # waits on the unique index for the first commit
+                uow.commit()
+                outcome.append(None)
+            except DuplicateStrategy as error:
+                assert uow.strategies.count(Status.GENERATED) == 1  # the unit of work goes on
+                outcome.append(error)
+
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        uow.strategies.add(first)
+        racer = threading.Thread(target=add_second)
+        racer.start()
+        time.sleep(0.3)
+        uow.commit()
+    racer.join(timeout=30)
+    assert len(outcome) == 1 and isinstance(outcome[0], DuplicateStrategy)
     engine.dispose()

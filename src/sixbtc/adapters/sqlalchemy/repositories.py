@@ -200,18 +200,24 @@ class SqlAlchemyStrategyRepository:
                 f"strategy {strategy.name!r}: same id or code as {same.name!r} ({same.id})"
             )
         values = _mutable_values(strategy)
-        self._connection.execute(
-            strategies.insert().values(
-                id=strategy.id,
-                name=strategy.name,
-                code=strategy.code,
-                code_hash=strategy.code_hash,
-                strategy_type=strategy.strategy_type,
-                timeframe=values["optimal_timeframe"],
-                created_at=strategy.created_at,
-                **values,
-            )
+        insert = strategies.insert().values(
+            id=strategy.id,
+            name=strategy.name,
+            code=strategy.code,
+            code_hash=strategy.code_hash,
+            strategy_type=strategy.strategy_type,
+            timeframe=values["optimal_timeframe"],
+            created_at=strategy.created_at,
+            **values,
         )
+        try:
+            # A savepoint, so that losing a race with a concurrent add keeps this unit of work.
+            with self._connection.begin_nested():
+                self._connection.execute(insert)
+        except sa.exc.IntegrityError as error:
+            raise DuplicateStrategy(
+                f"strategy {strategy.name!r}: its id, name or code is already stored ({error.orig})"
+            ) from None
         self._loaded[strategy.id] = _Loaded(strategy, values)
         self._write_events(self._loaded[strategy.id])
 
