@@ -1,5 +1,6 @@
-"""Schema migrations: Alembic run on a database URL (``alembic.ini`` and ``alembic/`` sit at the
-root of the source tree)."""
+"""Schema migrations: Alembic run on a database URL. The revisions ship inside the package
+(``alembic/`` beside this module), so an installed sixbtc can create and upgrade its database; the
+``alembic.ini`` at the root of the source tree points the ``alembic`` command at the same folder."""
 
 from __future__ import annotations
 
@@ -11,16 +12,13 @@ from alembic.runtime.migration import MigrationContext
 
 from sixbtc.adapters.sqlalchemy.engine import create_engine
 
-ALEMBIC_INI = Path(__file__).resolve().parents[4] / "alembic.ini"
+SCRIPTS = Path(__file__).resolve().parent / "alembic"
 
 
 def alembic_config(url: str) -> Config:
-    """The Alembic configuration of this source tree, pointed at ``url``."""
-    if not ALEMBIC_INI.is_file():
-        raise FileNotFoundError(
-            f"alembic.ini: not found at {ALEMBIC_INI}; run sixbtc from its source tree"
-        )
-    config = Config(str(ALEMBIC_INI))
+    """The Alembic configuration of the packaged revisions, pointed at ``url``."""
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPTS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
