@@ -70,6 +70,7 @@ class _Worker:
         )
         self.requests = self.process.stdin.fileno()
         self.replies = self.process.stdout.fileno()
+        protocol.widen(self.requests)
         self.served = 0
         #: The code of the last request: the worker's strategy process still serves it.
         self.code: str | None = None
@@ -83,18 +84,20 @@ class _Worker:
             raise SandboxError(f"sandbox worker sent {ready[:40]!r} instead of READY")
         self.layers: list[str] = json.loads(ready[1:])["layers"]
 
-    def ask(self, code: str, candles: Candles, cpu_seconds: int) -> tuple[bytes, bytes]:
+    def ask(self, code: str, candles: Candles, cpu_seconds: int) -> tuple[bytes, bytearray]:
         """The status and payload of the reply to one request."""
         arrays = {
             name: getattr(candles, name)
             for name in ("time", "open", "high", "low", "close", "volume")
         }
         nonce = protocol.new_nonce()
-        request = pickle.dumps((nonce, code, cpu_seconds, arrays), protocol=pickle.HIGHEST_PROTOCOL)
+        header = pickle.dumps((nonce, code, cpu_seconds, len(candles)))
+        body = pickle.dumps(arrays, protocol=pickle.HIGHEST_PROTOCOL)
         self.served += 1
         self.code = code
         deadline = time.monotonic() + wall_seconds(cpu_seconds) + _MARGIN_SECONDS
-        protocol.write_frame(self.requests, request)
+        protocol.write_frame(self.requests, header)
+        protocol.write_frame(self.requests, body)
         reply = protocol.read_frame(self.replies, deadline)
         if reply[: protocol.NONCE_SIZE] != nonce:
             self.kill()

@@ -155,6 +155,7 @@ class ForkServer:
         os.close(request_read)
         os.close(reply_write)
         os.set_blocking(request_write, False)
+        protocol.widen(request_write)
         try:
             return _StrategyProcess(pid, request_write, reply_read)
         except BaseException:
@@ -169,10 +170,9 @@ class ForkServer:
         process, self._process = self._process, None
         return process.end() if process else 0
 
-    def answer(self, request: bytes) -> bytes:
-        """The reply to one request, starting with its nonce."""
-        nonce, code, cpu_seconds, arrays = pickle.loads(request)
-        bars = len(arrays["close"])
+    def answer(self, header: bytearray, body: bytearray) -> bytes:
+        """The reply to one request (its two frames), starting with its nonce."""
+        nonce, code, cpu_seconds, bars = pickle.loads(header)
         deadline = time.monotonic() + wall_seconds(cpu_seconds)
         if self._process is None or self._process.code not in (None, code):
             self._end_process()
@@ -182,7 +182,8 @@ class ForkServer:
                 return nonce + protocol.BROKEN + f"no strategy process: {error}".encode()
         self._process.code = code
         try:
-            protocol.write_frame(self._process.requests, request, deadline)
+            protocol.write_frame(self._process.requests, header, deadline)
+            protocol.write_frame(self._process.requests, body, deadline)
             reply = protocol.read_frame(self._process.replies, deadline, limit=bars + 4096)
         except protocol.ChannelTimeout:
             self._end_process()
@@ -216,14 +217,20 @@ def _death(status: int, cpu_seconds: int) -> bytes:
     return protocol.DIED + f"exit status {os.waitstatus_to_exitcode(status)}".encode()
 
 
+def _read_request(fd: int) -> tuple[bytearray, bytearray]:
+    """The two frames of a request: its header (nonce, code, limits) and its candle arrays."""
+    return protocol.read_frame(fd, limit=1 << 24), protocol.read_frame(fd, limit=1 << 31)
+
+
 def _serve_strategy(runtime: StrategyRuntime, requests: int, replies: int, cpu_total: int) -> None:
     """The strategy process's loop: one reply per request until the server closes the pipe."""
     while True:
         try:
-            request = protocol.read_frame(requests, limit=1 << 31)
+            header, body = _read_request(requests)
         except protocol.ChannelClosed:
             return
-        nonce, code, cpu_seconds, arrays = pickle.loads(request)
+        nonce, code, cpu_seconds, _ = pickle.loads(header)
+        arrays = pickle.loads(body)
         used = resource.getrusage(resource.RUSAGE_SELF)
         spent = math.ceil(used.ru_utime + used.ru_stime)
         resource.setrlimit(resource.RLIMIT_CPU, (min(spent + cpu_seconds, cpu_total), cpu_total))
@@ -247,11 +254,11 @@ def main(argv: list[str]) -> None:
     protocol.write_frame(replies, protocol.READY + json.dumps({"layers": layers}).encode())
     while True:
         try:
-            request = protocol.read_frame(requests, limit=1 << 31)
+            header, body = _read_request(requests)
         except protocol.ChannelClosed:
             server.close()
             return
-        protocol.write_frame(replies, server.answer(request))
+        protocol.write_frame(replies, server.answer(header, body))
 
 
 if __name__ == "__main__":
