@@ -94,3 +94,27 @@ raise RuntimeError(f"ptrace={traced} stop={stopped}")
             shared.signals(attack, candles)
         np.testing.assert_array_equal(shared.signals(EMA_CROSS, candles), reference)
     assert "ptrace=-1 stop=PermissionError" in str(failure.value)
+
+
+def test_a_stale_reply_is_never_taken_for_the_answer_to_a_later_request(candles):
+    """The strategy finds its request's nonce and queues an extra reply carrying it; its next
+    request (same strategy, same process) must not be answered with that stale reply."""
+    code = strategy(
+        PRELUDE
+        + """
+calls = real["getattr"](np, "_calls", 0)
+np._calls = calls + 1
+if calls == 0:
+    frame = sys._getframe()
+    while "nonce" not in frame.f_locals:
+        frame = frame.f_back
+    reply = frame.f_locals["nonce"] + b"S" + bytes(len(bars))
+    os.write(frame.f_locals["replies"], len(reply).to_bytes(4, "big") + reply)
+return np.full(len(bars), calls)
+""",
+        imports=IMPORTS,
+    )
+    with SandboxSignalSource(workers=1, cpu_seconds=5, memory_mb=256) as shared:
+        assert not shared.signals(code, candles).any()  # the forged reply: all zeros
+        with pytest.raises(StrategyFailed, match="malformed reply"):
+            shared.signals(code, candles)  # its real reply (zeros) is now stale
