@@ -118,3 +118,13 @@ return np.full(len(bars), calls)
         assert not shared.signals(code, candles).any()  # the forged reply: all zeros
         with pytest.raises(StrategyFailed, match="malformed reply"):
             shared.signals(code, candles)  # its real reply (zeros) is now stale
+
+
+def test_each_strategy_keeps_the_worker_that_served_it(candles):
+    """Interleaved strategies do not take turns on one worker (each turn would cost a fork)."""
+    codes = [EMA_CROSS, strategy("return np.zeros(len(bars))")]
+    with SandboxSignalSource(workers=2, cpu_seconds=5, memory_mb=256) as shared:
+        for code in codes * 3:
+            shared.signals(code, candles)
+        served = sorted((worker.code == codes[0], worker.served) for worker in shared._live)
+    assert served == [(False, 3), (True, 3)]
