@@ -45,11 +45,12 @@ _MARGIN_SECONDS = 30.0
 
 
 class SandboxError(ApplicationError):
-    """A sandbox worker could not be started."""
+    """The sandbox itself failed (a worker did not start, could not start a strategy process or
+    answered another request): not the strategy's fault."""
 
 
 class _Worker:
-    """One locked-down child process and its two pipes."""
+    """One fork server (:mod:`.worker`) and its two pipes."""
 
     def __init__(self, memory_mb: int, cpu_total: int) -> None:
         self.process = subprocess.Popen(
@@ -105,9 +106,8 @@ class _Worker:
                 f"sandbox worker answered another request (nonce {reply[:8].hex()}, "
                 f"expected {nonce.hex()})"
             )
-        return reply[protocol.NONCE_SIZE : protocol.NONCE_SIZE + 1], reply[
-            protocol.NONCE_SIZE + 1 :
-        ]
+        status = bytes(reply[protocol.NONCE_SIZE : protocol.NONCE_SIZE + 1])
+        return status, reply[protocol.NONCE_SIZE + 1 :]
 
     def kill(self) -> None:
         if self.process.poll() is None:
