@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,11 +21,13 @@ from sixbtc.adapters.clock import ManualClock
 from sixbtc.adapters.engine import NumbaBacktestEngine, kernel
 from sixbtc.adapters.engine.numba_engine import parameter_arrays, price_arrays, trade_rows
 from sixbtc.adapters.engine.portfolio import Portfolio
+from sixbtc.adapters.generator.sources import CatalogueStrategySource
 from sixbtc.adapters.market.synthetic import SyntheticMarketData
 from sixbtc.adapters.memory import InMemoryStore, InMemoryUnitOfWork
+from sixbtc.adapters.sandbox import SandboxSignalSource
 from sixbtc.application.backtest import Backtester, BacktestSettings
 from sixbtc.application.pool import PoolRules
-from sixbtc.application.ports import Market
+from sixbtc.application.ports import Market, SignalSource
 from sixbtc.config import Config
 from sixbtc.domain.backtest import Costs, ExecutionParameters
 from sixbtc.domain.candles import Candles
@@ -255,6 +258,28 @@ def vectorbt_comparison(markets: list[Market]) -> None:
 
 
 def pipeline(config: Config, data: SyntheticMarketData) -> None:
+    """The initial backtest and the re-backtests, first with an in-process numpy signal function,
+    then with a generated strategy whose signals come from the sandbox (the pipeline's real path:
+    180 signal requests to confined processes)."""
+    generated = CatalogueStrategySource(seed=0).propose(1)[0]
+    sandbox = SandboxSignalSource()
+    try:
+        sandbox.signals(
+            generated.code, data.candles("C00", Timeframe.D1, NOW - timedelta(days=90), NOW)
+        )
+        for label, source, code in (
+            ("numpy moving-average cross, in process", NumpySignalSource(), "ma_cross"),
+            (f"generated {generated.name}, sandboxed", sandbox, generated.code),
+        ):
+            print(f"-- {label}")
+            backtest_and_retest(config, data, source, code)
+    finally:
+        sandbox.close()
+
+
+def backtest_and_retest(
+    config: Config, data: SyntheticMarketData, source: SignalSource, code: str
+) -> None:
     store = InMemoryStore()
     clock = ManualClock(NOW)
     settings = BacktestSettings(
@@ -266,16 +291,17 @@ def pipeline(config: Config, data: SyntheticMarketData) -> None:
         training_days=config.backtester.training_days,
         holdout_days=config.backtester.holdout_days,
         coins=COINS,
+        signal_concurrency=os.cpu_count() or 1,
     )
     backtester = Backtester(
         InMemoryUnitOfWork(store),
         data,
-        NumpySignalSource(),
+        source,
         NumbaBacktestEngine(config.backtester.workers),
         clock,
         settings,
     )
-    new = Strategy(name="ma_cross", code="ma_cross", strategy_type="TRN", created_at=NOW)
+    new = Strategy(name="bench", code=code, strategy_type="TRN", created_at=NOW)
     new.status = Status.VALIDATED
     with InMemoryUnitOfWork(store) as uow:
         uow.strategies.add(new)
@@ -293,7 +319,7 @@ def pipeline(config: Config, data: SyntheticMarketData) -> None:
     for timeframe in (result.timeframe, Timeframe.M5):
         member = Strategy(
             name=f"retest_{timeframe}",
-            code=f"ma_cross {timeframe}",
+            code=f"{code}\n# retest {timeframe}\n",
             strategy_type="TRN",
             created_at=NOW,
             timeframe=timeframe,

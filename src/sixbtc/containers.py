@@ -116,6 +116,7 @@ def _backtest_settings(config: Config) -> BacktestSettings:
         training_days=b.training_days,
         holdout_days=b.holdout_days,
         coins=b.coins,
+        signal_concurrency=config.sandbox.workers or os.cpu_count() or 1,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -37,6 +38,7 @@ from sixbtc.domain.backtest import (
     Window,
     best_index,
 )
+from sixbtc.domain.candles import Candles
 from sixbtc.domain.errors import IllegalTransition
 from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.scoring import ScoringPolicy
@@ -66,6 +68,8 @@ class BacktestSettings:
     training_days: int = 365
     holdout_days: int = 30
     coins: int = 30
+    #: Signal requests in flight at once (the sandbox's worker count: one per core by default).
+    signal_concurrency: int = 1
 
     def windows(self, now: datetime, timeframe: Timeframe) -> tuple[Window, Window]:
         """Training and holdout windows ending at the last bar boundary of ``timeframe`` at or
@@ -229,18 +233,24 @@ class Backtester:
         """Candles of both windows for every coin, the strategy's signals computed once on them."""
         training_window, holdout_window = self.settings.windows(now, timeframe)
         split_ms = _ms(holdout_window.start)
+        everything = [
+            self.market_data.candles(symbol, timeframe, training_window.start, holdout_window.end)
+            for symbol in symbols
+        ]
+
+        def signals_of(candles: Candles) -> np.ndarray:
+            return self._guard(
+                lambda: np.asarray(self.signal_source.signals(code, candles)),
+                f"strategy code on {candles.symbol} {timeframe}",
+            )
+
+        with ThreadPoolExecutor(max(1, self.settings.signal_concurrency)) as pool:
+            signals = list(pool.map(signals_of, everything))
         training, holdout = [], []
-        for symbol in symbols:
-            candles = self.market_data.candles(
-                symbol, timeframe, training_window.start, holdout_window.end
-            )
-            signals = self._guard(
-                lambda candles=candles: np.asarray(self.signal_source.signals(code, candles)),
-                f"strategy code on {symbol} {timeframe}",
-            )
+        for candles, coin_signals in zip(everything, signals, strict=True):
             split = int(np.searchsorted(candles.time, split_ms))
-            training.append(Market(candles.slice(0, split), signals[:split]))
-            holdout.append(Market(candles.slice(split, len(candles)), signals[split:]))
+            training.append(Market(candles.slice(0, split), coin_signals[:split]))
+            holdout.append(Market(candles.slice(split, len(candles)), coin_signals[split:]))
         if not any(len(m.candles) for m in training):
             raise MarketDataUnavailable(
                 f"no {timeframe} candles for any coin in the training window "
