@@ -141,7 +141,8 @@ class MarketData(Protocol):
         ...
 
     def candles(self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime) -> Candles:
-        """Closed bars of ``symbol`` whose open time is in ``[start, end)``.
+        """Closed bars of ``symbol`` whose open time is in ``[start, end)`` and that have closed
+        by ``end`` (open time + bar length <= end): never a bar still forming at ``end``.
 
         Raises MarketDataUnavailable for an unknown symbol."""
         ...

@@ -30,4 +30,5 @@ class InMemoryMarketData:
             series = self._candles[(symbol, timeframe)]
         except KeyError:
             raise MarketDataUnavailable(f"no {timeframe} candles for {symbol!r}") from None
-        return series.between(_ms(start), _ms(end))
+        # only bars closed by ``end``: open time + bar length <= end
+        return series.between(_ms(start), _ms(end - timeframe.duration) + 1)
