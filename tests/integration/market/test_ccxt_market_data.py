@@ -218,3 +218,24 @@ def test_coins_are_the_perpetuals_with_the_largest_quote_volume(tmp_path):
 def test_unknown_exchange_id_is_refused():
     with pytest.raises(ValueError, match="'nope'; expected a ccxt exchange id"):
         ccxt_exchange("nope")
+
+
+def test_candles_near_the_end_are_only_those_closed_by_it(tmp_path):
+    transport = RecordedBinance({"BTCUSDT": history(FORMING - 2 * 86_400_000, FORMING)})
+    market = adapter(tmp_path, transport, symbols=["BTC"], history_days=2)
+    start = NOW - timedelta(days=2)
+    half_past = datetime(2024, 4, 10, 11, 30, tzinfo=UTC)
+    expected_last = {  # open time of the last candle closed by NOW (12:02:30) and by 11:30
+        Timeframe.M5: ("11:55", "11:25"),
+        Timeframe.M15: ("11:45", "11:15"),
+        Timeframe.M30: ("11:30", "11:00"),
+        Timeframe.H1: ("11:00", "10:00"),
+        Timeframe.H4: ("08:00", "04:00"),
+        Timeframe.D1: ("2024-04-09", "2024-04-09"),
+    }
+    for timeframe, (at_now, at_half_past) in expected_last.items():
+        for end, last in ((NOW, at_now), (half_past, at_half_past)):
+            candles = market.candles("BTC", timeframe, start, end)
+            opened = datetime.fromtimestamp(candles.time[-1] / 1000, UTC)
+            label = opened.strftime("%Y-%m-%d" if timeframe is Timeframe.D1 else "%H:%M")
+            assert label == last, (timeframe, end)

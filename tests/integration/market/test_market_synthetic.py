@@ -132,3 +132,16 @@ def test_planted_edge_pays_after_costs_and_the_same_rule_loses_on_the_random_wal
         assert net.mean() > 0 and t_stat(net) > 10
         net, gross = planted_rule_trades(closes(walk, symbol))
         assert net.mean() < 0 and abs(t_stat(gross)) < 4
+
+
+@pytest.mark.parametrize("minutes_before", [0, 2, 5, 7, 30, 60, 150, 243, 1439])
+def test_no_candle_still_forming_at_the_requested_end(minutes_before):
+    market = SyntheticMarketData(END, days=3)
+    end = END - timedelta(minutes=minutes_before)
+    end_ms = int(end.timestamp() * 1000)
+    for timeframe in Timeframe:
+        step = timeframe.minutes * 60_000
+        candles = market.candles("BTC", timeframe, END - timedelta(days=2), end)
+        assert candles.time[-1] + step <= end_ms  # closed by the end
+        assert candles.time[-1] + 2 * step > end_ms  # and the last one that is
+        assert np.all(candles.time % step == 0)

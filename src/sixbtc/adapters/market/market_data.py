@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sixbtc.adapters.market.aggregation import aggregate
+from sixbtc.adapters.market.aggregation import aggregate, bar_ms
 from sixbtc.adapters.market.cache import ParquetCandleCache
 from sixbtc.application.errors import MarketDataUnavailable
 from sixbtc.domain.candles import Candles
@@ -39,6 +39,14 @@ class TimeframeMemo:
             self._series[key] = aggregate(base, timeframe)
         return self._series[key]
 
+    def closed_between(
+        self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime
+    ) -> Candles:
+        """The ``timeframe`` candles of ``symbol`` that open at or after ``start`` and close at or
+        before ``end``: a candle still forming at ``end`` (a 5m bar opening at 11:58 for an end at
+        12:00, the 1h candle opening at 11:00 for an end at 11:30) is left out."""
+        return self.get(symbol, timeframe).between(to_ms(start), to_ms(end) - bar_ms(timeframe) + 1)
+
     def forget(self, symbol: str) -> None:
         """Drop what is kept for ``symbol`` (its base changed)."""
         for key in [key for key in self._series if key[0] == symbol]:
@@ -61,7 +69,7 @@ class CachedMarketData:
         return list(self._symbols) or self.cache.symbols(self.source)
 
     def candles(self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime) -> Candles:
-        return self._memo.get(symbol, timeframe).between(to_ms(start), to_ms(end))
+        return self._memo.closed_between(symbol, timeframe, start, end)
 
     def last_open(self, symbol: str) -> int | None:
         """Open time (UTC ms) of the last cached 5m bar of ``symbol``; None when none is cached."""

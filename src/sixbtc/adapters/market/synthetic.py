@@ -98,7 +98,7 @@ class SyntheticMarketData:
         return list(self._coins)
 
     def candles(self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime) -> Candles:
-        return self._memo.get(symbol, timeframe).between(to_ms(start), to_ms(end))
+        return self._memo.closed_between(symbol, timeframe, start, end)
 
     def _times(self) -> np.ndarray:
         return self.end_ms - _STEP * np.arange(self.bars, 0, -1, dtype=np.int64)
