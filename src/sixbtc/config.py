@@ -8,6 +8,7 @@ Any error names the key, the value and what was expected, before anything runs.
 
 from __future__ import annotations
 
+import datetime
 import os
 import types
 import typing
@@ -45,6 +46,13 @@ at_least_one = _check(lambda v: v >= 1, "an integer >= 1")
 score_range = _check(lambda v: 0 <= v <= 100, "a score between 0 and 100")
 fraction = _check(lambda v: 0 <= v <= 1, "a fraction between 0 and 1")
 non_empty = _check(lambda v: len(v) > 0, "a non-empty list")
+
+
+def _is_iso_date_or_empty(value: str) -> bool:
+    try:
+        return value == "" or bool(datetime.date.fromisoformat(value))
+    except ValueError:
+        return False
 
 
 @attrs.frozen
@@ -213,6 +221,12 @@ class MarketDataConfig:
             "'realistic', 'random_walk' or 'planted_edge'",
         ),
     )
+    #: The UTC date at whose 00:00 the synthetic market ends; empty: today (the data then move
+    #: by a day every day). Pin it, with a clock at or after it, to replay a run exactly.
+    synthetic_end: str = attrs.field(
+        default="",
+        validator=_check(_is_iso_date_or_empty, "an ISO date (2025-01-01) or empty for today"),
+    )
     exchange: str = "binanceusdm"
     cache_dir: str = "data/cache"
     symbols: tuple[str, ...] = ()
@@ -328,6 +342,8 @@ def _structure(kind: Any, value: Any, path: str) -> Any:
         return value
     if kind in (int, str) and type(value) is kind:
         return value
+    if kind is str and type(value) is datetime.date:  # YAML reads an unquoted 2025-01-01 as a date
+        return value.isoformat()
     raise ConfigError(f"{path}: {value!r} ({type(value).__name__}); expected {_type_name(kind)}")
 
 
@@ -368,7 +384,7 @@ def environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
         keys = name[len(ENV_PREFIX) :].lower().split("__")
         try:
             value = yaml.safe_load(raw)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError):  # ValueError: a date-like value such as 2025-02-30
             value = raw
         _set_path(tree, keys, value)
     return tree
@@ -398,7 +414,7 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
             raise ConfigError(f"config file {file}: not found")
         try:
             loaded = yaml.safe_load(file.read_text()) or {}
-        except yaml.YAMLError as error:
+        except (yaml.YAMLError, ValueError) as error:  # ValueError: a bad date (2025-02-30)
             raise ConfigError(f"config file {file}: not valid YAML ({error})") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {file}: expected a mapping at the top level")
