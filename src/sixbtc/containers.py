@@ -7,7 +7,7 @@ Nothing is built at import time; entrypoints create a :class:`Container` from a 
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from dependency_injector import containers, providers
 
@@ -49,13 +49,17 @@ def _ccxt_market_data(
 
 
 def _market_data(config: Config, clock: Clock, cache: ParquetCandleCache) -> MarketData:
-    """Synthetic markets ending at today's 00:00 UTC, or ccxt history through the cache."""
+    """Synthetic markets ending at 00:00 UTC of ``market_data.synthetic_end`` (empty: today), or
+    ccxt history through the cache."""
     settings = config.market_data
     if settings.source == "synthetic":
         days = config.backtester.training_days + config.backtester.holdout_days
-        today = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        if settings.synthetic_end:
+            end = datetime.combine(date.fromisoformat(settings.synthetic_end), time(), UTC)
+        else:
+            end = clock.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         coins = settings.symbols or COINS[: config.backtester.coins]
-        return SyntheticMarketData(today, settings.seed, settings.synthetic_mode, days, coins)
+        return SyntheticMarketData(end, settings.seed, settings.synthetic_mode, days, coins)
     return _ccxt_market_data(config, clock, cache)
 
 
