@@ -138,3 +138,15 @@ return np.zeros(len(bars))
     with pytest.raises(StrategyFailed, match="malformed reply"):
         sandbox.signals(code, random_walk(50))
     assert sandbox.signals(EMA_CROSS, random_walk(100)).shape == (100,)
+
+
+def test_a_method_called_by_name_through_pandas_cannot_write_files(sandbox, tmp_path):
+    """``apply`` with a string calls the method of that name (here ``to_csv``): the allow-list
+    refuses it now, and the sandbox denied it before."""
+    target = tmp_path / "written.csv"
+    code = strategy(
+        f"bars.close.apply('to_csv', args=({str(target)!r},))\nreturn np.zeros(len(bars))"
+    )
+    with pytest.raises(StrategyFailed, match="PermissionError"):
+        sandbox.signals(code, random_walk(50))
+    assert not target.exists()

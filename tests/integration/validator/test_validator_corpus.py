@@ -92,6 +92,41 @@ BAD = [
     (strategy(f"global leak\n{FLAT}"), "unsafe: global"),
     (strategy(f"np.mean = np.max\n{FLAT}"), "unsafe: assignment to attribute np.mean"),
     (strategy(f"type(bars)\n{FLAT}"), "unsafe: name type"),
+    # Escapes through allowed names used in another context
+    (
+        strategy(f"bars.close.apply('to_csv', args=({MARKER!r},))\n{FLAT}"),
+        "unsafe: bars.close.apply without a lambda",
+    ),
+    (
+        strategy(f"write = bars.apply\nwrite('to_pickle', args=({MARKER!r},))\n{FLAT}"),
+        "unsafe: bars.apply without a lambda",
+    ),
+    (
+        strategy(f"self = bars\nself.to_csv({MARKER!r})\n{FLAT}").replace(
+            "warmup = 60", "warmup = 60\n    to_csv = 0"
+        ),
+        "unsafe: self bound to something other than the instance at line 11",
+    ),
+    (
+        strategy(f"(lambda self: self.to_csv({MARKER!r}))(bars)\n{FLAT}").replace(
+            "warmup = 60", "warmup = 60\n    to_csv = 0"
+        ),
+        "unsafe: self bound to something other than the instance",
+    ),
+    (
+        strategy(f"Sample.write(bars)\n{FLAT}").replace(
+            "warmup = 60",
+            f"warmup = 60\n    to_csv = 0\n\n    def write(self):\n        self.to_csv({MARKER!r})",
+        ),
+        "unsafe: name Sample (call methods through self)",
+    ),
+    (
+        strategy(
+            f"w = 0\nmatch bars:\n    case pd.DataFrame(to_csv=w):\n        w({MARKER!r})\n{FLAT}",
+            imports=NP_PD,
+        ),
+        "unsafe: match at line 12",
+    ),
     # 3. static lookahead
     (
         strategy("return np.sign(bars.close.shift(-1) - bars.close).fillna(0)"),
