@@ -36,6 +36,7 @@ CREATE TABLE strategies (
   pattern_coins json, validation_completed_at timestamp, backtest_completed_at timestamp,
   processing_completed_at timestamp);
 CREATE INDEX ix_strategies_status ON strategies (status);
+{status_indexes}
 CREATE TABLE backtest_results (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(), strategy_id uuid NOT NULL REFERENCES strategies(id),
   lookback_days integer NOT NULL, initial_capital double precision NOT NULL,
@@ -80,11 +81,18 @@ INSERT INTO coins VALUES ('BTC', true), ('ETH', false);
 INSERT INTO scheduled_task_executions VALUES (1, 'refresh');
 INSERT INTO pairs_update_log VALUES (1, 'added SOL');
 """
+#: The original system's other indexes on the status column (both dialects).
+STATUS_INDEXES = (
+    "CREATE INDEX idx_status_timeframe ON strategies (status, timeframe)",
+    "CREATE INDEX idx_strategy_type_status ON strategies (strategy_type, status)",
+    "CREATE INDEX idx_status_processing ON strategies (status, processing_by)",
+)
 SQLITE_EXTRA_COLUMNS = (
     "ALTER TABLE strategies ADD COLUMN ai_provider varchar(50)",
     "ALTER TABLE strategies ADD COLUMN pattern_ids JSON",
     "ALTER TABLE backtest_results ADD COLUMN raw_metrics JSON",
     "ALTER TABLE subaccounts ADD COLUMN api_wallet varchar(100)",
+    *STATUS_INDEXES,
 )
 LEGACY_LABELS = ("GENERATED", "VALIDATED", "TESTED", "SELECTED", "LIVE", "RETIRED", "FAILED")
 
@@ -154,8 +162,9 @@ def populate(connection: Connection, rows: list[tuple[str, str, bool, tuple[int,
                 timeframe="15m" if i % 3 else "2h",
                 status=status,
                 code="def f(x):\n    return x\n" if i in (0, 1) else f"code {i}",
-                parameters=None if i % 2 else {"period": i},  # JSON null vs an object
-                pattern_ids=None,
+                # JSON null, SQL NULL and objects: each must come back as it was.
+                parameters=sa.null() if i % 4 == 3 else None if i % 2 else {"period": i},
+                pattern_ids=sa.null() if i % 3 else None,
                 score_backtest=10.0 * i if i % 4 else None,
                 created_at=T0 + timedelta(hours=i),
                 tested_at=T0 + timedelta(days=1, hours=i) if tested else None,
@@ -168,7 +177,8 @@ def populate(connection: Connection, rows: list[tuple[str, str, bool, tuple[int,
             full = uuid.UUID(int=sid.int + 2000 + r)
             common = dict(
                 strategy_id=sid, lookback_days=90, initial_capital=10_000.0, total_trades=7,
-                start_date=T0, end_date=T0 + timedelta(days=day), raw_metrics=None,
+                start_date=T0, end_date=T0 + timedelta(days=day),
+                raw_metrics=sa.null() if r else None,
                 created_at=T0 + timedelta(days=day, minutes=i),
             )  # fmt: skip
             connection.execute(backtests.insert().values(id=recent, period_type="recent", **common))
@@ -212,7 +222,8 @@ def build_postgres(url: str, labels: tuple[str, ...] = LEGACY_LABELS, rows=ROWS)
     engine = sa.create_engine(url)
     with engine.begin() as connection:
         quoted = ", ".join(f"'{label}'" for label in labels)
-        connection.exec_driver_sql(POSTGRES_DDL.format(labels=quoted))
+        indexes = ";\n".join(STATUS_INDEXES) + ";"
+        connection.exec_driver_sql(POSTGRES_DDL.format(labels=quoted, status_indexes=indexes))
         connection.exec_driver_sql(EXTRA_TABLES_DDL)
         populate(connection, rows)
     engine.dispose()
@@ -244,19 +255,56 @@ def columns(url: str) -> dict[str, list[str]]:
     return found
 
 
+def schema(url: str) -> dict[str, dict[str, list]]:
+    """Every table's columns (name, type, nullable), indexes, unique, foreign key and check
+    constraints, as comparable lists."""
+    engine = sa.create_engine(url)
+    found = {}
+    with engine.connect() as connection:
+        inspector = sa.inspect(connection)
+        for name in inspector.get_table_names():
+            found[name] = {
+                "columns": [
+                    (c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(name)
+                ],
+                "indexes": sorted(
+                    (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                    for i in inspector.get_indexes(name)
+                ),
+                "unique": sorted(
+                    tuple(u["column_names"]) for u in inspector.get_unique_constraints(name)
+                ),
+                "foreign_keys": sorted(
+                    (tuple(f["constrained_columns"]), f["referred_table"], str(f["options"]))
+                    for f in inspector.get_foreign_keys(name)
+                ),
+                "checks": sorted(c["sqltext"] for c in inspector.get_check_constraints(name)),
+            }
+    engine.dispose()
+    return found
+
+
 Snapshot = dict[str, list[tuple[tuple[str, str], ...]]]
+
+
+def _as_stored(column: sa.Column) -> sa.ColumnElement:
+    # JSON columns are read as their text, so that JSON null ('null') and SQL NULL (None) differ.
+    if isinstance(column.type, sa.JSON):
+        return sa.cast(column, sa.Text).label(column.name)
+    return column
 
 
 def snapshot(url: str, only: dict[str, list[str]] | None = None) -> Snapshot:
     """Every row of every table (or of the tables and columns in ``only``), as sorted tuples of
-    ``(column, repr(value))``."""
+    ``(column, repr(value))``; JSON values as stored text."""
     engine = sa.create_engine(url)
     wanted = only if only is not None else columns(url)
     result = {}
     with engine.connect() as connection:
         for name, names in wanted.items():
             table = sa.Table(name, sa.MetaData(), autoload_with=connection)
-            rows = connection.execute(sa.select(*(table.c[c] for c in sorted(names)))).mappings()
+            query = sa.select(*(_as_stored(table.c[c]) for c in sorted(names)))
+            rows = connection.execute(query).mappings()
             result[name] = sorted(tuple((k, repr(v)) for k, v in row.items()) for row in rows)
     engine.dispose()
     return result

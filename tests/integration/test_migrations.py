@@ -18,6 +18,7 @@ from tests.integration.legacy_database import (
     build_postgres,
     build_sqlite,
     columns,
+    schema,
     snapshot,
     strategy_id,
     without,
@@ -83,11 +84,32 @@ def test_stairway_upgrade_downgrade_upgrade_each_revision(empty_url: str) -> Non
     assert set(columns(empty_url)) == {"alembic_version"}
 
 
+#: What the migration may change in the old schema: the type of ``strategies.status`` (five
+#: statuses; on SQLite its CHECK constraint) and ``strategies.timeframe`` becoming optional.
+CHANGED_COLUMNS = {("strategies", "status"), ("strategies", "timeframe")}
+
+
+def assert_old_schema_kept(old: dict, new: dict) -> None:
+    """Every old table, column (same type and nullability unless in CHANGED_COLUMNS), index, unique
+    and foreign key is still in ``new``."""
+    for table, parts in old.items():
+        kept = {c[0]: c for c in new[table]["columns"]}
+        for column in parts["columns"]:
+            name = column[0]
+            assert name in kept, (table, name)
+            assert (table, name) in CHANGED_COLUMNS or kept[name] == column, (table, name)
+        for part in ("indexes", "unique", "foreign_keys"):
+            assert set(parts[part]) <= set(new[table][part]), (table, part)
+
+
 def test_original_database_upgrades_and_downgrades_row_for_row(legacy_url: str) -> None:
-    before_columns = columns(legacy_url)
+    before_columns, before_schema = columns(legacy_url), schema(legacy_url)
     before = snapshot(legacy_url)
+    assert any(cell == ("parameters", "None") for row in before["strategies"] for cell in row)
+    assert any(cell == ("parameters", "'null'") for row in before["strategies"] for cell in row)
     migrations.upgrade(legacy_url)
     assert migrations.current(legacy_url) == revisions()[-1]
+    assert_old_schema_kept(before_schema, schema(legacy_url))
 
     unchanged = {t: [c for c in cs if c != "status"] for t, cs in before_columns.items()}
     unchanged.pop("alembic_version")
@@ -120,7 +142,7 @@ def test_original_database_upgrades_and_downgrades_row_for_row(legacy_url: str) 
     assert len(rows) == len(ROWS)
 
     migrations.downgrade(legacy_url, LEGACY_REVISION)
-    assert columns(legacy_url) == before_columns
+    assert schema(legacy_url) == before_schema
     assert snapshot(legacy_url) == before
     if legacy_url.startswith("postgresql"):
         assert status_labels(legacy_url) == [
@@ -224,3 +246,20 @@ def test_tables_of_the_adapters_match_the_migrated_schema(empty_url: str) -> Non
     # The database may hold more (old columns and tables we do not map), never less or other.
     missing_or_different = [d for d in differences if not str(d[0]).startswith("remove_")]
     assert missing_or_different == []
+    # Timestamps stay `timestamp without time zone` holding UTC, as in the original system.
+    with_zone = [
+        (table, column["name"])
+        for table, column in all_columns(empty_url)
+        if isinstance(column["type"], sa.DateTime) and column["type"].timezone
+    ]
+    assert with_zone == []
+    assert any(isinstance(c["type"], sa.DateTime) for _, c in all_columns(empty_url))
+
+
+def all_columns(url: str) -> list[tuple[str, dict]]:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        inspector = sa.inspect(connection)
+        found = [(t, c) for t in inspector.get_table_names() for c in inspector.get_columns(t)]
+    engine.dispose()
+    return found
