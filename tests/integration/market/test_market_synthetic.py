@@ -128,8 +128,10 @@ def test_planted_edge_pays_after_costs_and_the_same_rule_loses_on_the_random_wal
     planted = SyntheticMarketData(END, seed=11, mode="planted_edge", days=60)
     walk = SyntheticMarketData(END, seed=11, mode="random_walk", days=60)
     for symbol in ("BTC", "XRP"):
-        net, _ = planted_rule_trades(closes(planted, symbol))
+        net, gross = planted_rule_trades(closes(planted, symbol))
         assert net.mean() > 0 and t_stat(net) > 10
+        volatility = log_returns(walk, symbol).std()  # same seed: the coin's per-bar volatility
+        assert 3 <= gross.mean() / volatility <= 4  # the documented size of the edge
         net, gross = planted_rule_trades(closes(walk, symbol))
         assert net.mean() < 0 and abs(t_stat(gross)) < 4
 

@@ -26,8 +26,9 @@ scaled by the bar's volatility. Three modes:
     at a time, and overlapping streaks add up, so every occurrence of the pattern in the data is
     followed by its drift; the two sides cancel on average, so buying and holding earns nothing. A
     strategy that goes long at the open after the third down bar (short after the third up bar)
-    and exits at the close of the sixth bar earns about ``3 x`` the volatility per trade before
-    costs, well above the round-trip costs (the coins' volatility is 0.15% to 0.40% per bar). The
+    and exits at the close of the sixth bar earns 3 to 4 x the coin's per-bar volatility per trade
+    before costs (6 x 0.5, plus overlapping streaks; about 3.5 measured), well above the round-trip
+    costs (the coins' volatility is 0.15% to 0.40% per bar). The
     pattern lives on the 5m timeframe; aggregated timeframes show it diluted or not at all.
 """
 
