@@ -27,6 +27,7 @@ from tests.integration.legacy_database import (
 from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine, migrations
 from sixbtc.adapters.sqlalchemy.tables import metadata
 from sixbtc.domain.strategy import Status
+from sixbtc.domain.timeframe import Timeframe
 
 NEW_STATUS = {"TESTED": "ACTIVE", "SELECTED": "ACTIVE", "FAILED": "RETIRED"}
 
@@ -263,3 +264,34 @@ def all_columns(url: str) -> list[tuple[str, dict]]:
         found = [(t, c) for t in inspector.get_table_names() for c in inspector.get_columns(t)]
     engine.dispose()
     return found
+
+
+def test_downgrade_after_the_pipeline_ran_keeps_its_decisions(legacy_url: str) -> None:
+    """A migrated row the pipeline left in its migrated status gets its old status back (a
+    re-backtest keeps a former SELECTED row SELECTED); a row the pipeline moved on keeps the move;
+    a strategy the new pipeline made ACTIVE is what the original system called TESTED."""
+    names = {name: strategy_id(i) for i, (name, *_) in enumerate(ROWS)}
+    at = datetime(2024, 7, 1, tzinfo=UTC)
+    migrations.upgrade(legacy_url)
+    engine = create_engine(legacy_url)
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        retested = uow.strategies.get(names["selected"])
+        retested.record_backtest(44.0, at=at)
+        retested.move_to(Status.ACTIVE, reason="retest: 44", at=at, service="backtester")
+        uow.strategies.get(names["tested_backtests"]).retire("pool_trim: 1", at=at, service="pool")
+        admitted = uow.strategies.get(names["val"])
+        admitted.record_backtest(30.0, at=at, timeframe=Timeframe.H1, parameters={})
+        admitted.move_to(Status.ACTIVE, reason="admitted", at=at, service="backtester")
+        uow.commit()
+    engine.dispose()
+
+    migrations.downgrade(legacy_url, LEGACY_REVISION)
+    engine = sa.create_engine(legacy_url)
+    with engine.connect() as connection:
+        status = dict(
+            connection.execute(sa.text("SELECT name, CAST(status AS TEXT) FROM strategies")).all()
+        )
+    engine.dispose()
+    expected = {name: old for name, old, *_ in ROWS}
+    expected.update(tested_backtests="RETIRED", val="TESTED")
+    assert status == expected

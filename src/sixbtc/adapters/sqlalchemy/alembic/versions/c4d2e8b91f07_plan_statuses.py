@@ -178,11 +178,17 @@ def upgrade() -> None:
     _set_status_type(sa.String(20), _status_type(STATUSES))
 
 
-def _latest_event(column: sa.ColumnClause) -> sa.ScalarSelect:
+def _status_before_migration() -> sa.ScalarSelect:
+    """The status a row had before this migration, if the migration changed it and the row is
+    still in the status the migration gave it (statuses never come back, so it never left)."""
     return (
-        sa.select(column)
-        .where(events.c.strategy_id == strategies.c.id)
-        .order_by(events.c.id.desc())
+        sa.select(events.c.from_status)
+        .where(
+            events.c.strategy_id == strategies.c.id,
+            events.c.reason == MIGRATION,
+            events.c.service == MIGRATION,
+            events.c.to_status == strategies.c.status,
+        )
         .limit(1)
         .scalar_subquery()
     )
@@ -194,14 +200,11 @@ def downgrade() -> None:
         bind.execute(sa.select(labels_table.c.label).order_by(labels_table.c.position)).scalars()
     )
     _set_status_type(_status_type(STATUSES), sa.String(20))
-    # A row whose last change was the migration gets its former status back; an ACTIVE row the
-    # pipeline touched since is what the original system called TESTED.
-    bind.execute(
-        strategies.update()
-        .where(_latest_event(events.c.reason) == MIGRATION)
-        .where(_latest_event(events.c.service) == MIGRATION)
-        .values(status=_latest_event(events.c.from_status))
-    )
+    # A migrated row still in its migrated status gets its former status back (whatever the
+    # pipeline recorded since, such as re-backtests); a row the pipeline moved on keeps the move,
+    # and any other ACTIVE row is what the original system called TESTED.
+    former = _status_before_migration()
+    bind.execute(strategies.update().where(former.is_not(None)).values(status=former))
     bind.execute(strategies.update().where(strategies.c.status == "ACTIVE").values(status="TESTED"))
     _set_status_type(sa.String(20), _status_type(original_labels))
     with op.batch_alter_table("strategies") as batch:
