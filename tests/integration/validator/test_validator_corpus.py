@@ -170,9 +170,51 @@ BAD = [
         strategy("return np.sign(np.roll(bars.close.to_numpy(), -1) - bars.close.to_numpy())"),
         "lookahead: np.roll()",
     ),
-    # 4. dynamic lookahead (shuffle)
+    (
+        strategy("return np.sign(bars.close.shift(periods=-1) - bars.close).fillna(0)"),
+        "lookahead: shift(-1) at line 10",
+    ),
     (
         strategy("k = -2\nreturn np.sign(bars.close.shift(k) - bars.close).fillna(0)"),
+        "lookahead: shift(k) at line 11",
+    ),
+    (
+        strategy(
+            'p = self.parameters\nreturn np.sign(bars.close.shift(p["lag"]) - bars.close).fillna(0)'
+        ).replace('{"length": 20}', '{"lag": -1}'),
+        "lookahead: shift(p['lag'])",
+    ),
+    (
+        strategy("return np.sign(bars.close.rolling(5, None, True).mean() - bars.close).fillna(0)"),
+        "lookahead: rolling(center=True)",
+    ),
+    (
+        strategy("c = bars.close.values[::-1].cumsum()[::-1]\nreturn np.where(c > c[0] / 2, 1, 0)"),
+        "lookahead: reversed order bars.close.values[::-1]",
+    ),
+    (
+        strategy("x = bars.close.to_numpy()\nreturn np.where(x < x[len(x) - 1], 1, -1)"),
+        "lookahead: read of row x[len(x) - 1] (the last bars)",
+    ),
+    (
+        strategy("x = bars.close.to_numpy()\nreturn np.where(x > x[-50:].mean(), 1, -1)"),
+        "lookahead: read of rows x[-50:] (the last bars)",
+    ),
+    (
+        strategy("return np.where(bars.close > max(bars.close) * 0.9, 1, 0)"),
+        "lookahead: whole-column statistic max(bars.close)",
+    ),
+    (
+        strategy(
+            "x = bars.close.to_numpy()\nout = np.zeros(len(x))\nfor i in range(len(x) - 2):\n    out[i] = np.sign(x[2 + i] - x[i])\nreturn out"
+        ),
+        "lookahead: read of later row x[2 + i]",
+    ),
+    # 4. dynamic lookahead (shuffle)
+    (
+        strategy(
+            "k = int(np.floor(-1.5))\nreturn np.sign(bars.close.shift(k) - bars.close).fillna(0)"
+        ),
         "lookahead_shuffle: ",
     ),
     (
@@ -183,7 +225,7 @@ BAD = [
     ),
     (
         strategy(
-            "x = bars.close.to_numpy()\nlast = x[len(x) - 1]\nreturn np.where(x < last, 1, -1)"
+            "x = bars.close.to_numpy()\nlast = x[x.size - 1]\nreturn np.where(x < last, 1, -1)"
         ),
         "lookahead_shuffle: ",
     ),
@@ -233,6 +275,10 @@ BAD = [
 
 CLEAN = [
     EMA_CROSS,
+    strategy(
+        "rng = bars.close.rolling(10).apply(lambda w: w[-1] - w.min(), raw=True)\n"
+        "return np.where(rng > 0.02 * bars.close, 1, 0)",
+    ),
     strategy(
         "low, mid, up = ta.bollinger(bars.close, 20, 2.0)\n"
         "return np.where(bars.close < low, 1, np.where(bars.close > up, -1, 0))",

@@ -16,8 +16,10 @@ class AstCodeInspector:
 
     def problem(self, code: str) -> str | None:
         try:
-            outline.outline(code)
+            declared = outline.outline(code)
         except InvalidStrategyCode as refused:
             return refused.reason
         tree = outline.parse(code)
-        return safety.problem(tree, outline.strategy_class(tree)) or lookahead.problem(tree)
+        return safety.problem(tree, outline.strategy_class(tree)) or lookahead.problem(
+            tree, declared.parameters
+        )
