@@ -4,7 +4,9 @@ Coins are named by their base currency (``BTC``); each maps to the exchange's li
 it (``BTC/USDT:USDT`` on Binance USD-M, USDT preferred over USDC), or to the full ccxt symbol given
 in the configured list. Downloads page through ``fetch_ohlcv`` (5m bars, ``page_limit`` per request)
 from the bar after the last cached one (or ``history_days`` back) until the last closed bar, an
-empty page or a page that does not advance; the still-forming bar is never stored. ccxt's own
+empty page or a page that does not advance; the still-forming bar is never stored. A venue that
+keeps a short history (Hyperliquid: the 5,000 most recent candles) yields what it has, with a
+warning naming the missing days. ccxt's own
 throttle spaces the requests; a network error or a rate-limit answer is retried after
 ``backoff_seconds * 2**attempt``, up to ``retries`` times. Every ccxt error leaves this module as a
 MarketDataUnavailable naming the exchange, the call and the cause.
@@ -106,6 +108,7 @@ class CcxtMarketData:
             since = int(cached.time[-1]) + STEP
         else:
             since = closed_until - self.history_days * DAY_MS
+        wanted_from = since
         bars: list[list[float]] = []
         while since < closed_until:
             page = self._call("fetch_ohlcv", market, Timeframe.M5.value, since, self.page_limit)
@@ -117,6 +120,14 @@ class CcxtMarketData:
         self._checked_at[symbol] = closed_until
         if not bars:
             return None
+        if cached is None and bars[0][0] >= wanted_from + DAY_MS:
+            log.warning(
+                "%s %s: history starts %.1f days after the %d days asked for",
+                self.exchange.id,
+                market,
+                (bars[0][0] - wanted_from) / DAY_MS,
+                self.history_days,
+            )
         table = np.array(bars, dtype=np.float64)
         rows = CandleRows(table[:, 0].astype(np.int64), *table[:, 1:6].T)
         report = self.cache.write(self.exchange.id, symbol, rows, f"{self.exchange.id} {market}")
