@@ -175,41 +175,42 @@ def sample_pool_size(url: str, stop) -> tuple[int, int]:
     return largest, samples
 
 
-@pytest.mark.postgres
-def test_eight_processes_admit_five_thousand_candidates_into_a_pool_of_300(postgres_url: str):
-    rules = pool.PoolRules(max_size=300, min_score_entry=15)
-    ids = seed(postgres_url, 5000, Status.VALIDATED)
+def admit_concurrently(url: str, candidates: int, size: int, workers: int) -> None:
+    """``workers`` processes admit ``candidates`` scored candidates into a pool of ``size`` while a
+    checker samples the pool's size: it never exceeds ``size``, and the best scores end in it."""
+    rules = pool.PoolRules(max_size=size, min_score_entry=15)
+    ids = seed(url, candidates, Status.VALIDATED)
     draw = random.Random(11)
     scores = {sid: float(draw.randint(0, 60)) for sid in ids}  # many ties at every score
     results, stop, sampled = FORK.Queue(), FORK.Event(), FORK.Queue()
-    sampler = start(sample_pool_size, postgres_url, stop, results=sampled)
-    workers = [
-        start(admit_claimed, postgres_url, f"w{n}", scores, rules, results=results)
-        for n in range(WORKERS)
+    sampler = start(sample_pool_size, url, stop, results=sampled)
+    processes = [
+        start(admit_claimed, url, f"w{n}", scores, rules, results=results) for n in range(workers)
     ]
     try:
-        counts = collect(results, WORKERS, timeout=180)
+        counts = collect(results, workers, timeout=180)
     finally:
         stop.set()
     [(largest, samples)] = collect(sampled, 1)
-    for process in (*workers, sampler):
+    for process in (*processes, sampler):
         process.join(timeout=30)
         assert process.exitcode == 0
-    assert sum(counts) == 5000
-    assert samples > 10 and largest <= 300
+    assert sum(counts) == candidates
+    assert sum(1 for count in counts if count) > 1  # the work was actually shared
+    assert samples > 10 and largest <= size
 
-    # The pool keeps the 300 best scores. A candidate equal to the pool minimum is refused
+    # The pool keeps the best scores. A candidate equal to the pool minimum is refused
     # (pool_full), so among equal scores at the boundary, arrival order decides who stays.
     eligible = sorted((score for score in scores.values() if score >= 15), reverse=True)
-    boundary = eligible[299]
-    engine = create_engine(postgres_url)
+    boundary = eligible[size - 1]
+    engine = create_engine(url)
     with engine.connect() as connection:
         rows = connection.execute(
             sa.select(strategies.c.id, strategies.c.status, strategies.c.retired_reason)
         ).all()
     engine.dispose()
     active = {sid for sid, status, _ in rows if status == "ACTIVE"}
-    assert sorted((scores[sid] for sid in active), reverse=True) == eligible[:300]
+    assert sorted((scores[sid] for sid in active), reverse=True) == eligible[:size]
     assert {sid for sid, score in scores.items() if score > boundary} <= active
     for sid, status, reason in rows:
         if sid in active:
@@ -220,36 +221,83 @@ def test_eight_processes_admit_five_thousand_candidates_into_a_pool_of_300(postg
         assert scores[sid] <= boundary
 
 
-def claim_and_hang(url: str, owner: str, lease: timedelta, results) -> None:
-    """Claim 20 GENERATED strategies, report them, then hang until killed."""
+@pytest.mark.postgres
+def test_eight_processes_admit_five_thousand_candidates_into_a_pool_of_300(postgres_url: str):
+    admit_concurrently(postgres_url, 5000, 300, WORKERS)
+
+
+def test_processes_admitting_into_a_pool_on_one_sqlite_file_never_overfill_it(sqlite_url: str):
+    admit_concurrently(sqlite_url, 600, 40, 4)
+
+
+def claim_and_hang(url: str, owner: str, lease: timedelta, commit: bool, results) -> None:
+    """Claim 20 GENERATED strategies (committed, or in a transaction left open), report them,
+    then hang until killed."""
     engine = create_engine(url)
     with SqlAlchemyUnitOfWork(engine) as uow:
         claimed = uow.strategies.claim(Status.GENERATED, 20, owner, datetime.now(UTC), lease)
-        uow.commit()
-    results.put([s.id for s in claimed])
-    time.sleep(600)
+        if commit:
+            uow.commit()
+        results.put([s.id for s in claimed])
+        time.sleep(600)
 
 
-@pytest.mark.postgres
-def test_claims_of_a_killed_worker_are_taken_over_after_their_lease(postgres_url: str):
-    ids = seed(postgres_url, 40, Status.GENERATED)
-    lease = timedelta(seconds=2)
+def kill_while_holding_claims(url: str, lease: timedelta, commit: bool) -> list[uuid.UUID]:
+    """Start a worker that claims 20 strategies, SIGKILL it, and return what it held."""
     results = FORK.Queue()
-    doomed = FORK.Process(target=claim_and_hang, args=(postgres_url, "doomed", lease, results))
+    doomed = FORK.Process(target=claim_and_hang, args=(url, "doomed", lease, commit, results))
     doomed.start()
     held = results.get(timeout=60)
-    claimed_at = datetime.now(UTC)
     os.kill(doomed.pid, signal.SIGKILL)
     doomed.join(timeout=30)
     assert doomed.exitcode == -signal.SIGKILL and len(held) == 20
+    return held
 
-    early = validate_claimed(postgres_url, "early", 100)
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+
+
+def test_claims_of_a_killed_worker_are_taken_over_after_their_lease(url: str):
+    ids = seed(url, 40, Status.GENERATED)
+    lease = timedelta(seconds=2)
+    claimed_before = datetime.now(UTC)
+    held = kill_while_holding_claims(url, lease, commit=True)
+
+    early = validate_claimed(url, "early", 100)
     assert set(early) == set(ids) - set(held)  # the dead worker's lease still holds
 
-    time.sleep(max(0.0, (claimed_at + lease - datetime.now(UTC)).total_seconds()) + 0.2)
-    rescued = validate_claimed(postgres_url, "rescuer", 100)
+    time.sleep(max(0.0, (claimed_before + lease - datetime.now(UTC)).total_seconds()) + 0.2)
+    rescued = validate_claimed(url, "rescuer", 100)
     assert sorted(rescued) == sorted(held)
-    assert events_per_strategy(postgres_url) == Counter(ids)
+    assert events_per_strategy(url) == Counter(ids)
+
+
+def test_a_worker_killed_inside_its_claim_transaction_holds_nothing(url: str):
+    """Killed before committing: its locks (PostgreSQL rows, SQLite's write lock) go with it and
+    the next worker takes every strategy at once, without waiting for a lease."""
+    ids = seed(url, 40, Status.GENERATED)
+    held = kill_while_holding_claims(url, timedelta(hours=1), commit=False)
+    assert set(held) < set(ids)
+    assert Counter(validate_claimed(url, "next", 100)) == Counter(ids)
+    assert events_per_strategy(url) == Counter(ids)
+
+
+@pytest.mark.postgres
+def test_a_claim_skips_rows_another_open_claim_holds_without_waiting(postgres_url: str):
+    """FOR UPDATE SKIP LOCKED: a claimer neither waits for nor takes rows that a concurrent,
+    not yet committed claim has locked."""
+    ids = seed(postgres_url, 6, Status.GENERATED)
+    engine = create_engine(postgres_url)
+    now = datetime.now(UTC)
+    with SqlAlchemyUnitOfWork(engine) as holder, SqlAlchemyUnitOfWork(engine) as other:
+        first = holder.strategies.claim(Status.GENERATED, 3, "holder", now, LEASE)
+        other.connection.execute(sa.text("SET LOCAL lock_timeout = '1s'"))
+        second = other.strategies.claim(Status.GENERATED, 10, "other", now, LEASE)
+    engine.dispose()
+    assert [s.id for s in first] == ids[:3]
+    assert [s.id for s in second] == ids[3:]
 
 
 @pytest.mark.postgres
