@@ -69,10 +69,14 @@ def test_exact_duplicate_is_removed_and_the_report_says_so():
         ("conflicting_duplicate", lambda c: c["time"].__setitem__(5, c["time"][4])),
         ("non_increasing_time", lambda c: c["time"].__setitem__(5, c["time"][2])),
         ("misaligned_time", lambda c: c["time"].__setitem__(5, c["time"][5] + 1000)),
-        ("nan_price", lambda c: c["close"].__setitem__(5, np.nan)),
+        ("non_finite_price", lambda c: c["close"].__setitem__(5, np.nan)),
+        ("non_finite_price", lambda c: c["high"].__setitem__(5, np.inf)),
         ("non_positive_price", lambda c: c["low"].__setitem__(5, 0.0)),
         ("high_below_low", lambda c: c["high"].__setitem__(5, c["low"][5] - 1)),
+        ("outside_range", lambda c: c["open"].__setitem__(5, c["high"][5] + 0.01)),
+        ("outside_range", lambda c: c["close"].__setitem__(5, c["low"][5] - 0.01)),
         ("bad_volume", lambda c: c["volume"].__setitem__(5, -1.0)),
+        ("bad_volume", lambda c: c["volume"].__setitem__(5, np.inf)),
     ],
 )
 def test_each_defect_is_refused_with_count_row_and_line(kind, spoil):
@@ -81,6 +85,7 @@ def test_each_defect_is_refused_with_count_row_and_line(kind, spoil):
     candles, report = check(batch(columns, lines=True), "BTC", "file.csv")
     issue = report.issue(kind)
     assert candles is None and report.rejected and report.bars_out == 0
+    assert [found.kind for found in report.issues if found.refused] == [kind]
     assert issue.count == 1 and issue.rows == (5,) and issue.lines == (7,)
     assert f"{kind}: 1 (refused) at line 7" in str(report)
     assert "REJECTED" in str(report)

@@ -12,10 +12,11 @@ kind                      what                                                  
 ``conflicting_duplicate`` same open time as the previous bar, different values    refused
 ``non_increasing_time``   open time earlier than the previous bar's               refused
 ``misaligned_time``       open time not on a 5-minute boundary (UTC)              refused
-``nan_price``             open, high, low or close is NaN                         refused
+``non_finite_price``      open, high, low or close is NaN or infinite             refused
 ``non_positive_price``    open, high, low or close is zero or negative            refused
 ``high_below_low``        high < low                                              refused
-``bad_volume``            volume NaN or negative                                  refused
+``outside_range``         open or close outside [low, high]                       refused
+``bad_volume``            volume NaN, infinite or negative                        refused
 ``conflicts_with_cache``  a bar the cache holds with other values (cache writes)  refused
 ========================  ======================================================  ===============
 
@@ -42,9 +43,10 @@ REFUSED = frozenset(
         "conflicting_duplicate",
         "non_increasing_time",
         "misaligned_time",
-        "nan_price",
+        "non_finite_price",
         "non_positive_price",
         "high_below_low",
+        "outside_range",
         "bad_volume",
         "conflicts_with_cache",
     }
@@ -164,6 +166,7 @@ def check(rows: CandleRows, symbol: str, origin: str) -> tuple[Candles | None, D
     """
     time = rows.time
     prices = np.stack([rows.open, rows.high, rows.low, rows.close])
+    ends = np.stack([rows.open, rows.close])
     step = np.diff(time)
     same_values = np.all(prices[:, 1:] == prices[:, :-1], axis=0) & (
         rows.volume[1:] == rows.volume[:-1]
@@ -175,10 +178,13 @@ def check(rows: CandleRows, symbol: str, origin: str) -> tuple[Candles | None, D
         "conflicting_duplicate": later[~same_values[later - 1]],
         "non_increasing_time": np.flatnonzero(step < 0) + 1,
         "misaligned_time": np.flatnonzero(time % STEP_MS != 0),
-        "nan_price": np.flatnonzero(np.isnan(prices).any(axis=0)),
+        "non_finite_price": np.flatnonzero(~np.isfinite(prices).all(axis=0)),
         "non_positive_price": np.flatnonzero((prices <= 0).any(axis=0)),
         "high_below_low": np.flatnonzero(rows.high < rows.low),
-        "bad_volume": np.flatnonzero(~(rows.volume >= 0)),
+        "outside_range": np.flatnonzero(
+            (rows.high >= rows.low) & ((ends > rows.high) | (ends < rows.low)).any(axis=0)
+        ),
+        "bad_volume": np.flatnonzero(~(np.isfinite(rows.volume) & (rows.volume >= 0))),
     }
     issues = []
     for kind in ("gap", *findings):
