@@ -7,6 +7,7 @@ returns the decisions, in the order the caller must apply them to the strategies
 from __future__ import annotations
 
 import enum
+import math
 import uuid
 from collections.abc import Iterable
 
@@ -48,6 +49,10 @@ class ActivePool:
 
     Worst means lowest :meth:`Standing.rank_key`: lowest score, then older ``last_backtested_at``,
     then smaller id. Retired ids are remembered and can never be admitted again.
+
+    Members without a score (migrated from the original system, due for a re-backtest) count toward
+    the size but are not ranked: they are never evicted or trimmed, and ``min(pool)`` is taken over
+    the scored members only.
     """
 
     def __init__(
@@ -79,31 +84,36 @@ class ActivePool:
         return sorted(self._members.values(), key=Standing.rank_key, reverse=True)
 
     def worst(self, excluding: uuid.UUID | None = None) -> Standing | None:
-        """The member that would go first, or None when the pool (minus ``excluding``) is empty."""
-        others = (s for i, s in self._members.items() if i != excluding)
-        return min(others, key=Standing.rank_key, default=None)
+        """The scored member that would go first, or None when the pool (minus ``excluding``) has
+        no scored member."""
+        scored = (s for i, s in self._members.items() if i != excluding and s.score is not None)
+        return min(scored, key=Standing.rank_key, default=None)
 
     def admit(self, candidate: Standing) -> list[PoolDecision]:
-        """Decide on a newly backtested candidate: enter, enter by evicting the worst, or retire."""
+        """Decide on a newly backtested candidate: enter, enter by evicting the worst, or retire.
+
+        A pool found over its bounds (a lowered ``max_size``, a migrated database) is first brought
+        back within them as :meth:`maintain` does; those decisions come first. A full pool without
+        a scored member to compare with rejects the candidate (``pool_full``).
+        """
         cid = candidate.strategy_id
         if cid in self._members:
             raise PoolError(f"strategy {cid} is already in the pool")
         if cid in self._retired:
             raise PoolError(f"strategy {cid} was retired and cannot come back")
-        if candidate.score is None:
-            raise PoolError(f"strategy {cid} has no score to be ranked by")
-        score = candidate.score
+        score = self._score_of(candidate)
+        decisions = self.maintain()
         if score < self.min_score_entry:
-            return [
-                self._retire_outsider(cid, f"{BELOW_ENTRY}: {score:.6g} < {self.min_score_entry:g}")
-            ]
-        decisions: list[PoolDecision] = []
+            reason = f"{BELOW_ENTRY}: {score:.6g} < {self.min_score_entry:g}"
+            return [*decisions, self._retire_outsider(cid, reason)]
         if self.is_full:
             worst = self.worst()
-            assert worst is not None and worst.score is not None
+            if worst is None:
+                reason = f"{POOL_FULL}: {score:.6g}, no scored member to compare with"
+                return [*decisions, self._retire_outsider(cid, reason)]
             if score <= worst.score:
                 reason = f"{POOL_FULL}: {score:.6g} <= pool minimum {worst.score:.6g}"
-                return [self._retire_outsider(cid, reason)]
+                return [*decisions, self._retire_outsider(cid, reason)]
             decisions.append(
                 self._remove(worst, f"{EVICTED}: by {cid} ({score:.6g} > {worst.score:.6g})")
             )
@@ -113,20 +123,18 @@ class ActivePool:
 
     def rescore(self, updated: Standing) -> PoolDecision:
         """Apply a re-backtest: keep with the new score, or retire when below the entry score or,
-        while the pool is full, below the minimum of the other members."""
+        while the pool is full, below the minimum of the other scored members."""
         sid = updated.strategy_id
         if sid not in self._members:
             raise PoolError(f"strategy {sid} is not in the pool")
-        if updated.score is None:
-            raise PoolError(f"strategy {sid}: a re-backtest must give a score")
-        score = updated.score
+        score = self._score_of(updated)
         if score < self.min_score_entry:
             return self._remove(
                 updated, f"{RETEST_BELOW_ENTRY}: {score:.6g} < {self.min_score_entry:g}"
             )
         if self.is_full:
             rest = self.worst(excluding=sid)
-            if rest is not None and rest.score is not None and score < rest.score:
+            if rest is not None and score < rest.score:
                 return self._remove(updated, f"{RETEST_BELOW_POOL}: {score:.6g} < {rest.score:.6g}")
         self._members[sid] = updated
         return PoolDecision(sid, Action.KEEP)
@@ -157,6 +165,15 @@ class ActivePool:
         """A member left the pool without retiring (it went LIVE)."""
         if self._members.pop(strategy_id, None) is None:
             raise PoolError(f"strategy {strategy_id} is not in the pool")
+
+    @staticmethod
+    def _score_of(standing: Standing) -> float:
+        if standing.score is None or math.isnan(standing.score):
+            raise PoolError(
+                f"strategy {standing.strategy_id}: score {standing.score}; expected a number to be "
+                "ranked by"
+            )
+        return standing.score
 
     def _remove(self, standing: Standing, reason: str) -> PoolDecision:
         del self._members[standing.strategy_id]

@@ -124,3 +124,20 @@ def test_maintenance_trims_an_over_capacity_pool(uow):
         active = {s.id for s in uow.strategies.by_status(Status.ACTIVE)}
     # 10 is below entry; then 6 members -> 3 by trimming the lowest scored (16, 20); unscored stays
     assert active == {members[1].id, members[2].id, unscored.id}
+
+
+def test_a_full_migrated_pool_admits_by_evicting_its_worst_scored_member(uow):
+    # a pool right after the upgrade: one member without a score, over capacity
+    unscored = make_strategy(Status.ACTIVE)
+    members = [make_strategy(Status.ACTIVE, score=v) for v in (20.0, 30.0, 40.0)]
+    newcomer = make_strategy(Status.VALIDATED)
+    seed(uow, unscored, *members, newcomer)
+    decisions = admit(uow, newcomer.id, 35.0, at=T0 + timedelta(hours=1))
+    assert [(d.strategy_id, d.reason_code) for d in decisions] == [
+        (members[0].id, "pool_trim"),
+        (members[1].id, "evicted"),
+        (newcomer.id, ""),
+    ]
+    with uow:
+        active = {s.id for s in uow.strategies.by_status(Status.ACTIVE)}
+    assert active == {unscored.id, members[2].id, newcomer.id}
