@@ -26,6 +26,7 @@ from tests.integration.legacy_database import (
 )
 
 from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine, migrations
+from sixbtc.adapters.sqlalchemy.migrations import MigrationRefused
 from sixbtc.adapters.sqlalchemy.tables import metadata
 from sixbtc.domain.strategy import Status
 from sixbtc.domain.timeframe import Timeframe
@@ -190,7 +191,7 @@ def test_a_status_in_use_that_the_plan_does_not_know_is_refused(postgres_url: st
     rows = [*ROWS, ("pending", "PENDING", False, ())]
     build_postgres(postgres_url, labels=OTHER_ORDER, rows=rows)
     before = snapshot(postgres_url)
-    with pytest.raises(RuntimeError, match=r"strategies\.status: found PENDING \(1 rows\)"):
+    with pytest.raises(MigrationRefused, match=r"strategies\.status: found PENDING \(1 rows\)"):
         migrations.upgrade(postgres_url)
     assert snapshot(postgres_url) == before
     assert migrations.current(postgres_url) == LEGACY_REVISION
@@ -222,6 +223,22 @@ def execute_script(url: str, script: str) -> None:
         for statement in script.split(";") if url.startswith("sqlite") else [script]:
             connection.exec_driver_sql(statement)
     engine.dispose()
+
+
+def test_a_migration_that_loses_rows_is_refused(postgres_url: str) -> None:
+    build_postgres(postgres_url)
+    execute_script(
+        postgres_url,
+        """CREATE FUNCTION lose_a_coin() RETURNS trigger AS $$ BEGIN
+             DELETE FROM coins WHERE symbol = 'ETH'; RETURN NEW; END $$ LANGUAGE plpgsql;
+           CREATE TRIGGER lose AFTER UPDATE ON strategies FOR EACH ROW
+             EXECUTE FUNCTION lose_a_coin()""",
+    )
+    before = snapshot(postgres_url)
+    with pytest.raises(MigrationRefused, match="coins: 2 rows before, 1 after"):
+        migrations.upgrade(postgres_url)
+    assert snapshot(postgres_url) == before
+    assert migrations.current(postgres_url) == LEGACY_REVISION
 
 
 #: The last revision fails on an index name already taken (both dialects), after the plan's

@@ -6,13 +6,45 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Connection
 
 from sixbtc.adapters.sqlalchemy.engine import create_engine
 
 SCRIPTS = Path(__file__).resolve().parent / "alembic"
+
+
+class MigrationRefused(RuntimeError):
+    """A migration stopped before committing anything: the database is as it was."""
+
+
+def row_counts(connection: Connection) -> dict[str, int]:
+    """The number of rows of every table but Alembic's own."""
+    names = sa.inspect(connection).get_table_names()
+    return {
+        name: connection.execute(
+            sa.select(sa.func.count()).select_from(sa.table(name))
+        ).scalar_one()
+        for name in names
+        if name != "alembic_version"
+    }
+
+
+def check_row_counts(before: dict[str, int], after: dict[str, int]) -> None:
+    """Refuse a migration that changed the row count of a table it kept."""
+    changed = [
+        f"{name}: {count} rows before, {after[name]} after"
+        for name, count in sorted(before.items())
+        if name in after and after[name] != count
+    ]
+    if changed:
+        raise MigrationRefused(
+            f"row counts changed ({'; '.join(changed)}); expected every table the migration "
+            "keeps to keep every row. Nothing was changed."
+        )
 
 
 def alembic_config(url: str) -> Config:

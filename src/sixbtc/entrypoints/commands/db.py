@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from sixbtc import config as configuration
 from sixbtc.adapters.sqlalchemy import migrations
@@ -31,16 +32,22 @@ def _url(args: argparse.Namespace) -> str:
     return configuration.load(args.config).database.url
 
 
-def _upgrade(args: argparse.Namespace) -> int:
-    migrations.upgrade(_url(args), args.revision)
-    print(f"database at {migrations.current(_url(args))}")
+def _migrate(args: argparse.Namespace, run) -> int:
+    try:
+        run(_url(args), args.revision)
+    except migrations.MigrationRefused as error:
+        print(f"sixbtc db: migration refused: {error}", file=sys.stderr)
+        return 1
+    print(f"database at {migrations.current(_url(args)) or 'base (empty)'}")
     return 0
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    return _migrate(args, migrations.upgrade)
 
 
 def _downgrade(args: argparse.Namespace) -> int:
-    migrations.downgrade(_url(args), args.revision)
-    print(f"database at {migrations.current(_url(args)) or 'base (empty)'}")
-    return 0
+    return _migrate(args, migrations.downgrade)
 
 
 def _current(args: argparse.Namespace) -> int:

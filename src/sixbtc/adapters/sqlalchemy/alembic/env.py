@@ -1,4 +1,5 @@
-"""Alembic environment: every run of upgrades or downgrades is ONE transaction.
+"""Alembic environment: every run of upgrades or downgrades is ONE transaction, refused (rolled
+back) if a table it keeps ends with another number of rows than it had.
 
 The URL comes from ``-x url=...``, else ``sqlalchemy.url`` (set by ``sixbtc db``), else the SixBTC
 configuration (``database.url``). A caller may also hand over an open connection in
@@ -10,6 +11,7 @@ from __future__ import annotations
 from alembic import context
 
 from sixbtc.adapters.sqlalchemy.engine import create_engine
+from sixbtc.adapters.sqlalchemy.migrations import check_row_counts, row_counts
 
 
 def _url() -> str:
@@ -25,7 +27,9 @@ def _url() -> str:
 def _run(connection) -> None:
     context.configure(connection=connection, transactional_ddl=True)
     with context.begin_transaction():
+        before = row_counts(connection)
         context.run_migrations()
+        check_row_counts(before, row_counts(connection))
 
 
 def run_migrations_online() -> None:

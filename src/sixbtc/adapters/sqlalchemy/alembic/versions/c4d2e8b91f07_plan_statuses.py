@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
+from sixbtc.adapters.sqlalchemy.migrations import MigrationRefused
+
 revision = "c4d2e8b91f07"
 down_revision = "a1f6f9a716cc"
 branch_labels = None
@@ -85,7 +87,7 @@ def _refuse_unknown_statuses() -> None:
     if unknown:
         found = ", ".join(f"{label} ({count} rows)" for label, count in sorted(unknown.items()))
         known = ", ".join((*STATUSES, *RENAMED))
-        raise RuntimeError(
+        raise MigrationRefused(
             f"strategies.status: found {found}; expected only {known}. Nothing was changed: map "
             "or delete those rows, then run `sixbtc db upgrade` again."
         )
