@@ -1,6 +1,9 @@
+from collections import Counter
 from datetime import timedelta
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given
 from tests.factories import T0, make_strategy
 
 from sixbtc.domain.selection import LiveSelection
@@ -80,3 +83,57 @@ def test_ties_go_to_the_most_recently_backtested_then_larger_id():
 @pytest.mark.parametrize("live_count,free", [(0, 10), (9, 1), (10, 0), (12, 0)])
 def test_free_slots(live_count, free):
     assert selection.free_slots(live_count) == free
+
+
+candidate_specs = st.lists(
+    st.tuples(
+        st.sampled_from([40.0, 49.999, 50.0, 60.0, 60.0, 75.0, 99.0]),
+        st.sampled_from(["MOM", "REV", "TRN"]),
+        st.sampled_from(TIMEFRAMES[:3]),
+        st.sampled_from([Status.ACTIVE, Status.ACTIVE, Status.ACTIVE, Status.RETIRED]),
+    ),
+    max_size=25,
+)
+live_specs = st.lists(
+    st.tuples(st.sampled_from(["MOM", "REV", "VOL"]), st.sampled_from(TIMEFRAMES[:3])),
+    max_size=12,
+)
+
+
+@given(candidate_specs, live_specs)
+def test_selection_is_the_greedy_best_first_fill_within_the_limits(specs, live_specs):
+    candidates = []
+    for score, kind, timeframe, status in specs:
+        strategy = active(score, kind=kind, timeframe=timeframe)
+        strategy.status = status
+        candidates.append(strategy)
+    live = [active(80, kind=kind, timeframe=timeframe) for kind, timeframe in live_specs]
+    chosen = selection.select(candidates, live=live)
+
+    slots = selection.free_slots(len(live))
+    assert len(chosen) <= slots
+    assert len(set(chosen)) == len(chosen)
+    assert all(s.status is Status.ACTIVE and s.score_backtest >= 50 for s in chosen)
+    ranks = [s.standing().rank_key() for s in chosen]
+    assert ranks == sorted(ranks, reverse=True)
+
+    def counts(strategies):
+        return Counter(s.strategy_type for s in strategies), Counter(
+            s.timeframe for s in strategies
+        )
+
+    live_types, live_timeframes = counts(live)
+    types, timeframes = counts(chosen)
+    assert all(live_types[t] + n <= 3 for t, n in types.items())
+    assert all(live_timeframes[tf] + n <= 3 for tf, n in timeframes.items())
+    # every eligible candidate left out was full at its turn: no slot or a limit reached
+    for left in candidates:
+        if left in chosen or left.status is not Status.ACTIVE or left.score_backtest < 50:
+            continue
+        ahead = [s for s in chosen if s.standing().rank_key() > left.standing().rank_key()]
+        types_ahead, timeframes_ahead = counts([*live, *ahead])
+        assert (
+            len(ahead) >= slots
+            or types_ahead[left.strategy_type] >= 3
+            or timeframes_ahead[left.timeframe] >= 3
+        )
