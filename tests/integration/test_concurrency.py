@@ -346,3 +346,19 @@ def test_the_loser_of_a_race_to_add_the_same_code_gets_a_duplicate(postgres_url:
     racer.join(timeout=30)
     assert len(outcome) == 1 and isinstance(outcome[0], DuplicateStrategy)
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_pool_lock_waits_for_the_holder_until_it_commits(postgres_url: str) -> None:
+    migrations.upgrade(postgres_url)
+    engine = create_engine(postgres_url)
+    with SqlAlchemyUnitOfWork(engine) as holder, SqlAlchemyUnitOfWork(engine) as other:
+        holder.lock_pool()
+        other.connection.execute(sa.text("SET LOCAL lock_timeout = '200ms'"))
+        with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+            other.lock_pool()
+        other.rollback()
+        holder.commit()
+        other.connection.execute(sa.text("SET LOCAL lock_timeout = '200ms'"))
+        other.lock_pool()
+    engine.dispose()
