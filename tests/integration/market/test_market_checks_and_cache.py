@@ -146,3 +146,11 @@ def test_cached_market_data_serves_aggregates_and_refuses_unknown_symbols(tmp_pa
     assert hours.high[0] == columns["high"][:12].max()
     with pytest.raises(MarketDataUnavailable, match="ETH"):
         market.candles("ETH", Timeframe.H1, start, end)
+
+
+def test_report_of_bars_beyond_the_calendar_still_prints():
+    columns = rows(3)
+    start = 10**17 // STEP_MS * STEP_MS  # aligned, in the year 3 million
+    columns["time"] = start + STEP_MS * np.array([0, 1, 5])
+    _, report = check(batch(columns), "BTC", "test")
+    assert f"gap: 1 (kept) at row 2 ({start + 2 * STEP_MS} ms since 1970)" in str(report)

@@ -119,7 +119,8 @@ def test_binance_archive_imports_to_the_same_candles(tmp_path, header, micro):
     cache = ParquetCandleCache(tmp_path / "cache")
     report = import_file(cache, "binanceusdm", symbol_from_name(path), path)
     assert report.issues == () and report.bars_out == len(bars)
-    stored = cache.read("binanceusdm", "BTCUSDT")
+    assert cache.symbols("binanceusdm") == ["BTC"]  # the coin downloads store BTC/USDT:USDT as
+    stored = cache.read("binanceusdm", "BTC")
     for name in FIELDS:
         np.testing.assert_array_equal(getattr(stored, name), bars[name].to_numpy())
 
@@ -162,6 +163,10 @@ GOOD_HEAD = "time,open,high,low,close,volume\n2024-01-01T00:00:00Z,1,2,0.5,1.5,1
         ),
         (GOOD_HEAD + "2024-01-01T00:05:00Z,1,2,0.5\n", r"line 3: 4 fields; expected 6"),
         ("time,open,high,low,close,volume\n", r"no bars; expected at least one"),
+        (
+            "time,open,high,low,close,volume\n1704067200000000,1,2,0.5,1.5,10\n",
+            r"line 2: time is 1704067200000000, microseconds or finer; expected epoch milli",
+        ),
     ],
 )
 def test_malformed_candle_file_is_refused_with_file_line_and_expectation(tmp_path, text, expected):
@@ -171,6 +176,32 @@ def test_malformed_candle_file_is_refused_with_file_line_and_expectation(tmp_pat
         import_file(cache, "src", "BAD", path)
     assert str(path) in str(caught.value)
     assert cache.symbols("src") == []
+
+
+def test_parquet_with_microsecond_integer_times_is_refused_with_its_row(tmp_path):
+    bars = sample_bars(10)
+    bars["time"] = bars["time"] * 1000
+    path = tmp_path / "ETH-5m.parquet"
+    bars.to_parquet(path)
+    cache = ParquetCandleCache(tmp_path / "cache")
+    with pytest.raises(MalformedFile, match=r"ETH-5m.parquet row 0: time is 1704067200000000"):
+        import_file(cache, "src", "ETH", path)
+    assert cache.symbols("src") == []
+
+
+@pytest.mark.parametrize(
+    ("name", "symbol"),
+    [
+        ("ADA-BTC-5m.csv.gz", "ADA"),
+        ("BTCUSDT-5m-2024-01.zip", "BTC"),
+        ("ETHUSDC-5m-2024-01.zip", "ETH"),
+        ("ETHBTC-5m-2024-01.zip", "ETHBTC"),
+        ("USDT-5m.zip", "USDT"),
+        ("BTCUSDT-5m.csv", "BTCUSDT"),
+    ],
+)
+def test_symbol_from_a_file_name(name, symbol):
+    assert symbol_from_name(Path("/somewhere") / name) == symbol
 
 
 def test_malformed_binance_archive_is_refused_and_nothing_is_cached(tmp_path):

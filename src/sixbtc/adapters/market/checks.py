@@ -155,8 +155,12 @@ class RejectedData(MarketDataUnavailable):
 
 
 def iso(ms: int) -> str:
-    """``ms`` (UTC epoch milliseconds) as ISO 8601, e.g. ``2024-01-01T00:05:00Z``."""
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``ms`` (UTC epoch milliseconds) as ISO 8601, e.g. ``2024-01-01T00:05:00Z`` (beyond the years
+    1 to 9999, the number of milliseconds)."""
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):
+        return f"{ms} ms since 1970"
 
 
 def check(rows: CandleRows, symbol: str, origin: str) -> tuple[Candles | None, DataReport]:

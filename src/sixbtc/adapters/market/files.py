@@ -6,8 +6,8 @@ Candle files (``.csv``, ``.csv.gz``, ``.parquet``)
     One row per 5m bar with the columns ``time``, ``open``, ``high``, ``low``, ``close``,
     ``volume`` (any order, other columns ignored; CSV needs a header row). ``time`` is the bar's UTC
     open time: ISO 8601 (``2018-01-10T04:55:00Z``; a time without offset is taken as UTC), integer
-    epoch milliseconds, or in parquet a timestamp column. The files in ``shared/data/real-5m`` are
-    examples.
+    epoch milliseconds (an integer that can only be microseconds is refused), or in parquet a
+    timestamp column. The files in ``shared/data/real-5m`` are examples.
 
 Binance monthly kline archives (``.zip``, e.g. ``BTCUSDT-5m-2024-01.zip`` from data.binance.vision)
     A zip holding one CSV with the 12 columns of Binance's REST klines: open time, open, high, low,
@@ -43,6 +43,7 @@ COLUMNS = ("time", *FIELDS)
 BINANCE_HEADER = "open_time"
 BINANCE_COLUMNS = 12
 MICROSECONDS_FROM = 10**14  # open times at or above this are microseconds (year 5138 in ms)
+ARCHIVE_QUOTES = ("USDT", "USDC")  # quotes of the perpetuals downloads use, left out of names
 
 
 class MalformedFile(ValueError):
@@ -63,9 +64,16 @@ def import_file(
 
 
 def symbol_from_name(path: str | Path) -> str:
-    """The symbol a file name suggests: the part before the first '-' (``ADA-BTC-5m.csv.gz`` ->
-    ``ADA``, ``BTCUSDT-5m-2024-01.zip`` -> ``BTCUSDT``)."""
-    return Path(path).name.split("-")[0].split(".")[0]
+    """The coin a file name suggests: the part before the first '-' (``ADA-BTC-5m.csv.gz`` ->
+    ``ADA``); for a Binance archive without its USDT or USDC quote, so that it joins the coin
+    downloads store (``BTCUSDT-5m-2024-01.zip`` -> ``BTC``)."""
+    name = Path(path).name
+    symbol = name.split("-")[0].split(".")[0]
+    if name.lower().endswith(".zip"):
+        for quote in ARCHIVE_QUOTES:
+            if symbol.endswith(quote) and len(symbol) > len(quote):
+                return symbol.removesuffix(quote)
+    return symbol
 
 
 def read_file(path: str | Path) -> CandleRows:
@@ -100,9 +108,17 @@ def _number(value: str, where: str, column: str) -> float:
         raise MalformedFile(f"{where}: {column} is {value!r}; expected a number") from None
 
 
+def _epoch_ms(value: int, where: str) -> int:
+    if abs(value) >= MICROSECONDS_FROM:
+        raise MalformedFile(
+            f"{where}: time is {value}, microseconds or finer; expected epoch milliseconds"
+        )
+    return value
+
+
 def _time_ms(value: str, where: str) -> int:
     if value.lstrip("-").isdigit():
-        return int(value)
+        return _epoch_ms(int(value), where)
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
@@ -170,6 +186,11 @@ def _read_parquet(path: Path) -> CandleRows:
                 f"file {path}: column time has type {kind}; expected a timestamp or integer "
                 "epoch milliseconds"
             )
+        elif name == "time":
+            values = column.to_numpy()
+            too_large = np.flatnonzero(np.abs(values) >= MICROSECONDS_FROM)
+            if len(too_large):
+                _epoch_ms(int(values[too_large[0]]), f"file {path} row {too_large[0]}")
         elif name != "time" and not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
             raise MalformedFile(f"file {path}: column {name} has type {kind}; expected numbers")
         columns.append(column.to_numpy())
