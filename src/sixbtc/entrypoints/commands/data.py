@@ -43,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     imports.add_argument("files", nargs="+", help="files to import")
     imports.add_argument(
-        "--symbol", help="the coin to store the bars as (default: file name up to its first '-')"
+        "--symbol",
+        help="the coin to store the bars as (default: the file name up to its first '-'; for a "
+        "Binance archive without its USDT or USDC quote: BTCUSDT-5m-2024-01.zip -> BTC)",
     )
     imports.add_argument(
         "--source", help="the cache source to store into (default: market_data.exchange)"
