@@ -28,6 +28,7 @@ from tests.integration.legacy_database import (
 from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine, migrations
 from sixbtc.adapters.sqlalchemy.migrations import MigrationRefused
 from sixbtc.adapters.sqlalchemy.tables import metadata
+from sixbtc.application import pool
 from sixbtc.domain.strategy import Status
 from sixbtc.domain.timeframe import Timeframe
 
@@ -326,3 +327,28 @@ def test_downgrade_after_the_pipeline_ran_keeps_its_decisions(legacy_url: str) -
     expected = {name: old for name, old, *_ in ROWS}
     expected.update(tested_backtests="RETIRED", val="TESTED")
     assert status == expected
+
+
+def test_the_first_pool_maintenance_after_the_migration_trims_not_the_migration(
+    legacy_url: str,
+) -> None:
+    names = {strategy_id(i): name for i, (name, *_) in enumerate(ROWS)}
+    migrations.upgrade(legacy_url)
+    engine = create_engine(legacy_url)
+    rules = pool.PoolRules(max_size=2, min_score_entry=25)
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        assert uow.strategies.count(Status.ACTIVE) == 5  # over capacity: the migration kept all
+        decisions = pool.maintain(uow, rules, at=datetime(2024, 7, 1, tzinfo=UTC))
+        uow.commit()
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        active = {names[s.id] for s in uow.strategies.by_status(Status.ACTIVE)}
+        retired = {names[s.id]: s.retired_reason for s in uow.strategies.by_status(Status.RETIRED)}
+    engine.dispose()
+    assert {names[d.strategy_id]: d.reason_code for d in decisions} == {
+        "tested_backtests": "below_entry",  # score 20
+        "tested_only_tested_at": "pool_trim",  # score 30
+        "selected": "pool_trim",  # score 50
+    }
+    # The best scored member stays, and so does the one without a score (due for a re-backtest).
+    assert active == {"selected_nothing", "tested_nothing"}
+    assert retired["selected"].startswith("pool_trim")
