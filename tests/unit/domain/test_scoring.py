@@ -102,3 +102,33 @@ def test_training_score_has_no_degradation_and_needs_the_minimum_trades():
     # 0.40*0.5 + 0.25*0.5 + 0.10*0.6 + 0.15*0.5 + 0.10*0.5 = 0.51
     assert strict.training_score(metrics, Timeframe.M5) == pytest.approx(51.0)
     assert strict.training_score(attrs.evolve(metrics, trades=49), Timeframe.M5) == 0.0
+
+
+def test_live_score_measures_degradation_against_the_backtest_sharpe():
+    live = m(expectancy=0.05, sharpe=1.0, win_rate=0.6, max_drawdown=0.15)
+    # 0.40*0.5 + 0.25*(1/3) + 0.10*0.6 + 0.15*0.5 = 0.418333...; recency adds 0.10*clip(0.5 - deg)
+    assert policy.live_score(live, backtest_sharpe=2.0) == pytest.approx(41.8333333)  # deg 0.5
+    assert policy.live_score(live, backtest_sharpe=1.0) == pytest.approx(46.8333333)  # deg 0
+    assert policy.live_score(live, backtest_sharpe=0.5) == pytest.approx(51.8333333)  # deg -1
+
+
+SATURATION = {  # each term's clip, in the metric's own units (default bounds)
+    "expectancy": (0.0, 0.10),
+    "sharpe": (0.0, 3.0),
+    "max_drawdown": (0.0, 0.30),
+}
+
+
+@pytest.mark.parametrize("field", sorted(SATURATION))
+@given(metrics=metrics_strategy, deg=finite)
+def test_a_metric_counts_only_within_its_bounds(field, metrics, deg):
+    low, high = SATURATION[field]
+    clipped = attrs.evolve(metrics, **{field: min(high, max(low, getattr(metrics, field)))})
+    assert policy.score(metrics, deg) == pytest.approx(policy.score(clipped, deg), abs=1e-9)
+
+
+@given(metrics=metrics_strategy, deg=finite)
+def test_degradation_counts_only_within_its_bounds(metrics, deg):
+    # recency = clip(0.5 - degradation, 0, 1): degradation beyond [-0.5, 0.5] changes nothing
+    clipped = min(0.5, max(-0.5, deg))
+    assert policy.score(metrics, deg) == pytest.approx(policy.score(metrics, clipped), abs=1e-9)
