@@ -188,6 +188,20 @@ def test_labels_are_read_from_the_database_and_restored(postgres_url: str) -> No
     assert snapshot(postgres_url) == before
 
 
+def test_rows_already_active_in_a_half_migrated_original_database_come_back_active(
+    postgres_url: str,
+) -> None:
+    """The original system's migration, failing half-way, could leave an ACTIVE label and rows."""
+    build_postgres(
+        postgres_url, labels=(*OTHER_ORDER, "ACTIVE"), rows=[*ROWS, ("half", "ACTIVE", True, ())]
+    )
+    before = snapshot(postgres_url)
+    migrations.upgrade(postgres_url)
+    migrations.downgrade(postgres_url, LEGACY_REVISION)
+    assert status_labels(postgres_url) == [*OTHER_ORDER, "ACTIVE"]
+    assert snapshot(postgres_url) == before
+
+
 def test_a_status_in_use_that_the_plan_does_not_know_is_refused(postgres_url: str) -> None:
     rows = [*ROWS, ("pending", "PENDING", False, ())]
     build_postgres(postgres_url, labels=OTHER_ORDER, rows=rows)

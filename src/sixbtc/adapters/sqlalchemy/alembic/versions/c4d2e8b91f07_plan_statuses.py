@@ -204,10 +204,14 @@ def downgrade() -> None:
     _set_status_type(_status_type(STATUSES), sa.String(20))
     # A migrated row still in its migrated status gets its former status back (whatever the
     # pipeline recorded since, such as re-backtests); a row the pipeline moved on keeps the move,
-    # and any other ACTIVE row is what the original system called TESTED.
+    # and any other ACTIVE row is what the original system called TESTED (unless its type already
+    # had ACTIVE: the original system's own migration, run half-way, added it).
     former = _status_before_migration()
     bind.execute(strategies.update().where(former.is_not(None)).values(status=former))
-    bind.execute(strategies.update().where(strategies.c.status == "ACTIVE").values(status="TESTED"))
+    if "ACTIVE" not in original_labels:
+        bind.execute(
+            strategies.update().where(strategies.c.status == "ACTIVE").values(status="TESTED")
+        )
     _set_status_type(sa.String(20), _status_type(original_labels))
     with op.batch_alter_table("strategies") as batch:
         batch.drop_column("retired_reason")
