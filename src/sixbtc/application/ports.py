@@ -150,9 +150,13 @@ class MarketData(Protocol):
 
 class SignalSource(Protocol):
     """Runs a strategy's code on candles and returns its signals, one per bar: +1 long, -1 short,
-    0 flat (int8). Strategy code is untrusted: implementations isolate it."""
+    0 flat (int8). Strategy code is untrusted: implementations isolate it.
 
-    def signals(self, code: str, candles: Candles) -> np.ndarray: ...
+    ``fresh=True`` asks for a process (or other state) that has served no earlier request, so that
+    code cannot carry what it saw in one request into the next (the validator compares requests);
+    an implementation that keeps no state between requests may ignore it."""
+
+    def signals(self, code: str, candles: Candles, *, fresh: bool = False) -> np.ndarray: ...
 
 
 @attrs.frozen
