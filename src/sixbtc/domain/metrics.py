@@ -88,7 +88,8 @@ def sharpe_ratio(equity: np.ndarray, bars_per_year: float) -> float:
 
 
 def max_drawdown(equity: np.ndarray) -> float:
-    """Largest fall from a running peak of the compounded equity, as a fraction in [0, 1]."""
+    """Largest fall from a running peak of the compounded equity, as a fraction of that peak: in
+    [0, 1] while the equity stays positive, above 1 once a loss exceeds the capital."""
     curve = np.asarray(equity, dtype=float)
     if curve.size == 0:
         return 0.0

@@ -60,3 +60,9 @@ def test_weighted_metrics_mix_fields_and_sum_trades():
     assert mixed.sharpe == pytest.approx(1.6)
     assert mixed.expectancy == pytest.approx(0.022)
     assert mixed.trades == 35
+
+
+def test_drawdown_of_a_curve_that_loses_more_than_its_capital():
+    assert metrics.max_drawdown(np.array([1.0, 2.0, 0.0])) == pytest.approx(1.0)
+    assert metrics.max_drawdown(np.array([1.0, 2.0, -1.0])) == pytest.approx(1.5)
+    assert metrics.max_drawdown(np.array([1.0, 1.5, 2.0])) == 0.0
