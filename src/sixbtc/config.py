@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from sixbtc.domain.selection import LiveSelection
 from sixbtc.domain.timeframe import Timeframe
 
 ENV_PREFIX = "SIXBTC_"
+_EXPONENT_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 class ConfigError(ValueError):
@@ -102,6 +104,9 @@ class BacktesterConfig:
 
     @timeframes.validator
     def _known(self, attribute: attrs.Attribute, value: tuple[str, ...]) -> None:
+        if not value:
+            accepted = ", ".join(t.value for t in Timeframe)
+            raise ConfigError(f"{attribute.name}: []; expected a non-empty list of {accepted}")
         for label in value:
             try:
                 Timeframe.parse(label)
@@ -201,6 +206,12 @@ class ScoringConfig:
     holdout_weight: float = attrs.field(default=0.60, validator=fraction)
     min_trades: dict[str, int] = attrs.field(factory=_default_min_trades)
 
+    @min_trades.validator
+    def _counts(self, attribute: attrs.Attribute, value: dict[str, int]) -> None:
+        for label, count in value.items():
+            if count < 0:
+                raise ConfigError(f"{attribute.name}.{label}: {count}; expected a count >= 0")
+
 
 @attrs.frozen
 class DatabaseConfig:
@@ -211,7 +222,9 @@ class DatabaseConfig:
 class MarketDataConfig:
     source: str = attrs.field(
         default="synthetic",
-        validator=_check(lambda v: v in ("synthetic", "ccxt"), "'synthetic' or 'ccxt'"),
+        validator=_check(
+            lambda v: v in ("synthetic", "ccxt", "cache"), "'synthetic', 'ccxt' or 'cache'"
+        ),
     )
     seed: int = 42
     synthetic_mode: str = attrs.field(
@@ -338,6 +351,8 @@ def _structure(kind: Any, value: Any, path: str) -> Any:
         raise TypeError(f"{path}: unions are not supported in the configuration schema")
     if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
+    if kind is float and isinstance(value, str) and _EXPONENT_FLOAT.fullmatch(value):
+        return float(value)  # YAML 1.1 reads 1e-3 (no dot) as text
     if kind is bool and isinstance(value, bool):
         return value
     if kind in (int, str) and type(value) is kind:
