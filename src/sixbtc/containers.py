@@ -16,7 +16,7 @@ from sixbtc.adapters.clock import SystemClock
 from sixbtc.adapters.engine import NumbaBacktestEngine
 from sixbtc.adapters.generator.sources import CatalogueStrategySource, GeneticStrategySource
 from sixbtc.adapters.inspection import AstCodeInspector
-from sixbtc.adapters.market import ParquetCandleCache, SyntheticMarketData
+from sixbtc.adapters.market import CachedMarketData, ParquetCandleCache, SyntheticMarketData
 from sixbtc.adapters.market.synthetic import COINS
 from sixbtc.adapters.memory import InMemoryStore, InMemoryUnitOfWork
 from sixbtc.adapters.sandbox import SandboxSignalSource
@@ -49,8 +49,8 @@ def _ccxt_market_data(
 
 
 def _market_data(config: Config, clock: Clock, cache: ParquetCandleCache) -> MarketData:
-    """Synthetic markets ending at 00:00 UTC of ``market_data.synthetic_end`` (empty: today), or
-    ccxt history through the cache."""
+    """Synthetic markets ending at 00:00 UTC of ``market_data.synthetic_end`` (empty: today), ccxt
+    history through the cache, or the cache alone (``market_data.exchange``'s bars as they are)."""
     settings = config.market_data
     if settings.source == "synthetic":
         days = config.backtester.training_days + config.backtester.holdout_days
@@ -60,6 +60,9 @@ def _market_data(config: Config, clock: Clock, cache: ParquetCandleCache) -> Mar
             end = clock.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         coins = settings.symbols or COINS[: config.backtester.coins]
         return SyntheticMarketData(end, settings.seed, settings.synthetic_mode, days, coins)
+    if settings.source == "cache":
+        coins = [entry.split("/")[0] for entry in settings.symbols]  # BTC/USDT:USDT is BTC
+        return CachedMarketData(cache, settings.exchange, coins)
     return _ccxt_market_data(config, clock, cache)
 
 
@@ -79,7 +82,8 @@ class Container(containers.DeclarativeContainer):
     candle_cache = providers.Singleton(
         lambda c: ParquetCandleCache(c.market_data.cache_dir), config
     )
-    #: ``market_data.source``: synthetic (offline, deterministic) or ccxt with the parquet cache.
+    #: ``market_data.source``: synthetic (offline, deterministic), ccxt with the parquet cache, or
+    #: the parquet cache alone.
     market_data = providers.Singleton(_market_data, config, clock, candle_cache)
     #: ccxt history whatever ``market_data.source`` says (``sixbtc data download``).
     ccxt_market_data = providers.Factory(_ccxt_market_data, config, clock, candle_cache)
