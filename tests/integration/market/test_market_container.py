@@ -11,7 +11,8 @@ from sixbtc import config as configuration
 from sixbtc import containers
 from sixbtc.adapters.ccxt.market_data import CcxtMarketData
 from sixbtc.adapters.clock import ManualClock
-from sixbtc.adapters.market import SyntheticMarketData
+from sixbtc.adapters.market import CachedMarketData, SyntheticMarketData
+from sixbtc.adapters.market.checks import CandleRows
 from sixbtc.config import ConfigError, from_mapping
 from sixbtc.domain.timeframe import Timeframe
 
@@ -83,3 +84,24 @@ def test_synthetic_end_is_read_from_yaml_and_environment_and_validated(tmp_path)
     file.write_text("market_data: {synthetic_end: 2025-02-30}\n")
     with pytest.raises(ConfigError, match=r"not valid YAML \(day is out of range"):
         configuration.load(file, environ={})
+
+
+def test_cache_source_serves_what_the_cache_holds_without_an_exchange(tmp_path):
+    end = datetime(2025, 1, 1, tzinfo=UTC)
+    bars = SyntheticMarketData(end, days=2, coins=["ADA", "ETH"])
+    settings = {"source": "cache", "exchange": "imported", "cache_dir": str(tmp_path)}
+    container = containers.build(from_mapping({"market_data": settings}))
+    for coin in ("ADA", "ETH"):
+        candles = bars.candles(coin, Timeframe.M5, end - timedelta(days=2), end)
+        container.candle_cache().write("imported", coin, CandleRows.of(candles), "a file")
+    market = container.market_data()
+    assert isinstance(market, CachedMarketData)
+    assert market.symbols() == ["ADA", "ETH"]
+    hours = market.candles("ETH", Timeframe.H1, end - timedelta(days=1), end)
+    np.testing.assert_array_equal(
+        hours.close, bars.candles("ETH", Timeframe.H1, end - timedelta(days=1), end).close
+    )
+    chosen = {**settings, "symbols": ["ETH/USDT:USDT"]}
+    assert containers.build(from_mapping({"market_data": chosen})).market_data().symbols() == [
+        "ETH"
+    ]
