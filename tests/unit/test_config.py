@@ -75,6 +75,22 @@ def test_environment_overrides_the_file():
             {"SIXBTC_ACTIVE_POOL__MAX_SIZE": "true"},
             "active_pool.max_size: True (bool); expected int",
         ),
+        (
+            {"SIXBTC_ACTIVE_POOL__MAX_SIZE": "1e3"},
+            "active_pool.max_size: '1e3' (str); expected int",
+        ),
+        (
+            {"SIXBTC_ACTIVE_POOL__MIN_SCORE_ENTRY": "1e3"},
+            "active_pool.min_score_entry: 1000.0; expected a score between 0 and 100",
+        ),
+        (
+            {"SIXBTC_BACKTESTER__TIMEFRAMES": "[]"},
+            "backtester.timeframes: []; expected a non-empty list of 5m, 15m",
+        ),
+        (
+            {"SIXBTC_SCORING__MIN_TRADES": "{5m: -4}"},
+            "scoring.min_trades.5m: -4; expected a count >= 0",
+        ),
     ],
 )
 def test_invalid_values_fail_at_load_naming_key_value_and_expectation(env, message):
@@ -105,3 +121,13 @@ def test_policies_are_built_from_configuration():
     assert loaded.retirement_policy().min_score == 35
     assert loaded.live_selection().max_live == 10
     assert loaded.scoring_policy().weights.expectancy == 0.40
+
+
+def test_floats_in_exponent_notation_are_numbers(tmp_path):
+    # YAML 1.1 reads 5e-4 (no dot) as text; the configuration takes it as the number it means
+    file = tmp_path / "costs.yaml"
+    file.write_text("backtester: {costs: {fee: 5e-4}}\n")
+    loaded = config.load(file, environ={"SIXBTC_BACKTESTER__COSTS__SLIPPAGE": "1E-3"})
+    assert (loaded.backtester.costs.fee, loaded.backtester.costs.slippage) == (0.0005, 0.001)
+    with pytest.raises(ConfigError, match=r"backtester.costs.fee: 'five' \(str\); expected float"):
+        config.load(file, environ={"SIXBTC_BACKTESTER__COSTS__FEE": "five"})
