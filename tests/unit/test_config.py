@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sixbtc import config
 from sixbtc.config import Config, ConfigError
@@ -22,6 +23,41 @@ def test_shipped_file_holds_the_spec_defaults():
     assert loaded.validator.live_history_bars == 5000
     assert loaded.robustness.min_deflated_sharpe == 0.95
     assert len(loaded.parameter_grid()) == 300
+
+
+SPEC_SECTION_8 = {
+    "active_pool.max_size": 300,
+    "active_pool.min_score_entry": 15,
+    "backtester.retest_interval_days": 3,
+    "backtester.threads.validated": 4,
+    "backtester.threads.retest": 1,
+    "rotator.check_interval_minutes": 15,
+    "rotator.max_live_strategies": 10,
+    "rotator.min_score_live": 50,
+    "rotator.selection.max_per_type": 3,
+    "rotator.selection.max_per_timeframe": 3,
+    "monitor.check_interval_minutes": 15,
+    "monitor.retirement.min_score": 30,
+    "monitor.retirement.max_degradation": 0.50,
+    "monitor.retirement.max_drawdown": 0.30,
+    "monitor.retirement.min_trades": 10,
+    "pipeline.queue_limits.generated": 500,
+    "pipeline.queue_limits.validated": 50,
+    "validator.live_history_bars": 5000,
+    "robustness.min_deflated_sharpe": 0.95,
+    "robustness.max_permutation_p": 0.05,
+    "robustness.min_trades_training": 30,
+    "robustness.min_trades_holdout": 5,
+}
+
+
+@pytest.mark.parametrize(("key", "value"), sorted(SPEC_SECTION_8.items()))
+def test_every_spec_key_is_written_in_the_shipped_file_with_its_default(key, value):
+    written = yaml.safe_load(SHIPPED.read_text())
+    loaded = config.load(SHIPPED, environ={})
+    for part in key.split("."):
+        written, loaded = written[part], getattr(loaded, part)
+    assert written == value and loaded == value
 
 
 def test_atr_grid_takes_stop_multiples_beyond_the_percent_liquidation_bound():
