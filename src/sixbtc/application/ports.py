@@ -221,9 +221,14 @@ class Exchange(Protocol):
         """Equity of the subaccount in quote currency."""
         ...
 
-    def place_order(self, order: OrderRequest) -> OrderFill: ...
+    def place_order(self, order: OrderRequest) -> OrderFill:
+        """Fill a market order on ``order.subaccount``; the same ``client_order_id`` again returns
+        the first fill. ExchangeError when refused (reduce-only with nothing to reduce, ...)."""
+        ...
 
-    def positions(self, subaccount: int) -> list[Position]: ...
+    def positions(self, subaccount: int) -> list[Position]:
+        """The open positions of the subaccount, one net position per symbol."""
+        ...
 
 
 @attrs.frozen
