@@ -1,10 +1,10 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 from tests.factories import T0
 
-from sixbtc.adapters.clock import ManualClock
+from sixbtc.adapters.clock import ManualClock, SystemClock
 from sixbtc.adapters.memory import InMemoryExchange, InMemoryMarketData
 from sixbtc.application.errors import ExchangeError, MarketDataUnavailable
 from sixbtc.application.ports import OrderRequest
@@ -64,3 +64,20 @@ def test_manual_clock_only_moves_forward():
     assert clock.advance(timedelta(minutes=15)) == T0 + timedelta(minutes=15)
     with pytest.raises(ValueError, match="negative"):
         clock.advance(timedelta(seconds=-1))
+
+
+def test_manual_clock_refuses_a_naive_start_and_a_jump_back():
+    with pytest.raises(ValueError, match="naive"):
+        ManualClock(datetime(2026, 1, 1))
+    clock = ManualClock(T0)
+    clock.set(T0 + timedelta(days=3))
+    assert clock.now() == T0 + timedelta(days=3)
+    with pytest.raises(ValueError, match="never goes back"):
+        clock.set(T0)
+
+
+def test_system_clock_tells_aware_utc_time():
+    before = datetime.now(UTC)
+    now = SystemClock().now()
+    assert now.utcoffset() == timedelta(0)
+    assert before <= now <= datetime.now(UTC)
