@@ -101,53 +101,64 @@ class StrategyChecker:
 
     def _dynamic(self, code: str, warmup: int) -> str | None:
         s = self.settings
-        tail = s.checked_tail_bars
-        if warmup + tail > s.live_history_bars:
+        if warmup >= s.live_history_bars:
             return (
-                f"warmup_dependent: warm-up of {warmup} bars plus {tail} checked bars exceeds "
+                f"warmup_dependent: warm-up of {warmup} bars leaves no signal within "
                 f"validator.live_history_bars ({s.live_history_bars})"
             )
+        tail = min(s.checked_tail_bars, s.live_history_bars - warmup)
         seed = int.from_bytes(hashlib.sha256(code.encode()).digest()[:4], "big")
         bars = max(s.history_bars, warmup + tail + s.history_bars // 2)
         candles = random_walk(bars, seed)
-        full = self.signal_source.signals(code, candles)
+        full = self.signal_source.signals(code, candles, fresh=True)
         return self._shuffle(code, candles, full, warmup, seed) or self._warmup(
-            code, candles, full, warmup
+            code, candles, full, warmup, tail
         )
 
     def _shuffle(self, code: str, candles: Candles, full: np.ndarray, warmup: int, seed: int):
+        """Signals up to each sampled bar T against those computed with the bars after T removed,
+        replaced by a random walk, or by the real returns shuffled.
+
+        Each group of compared requests starts in a fresh process and goes in increasing T, so
+        that whatever code remembers from earlier requests never tells it more than the current
+        request shows: the full history alone; the truncated and random-walk variants (real bars
+        up to T only); the shuffled variants (real bars up to T and the set of later returns and
+        volumes, which each later variant shows as well)."""
         rng = np.random.default_rng(seed)
         n = len(candles)
         low = min(warmup + 1, n - 2)
         points = np.sort(
             rng.choice(np.arange(low, n - 1), self.settings.shuffle_points, replace=False)
         )
-        changed = 0
-        for t in points:
-            head = candles.slice(0, int(t) + 1)
-            rest = n - int(t) - 1
-            returns = np.diff(np.log(candles.close[int(t) :]))
-            walk = random_walk(rest, int(rng.integers(2**31)), float(head.close[-1])).close
-            shuffled = head.close[-1] * np.exp(np.cumsum(rng.permutation(returns)))
-            variants = (
-                head,
-                _concatenate(head, walk, rng.permutation(candles.volume[int(t) + 1 :])),
-                _concatenate(head, shuffled, rng.permutation(candles.volume[int(t) + 1 :])),
+        truncated, shuffled = [], []
+        for t in map(int, points):
+            head = candles.slice(0, t + 1)
+            walk = random_walk(n - t - 1, int(rng.integers(2**31)), float(head.close[-1]))
+            returns = rng.permutation(np.diff(np.log(candles.close[t:])))
+            truncated += [head, _concatenate(head, walk.close, walk.volume)]
+            shuffled.append(
+                _concatenate(
+                    head,
+                    head.close[-1] * np.exp(np.cumsum(returns)),
+                    rng.permutation(candles.volume[t + 1 :]),
+                )
             )
-            expected = full[: int(t) + 1]
-            if any(
-                not np.array_equal(self.signal_source.signals(code, v)[: int(t) + 1], expected)
-                for v in variants
-            ):
-                changed += 1
-        if changed:
-            return f"lookahead_shuffle: {changed} of {len(points)} points changed"
+        changed = np.zeros(len(points), dtype=bool)
+        for group, per_point in ((truncated, 2), (shuffled, 1)):
+            for index, variant in enumerate(group):
+                t = int(points[index // per_point])
+                signals = self.signal_source.signals(code, variant, fresh=index == 0)
+                if not np.array_equal(signals[: t + 1], full[: t + 1]):
+                    changed[index // per_point] = True
+        if changed.any():
+            return f"lookahead_shuffle: {int(changed.sum())} of {len(points)} points changed"
         return None
 
-    def _warmup(self, code: str, candles: Candles, full: np.ndarray, warmup: int) -> str | None:
-        tail = self.settings.checked_tail_bars
+    def _warmup(
+        self, code: str, candles: Candles, full: np.ndarray, warmup: int, tail: int
+    ) -> str | None:
         start = len(candles) - warmup - tail
-        short = self.signal_source.signals(code, candles.slice(start, len(candles)))
+        short = self.signal_source.signals(code, candles.slice(start, len(candles)), fresh=True)
         differ = int(np.count_nonzero(short[-tail:] != full[-tail:]))
         if differ:
             return (

@@ -245,7 +245,7 @@ BAD = [
         strategy("c = bars.close.diff().fillna(0).cumsum()\nreturn np.where(c > 0, 1, -1)"),
         "warmup_dependent: ",
     ),
-    (strategy(FLAT, warmup=4900), "warmup_dependent: warm-up of 4900 bars"),
+    (strategy(FLAT, warmup=5000), "warmup_dependent: warm-up of 5000 bars leaves no signal"),
     # 6. execution
     (strategy("while True:\n    pass"), "timeout"),
     (
@@ -275,6 +275,7 @@ BAD = [
 
 CLEAN = [
     EMA_CROSS,
+    strategy(FLAT, warmup=4900),  # 100 bars left to check: live trading has 5,000
     strategy(
         "rng = bars.close.rolling(10).apply(lambda w: w[-1] - w.min(), raw=True)\n"
         "return np.where(rng > 0.02 * bars.close, 1, 0)",

@@ -10,6 +10,8 @@ strategy's code only; a request for other code, any failure or the server's end 
 next strategy gets a fresh fork. Whatever a strategy changes in its process's memory (module
 attributes, the runtime, the indicator helpers) dies with it, and it holds no descriptor but its own
 two pipes to the server, so it can neither answer another strategy's request nor reach the parent.
+A request marked ``fresh`` is answered by a process that has served nothing before: the validator
+starts each group of requests it compares that way (see ``sixbtc.application.validate``).
 Each request gets ``cpu_seconds`` of CPU (past that the kernel stops the strategy process) and
 ``3 * cpu_seconds + 5`` seconds of wall-clock time, enforced by the server.
 """
@@ -172,9 +174,10 @@ class ForkServer:
 
     def answer(self, header: bytearray, body: bytearray) -> bytes:
         """The reply to one request (its two frames), starting with its nonce."""
-        nonce, code, cpu_seconds, bars = pickle.loads(header)
+        nonce, code, cpu_seconds, bars, fresh = pickle.loads(header)
         deadline = time.monotonic() + wall_seconds(cpu_seconds)
-        if self._process is None or self._process.code not in (None, code):
+        used = self._process is not None and self._process.code is not None
+        if self._process is None or self._process.code not in (None, code) or (fresh and used):
             self._end_process()
             try:
                 self._process = self._fork()
@@ -229,7 +232,7 @@ def _serve_strategy(runtime: StrategyRuntime, requests: int, replies: int, cpu_t
             header, body = _read_request(requests)
         except protocol.ChannelClosed:
             return
-        nonce, code, cpu_seconds, _ = pickle.loads(header)
+        nonce, code, cpu_seconds, _, _ = pickle.loads(header)
         arrays = pickle.loads(body)
         used = resource.getrusage(resource.RUSAGE_SELF)
         spent = math.ceil(used.ru_utime + used.ru_stime)
