@@ -1,14 +1,24 @@
+import uuid
 from datetime import UTC, datetime, timedelta
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
-from tests.factories import T0
+from hypothesis import given
+from tests.factories import T0, make_strategy
 
 from sixbtc.adapters.clock import ManualClock, SystemClock
-from sixbtc.adapters.memory import InMemoryExchange, InMemoryMarketData
+from sixbtc.adapters.memory import (
+    InMemoryExchange,
+    InMemoryMarketData,
+    InMemoryStore,
+    InMemoryUnitOfWork,
+)
 from sixbtc.application.errors import ExchangeError, MarketDataUnavailable
 from sixbtc.application.ports import OrderRequest
 from sixbtc.domain.candles import Candles
+from sixbtc.domain.retest import RetestSchedule
+from sixbtc.domain.strategy import Status
 from sixbtc.domain.timeframe import Timeframe
 
 
@@ -81,3 +91,32 @@ def test_system_clock_tells_aware_utc_time():
     now = SystemClock().now()
     assert now.utcoffset() == timedelta(0)
     assert before <= now <= datetime.now(UTC)
+
+
+@given(
+    st.lists(st.one_of(st.none(), st.integers(min_value=0, max_value=10)), min_size=1, max_size=12),
+    st.integers(min_value=0, max_value=12),
+)
+def test_in_memory_retest_claims_follow_the_retest_schedule(days_ago, limit):
+    schedule = RetestSchedule(timedelta(days=3))
+    now = T0 + timedelta(days=10)
+    store = InMemoryStore()
+    with InMemoryUnitOfWork(store) as uow:
+        for n, ago in enumerate(days_ago):
+            score = None if ago is None else 20.0
+            when = None if ago is None else now - timedelta(days=ago)
+            uow.strategies.add(
+                make_strategy(
+                    Status.ACTIVE,
+                    score=score,
+                    last_backtested_at=when,
+                    strategy_id=uuid.UUID(int=100 - n),  # ids against creation order
+                )
+            )
+        uow.commit()
+    with InMemoryUnitOfWork(store) as uow:
+        expected = schedule.due(uow.strategies.standings(), now, limit)
+        claimed = uow.strategies.claim_due_for_retest(
+            schedule.cutoff(now), limit, "worker", now, timedelta(minutes=5)
+        )
+    assert [s.id for s in claimed] == [s.strategy_id for s in expected]
