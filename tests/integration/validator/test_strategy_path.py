@@ -22,7 +22,7 @@ from sixbtc.application.validate import (
     ValidationSettings,
     random_walk,
 )
-from sixbtc.domain.strategy import Status, code_hash
+from sixbtc.domain.strategy import Status, Strategy, code_hash
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -103,6 +103,20 @@ def test_genetic_source_breeds_active_generated_strategies(uow):
     assert {inspector.outline(c.code).parameters["entry"] for c in children} <= parent_entries
     assert len({code_hash(c.code) for c in children}) > 20
     assert GeneticStrategySource().propose(5, [AddStrategy(uow, clock, inspector)(EMA_CROSS)]) == []
+
+
+def test_better_scored_parents_breed_more():
+    drafts = CatalogueStrategySource(seed=9).propose(2)  # a MOM and a REV strategy
+    parents = [Strategy(d.name, d.code, d.strategy_type, START) for d in drafts]
+    parents[0].score_backtest, parents[1].score_backtest = 16.0, 80.0
+    inspector = AstCodeInspector()
+    entries = [inspector.outline(p.code).parameters["entry"] for p in parents]
+    assert entries[0] != entries[1]
+    children = GeneticStrategySource(seed=4, crossover_rate=0.0).propose(400, parents)
+    counts = Counter(inspector.outline(c.code).parameters["entry"] for c in children)
+    # Drawn uniformly, each parent would have half the children; by tournaments of three, the
+    # better one about 7 in 8.
+    assert counts[entries[1]] > 0.8 * len(children) and counts[entries[0]] > 0
 
 
 def generated_batch_report(count: int, sandbox) -> tuple[Counter, int, int]:

@@ -42,14 +42,21 @@ class CatalogueStrategySource:
 class GeneticStrategySource:
     """Children of generated ACTIVE strategies: crossover (the entry of one parent with the
     filter of another) with probability ``crossover_rate``, then one number, and each other with
-    probability ``mutation_rate``, redrawn near its value. Proposes nothing without a breedable parent."""
+    probability ``mutation_rate``, redrawn near its value. Each parent is the best-scored of
+    ``tournament`` members drawn at random, so better strategies breed more. Proposes nothing
+    without a breedable parent."""
 
     def __init__(
-        self, seed: int = 0, crossover_rate: float = 0.5, mutation_rate: float = 0.3
+        self,
+        seed: int = 0,
+        crossover_rate: float = 0.5,
+        mutation_rate: float = 0.3,
+        tournament: int = 3,
     ) -> None:
         self._rng = np.random.default_rng(seed)
         self.crossover_rate = crossover_rate
         self.mutation_rate = mutation_rate
+        self.tournament = tournament
 
     @staticmethod
     def _genome(strategy: Strategy) -> Genome | None:
@@ -82,14 +89,22 @@ class GeneticStrategySource:
         child.update({name: father[name] for name in screen.ranges})
         return child
 
+    def _select(self, pool: list[tuple[float, Genome]]) -> Genome:
+        drawn = self._rng.integers(len(pool), size=self.tournament)
+        return pool[max(drawn, key=lambda i: pool[i][0])][1]
+
     def propose(self, count: int, parents: Sequence[Strategy]) -> list[StrategyDraft]:
-        genomes = [g for g in map(self._genome, parents) if g is not None]
-        if not genomes:
+        pool = [
+            (parent.score_backtest or 0.0, genome)
+            for parent in parents
+            if (genome := self._genome(parent)) is not None
+        ]
+        if not pool:
             return []
         drafts = []
         for _ in range(count):
-            child = dict(genomes[int(self._rng.integers(len(genomes)))])
-            if len(genomes) > 1 and self._rng.random() < self.crossover_rate:
-                child = self._cross(child, genomes[int(self._rng.integers(len(genomes)))])
+            child = dict(self._select(pool))
+            if len(pool) > 1 and self._rng.random() < self.crossover_rate:
+                child = self._cross(child, self._select(pool))
             drafts.append(render(self._mutate(child)))
         return drafts
