@@ -24,6 +24,23 @@ def test_strategy_add_stores_a_file_once_and_refuses_bad_code(
     path.write_text("import os\n")
     assert main(["strategy", "add", str(path)]) == 1
     assert "refused: syntax_error: found 0 classes" in capsys.readouterr().err
+    path.write_text(EMA_CROSS.replace("class Sample", "class Other") + "\n# changed\n")
+    assert main(["strategy", "add", str(path), "--name", "Sample"]) == 1
+    assert "--name NAME stores it under another name" in capsys.readouterr().err
+    path.write_text(
+        EMA_CROSS.replace("class Sample", "class Peeks").replace(
+            "(bars.close, 12)", "(bars.close.shift(-1), 12)"
+        )
+    )
+    assert main(["strategy", "add", str(path)]) == 0
+    assert (
+        "the validator will retire it: lookahead: shift(-1) at line 11" in capsys.readouterr().out
+    )
+    path.write_bytes(b"\xff\xfe")
+    assert main(["strategy", "add", str(path)]) == 2
+    assert "not UTF-8 text" in capsys.readouterr().err
+    assert main(["strategy", "add", str(tmp_path)]) == 2
+    assert "is not a file" in capsys.readouterr().err
     with SqlAlchemyUnitOfWork(create_engine(sqlite_url)) as uow:
-        (stored,) = uow.strategies.by_status(Status.GENERATED)
-        assert stored.code == EMA_CROSS
+        stored = {s.name: s.code for s in uow.strategies.by_status(Status.GENERATED)}
+        assert stored["Sample"] == EMA_CROSS and set(stored) == {"Sample", "Peeks"}

@@ -32,16 +32,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _add(args: argparse.Namespace) -> int:
     if not args.file.is_file():
-        print(f"sixbtc: strategy file {args.file}: not found", file=sys.stderr)
+        what = "is not a file" if args.file.exists() else "not found"
+        print(f"sixbtc: strategy file {args.file}: {what}", file=sys.stderr)
         return 2
-    add = build(configuration.load(args.config)).add_strategy()
     try:
-        strategy = add(args.file.read_text(), name=args.name)
+        code = args.file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        print(f"sixbtc: strategy file {args.file}: not UTF-8 text ({error})", file=sys.stderr)
+        return 2
+    container = build(configuration.load(args.config))
+    try:
+        strategy = container.add_strategy()(code, name=args.name)
     except InvalidStrategyCode as refused:
         print(f"sixbtc: {args.file} refused: {refused.reason}", file=sys.stderr)
         return 1
     except DuplicateStrategy as duplicate:
-        print(f"sixbtc: {args.file} refused: already stored ({duplicate})", file=sys.stderr)
+        print(
+            f"sixbtc: {args.file} refused: already stored ({duplicate}); a strategy's code and "
+            "name must both be new (--name NAME stores it under another name)",
+            file=sys.stderr,
+        )
         return 1
     print(f"added {strategy.name} ({strategy.strategy_type}) as {strategy.status}: {strategy.id}")
+    problem = container.code_inspector().problem(code)
+    if problem:
+        print(f"note: the validator will retire it: {problem}")
     return 0
