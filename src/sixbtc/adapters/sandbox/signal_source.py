@@ -6,7 +6,8 @@ no memory of this process) and a clean environment; it locks itself down once an
 strategy code itself. Every strategy it is asked about gets a fresh, further confined process forked
 from it, which serves that strategy's code only, so no strategy can change the signals computed for
 another. The pool keeps each strategy on the worker that last served it, so that the ~180 requests
-of a backtest (or ~60 of a validation) share one fork.
+of a backtest share one fork; a request marked ``fresh`` gets a new one (the validator's ~60
+requests use four).
 """
 
 from __future__ import annotations
