@@ -221,9 +221,16 @@ def admit_concurrently(url: str, candidates: int, size: int, workers: int) -> No
         assert scores[sid] <= boundary
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_eight_processes_admit_five_thousand_candidates_into_a_pool_of_300(postgres_url: str):
     admit_concurrently(postgres_url, 5000, 300, WORKERS)
+
+
+@pytest.mark.postgres
+def test_eight_processes_admit_a_thousand_candidates_into_a_pool_of_60(postgres_url: str):
+    """The same race at a size the default test run affords (the pool lock serialises)."""
+    admit_concurrently(postgres_url, 1000, 60, WORKERS)
 
 
 def test_processes_admitting_into_a_pool_on_one_sqlite_file_never_overfill_it(sqlite_url: str):
