@@ -62,8 +62,8 @@ def status_labels(url: str) -> list[str]:
     with engine.connect() as connection:
         labels = connection.execute(
             sa.text(
-                "SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid "
-                "WHERE t.typname = 'strategy_status' ORDER BY e.enumsortorder"
+                "SELECT enumlabel FROM pg_enum WHERE enumtypid = 'strategy_status'::regtype "
+                "ORDER BY enumsortorder"
             )
         ).scalars()
         labels = list(labels)
@@ -180,6 +180,10 @@ OTHER_ORDER = (
 
 def test_labels_are_read_from_the_database_and_restored(postgres_url: str) -> None:
     build_postgres(postgres_url, labels=OTHER_ORDER)
+    # A type of the same name in another schema is not the one strategies.status uses.
+    execute_script(
+        postgres_url, "CREATE SCHEMA archive; CREATE TYPE archive.strategy_status AS ENUM ('X')"
+    )
     before = snapshot(postgres_url)
     migrations.upgrade(postgres_url)
     assert status_labels(postgres_url) == [s.value for s in Status]

@@ -68,9 +68,10 @@ def _status_type(labels) -> sa.Enum:
 def _type_labels() -> list[str]:
     if not _is_postgresql():
         return list(ORIGINAL_LABELS)
+    # The type the strategies table uses (its schema on the search path), labels in their order.
     query = sa.text(
-        "SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid "
-        "WHERE t.typname = 'strategy_status' ORDER BY e.enumsortorder"
+        "SELECT enumlabel FROM pg_enum WHERE enumtypid = 'strategy_status'::regtype "
+        "ORDER BY enumsortorder"
     )
     return list(op.get_bind().execute(query).scalars())
 
