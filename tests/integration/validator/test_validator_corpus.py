@@ -229,6 +229,12 @@ BAD = [
         ),
         "lookahead_shuffle: ",
     ),
+    (
+        strategy(
+            "x = bars.close.to_numpy()\nreturn np.where(np.append(np.diff(x), 0.0) > 0, 1, 0)"
+        ),
+        "lookahead_shuffle: ",
+    ),
     # 5. warm-up dependence
     (
         strategy("m = bars.close.expanding().mean()\nreturn np.where(bars.close > m, 1, -1)"),
