@@ -134,10 +134,12 @@ def test_processes_claiming_from_one_sqlite_file_process_each_strategy_once(sqli
     claim_concurrently(sqlite_url, 400, 4)
 
 
-def admit_claimed(url: str, owner: str, scores: dict[uuid.UUID, float], rules) -> int:
-    """Claim VALIDATED candidates and let the pool admit or retire each one."""
+def admit_claimed(url: str, owner: str, scores: dict[uuid.UUID, float], rules, ready) -> int:
+    """Once every worker is ready, claim VALIDATED candidates and let the pool admit or retire
+    each one."""
     engine = create_engine(url)
     count = 0
+    ready.wait(timeout=60)
     while True:
         with SqlAlchemyUnitOfWork(engine) as uow:
             now = datetime.now(UTC)
@@ -145,6 +147,7 @@ def admit_claimed(url: str, owner: str, scores: dict[uuid.UUID, float], rules) -
             uow.commit()
         if not claimed:
             break
+        time.sleep(0.001)  # the backtest, done outside any transaction, as real workers do
         with SqlAlchemyUnitOfWork(engine) as uow:
             for sid in claimed:
                 candidate = uow.strategies.get(sid)
@@ -183,9 +186,11 @@ def admit_concurrently(url: str, candidates: int, size: int, workers: int) -> No
     draw = random.Random(11)
     scores = {sid: float(draw.randint(0, 60)) for sid in ids}  # many ties at every score
     results, stop, sampled = FORK.Queue(), FORK.Event(), FORK.Queue()
+    ready = FORK.Barrier(workers)  # all start together, so that the work is shared
     sampler = start(sample_pool_size, url, stop, results=sampled)
     processes = [
-        start(admit_claimed, url, f"w{n}", scores, rules, results=results) for n in range(workers)
+        start(admit_claimed, url, f"w{n}", scores, rules, ready, results=results)
+        for n in range(workers)
     ]
     try:
         counts = collect(results, workers, timeout=180)
