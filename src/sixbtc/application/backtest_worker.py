@@ -71,7 +71,9 @@ class BacktestWorker:
             claimed = []
             if self.elastic:
                 cutoff = self.schedule.cutoff(now)
-                claimed = uow.strategies.claim_due_for_retest(cutoff, 1, self.owner, now, self.lease)
+                claimed = uow.strategies.claim_due_for_retest(
+                    cutoff, 1, self.owner, now, self.lease
+                )
             if not claimed:
                 claimed = uow.strategies.claim(Status.VALIDATED, 1, self.owner, now, self.lease)
             uow.commit()

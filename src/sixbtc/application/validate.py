@@ -28,16 +28,24 @@ log = logging.getLogger(__name__)
 SERVICE = "validator"
 
 
+#: Random walks end at an hour drawn from the five years after this one (UTC, in hours), so that
+#: their times look like a market's and do not tell code that it is being validated.
+_FIRST_END_HOUR = 446_256  # 2020-11-28 00:00 UTC
+_END_HOURS = 5 * 365 * 24
+
+
 def random_walk(bars: int, seed: int, start_price: float = 100.0) -> Candles:
-    """Hourly candles of a geometric random walk (1% bar volatility), reproducible from ``seed``."""
+    """Hourly candles of a geometric random walk (1% bar volatility), reproducible from ``seed``,
+    ending at an hour of the last five years that the seed also picks."""
     rng = np.random.default_rng(seed)
+    end_hour = _FIRST_END_HOUR + int(rng.integers(_END_HOURS))
     close = start_price * np.exp(np.cumsum(rng.normal(0.0, 0.01, bars)))
     open_ = np.concatenate([[start_price], close[:-1]])
     wick = np.abs(rng.normal(0.0, 0.004, (2, bars))) * close
     return Candles(
         "SYNTHETIC",
         Timeframe.H1,
-        np.arange(bars, dtype=np.int64) * 3_600_000,
+        (end_hour - bars + np.arange(bars, dtype=np.int64)) * 3_600_000,
         open_,
         np.maximum(open_, close) + wick[0],
         np.minimum(open_, close) - wick[1],
