@@ -7,6 +7,8 @@ Nothing is built at import time; entrypoints create a :class:`Container` from a 
 from __future__ import annotations
 
 import os
+import socket
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 
 from dependency_injector import containers, providers
@@ -113,6 +115,12 @@ class Container(containers.DeclarativeContainer):
     )
 
 
+def claim_owner(thread: str | None = None) -> str:
+    """Who holds a claim: ``host:pid:thread`` (the current thread's name unless ``thread`` is
+    given), so that the claims of machines, processes and worker threads never mix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{thread or threading.current_thread().name}"
+
+
 def _backtest_settings(config: Config) -> BacktestSettings:
     b = config.backtester
     return BacktestSettings(
@@ -162,6 +170,7 @@ class Pipeline(containers.DeclarativeContainer):
         unit_of_work=adapters.unit_of_work,
         clock=adapters.clock,
         checker=adapters.strategy_checker,
+        owner=providers.Callable(claim_owner),
     )
     backtester = providers.Factory(
         Backtester,
@@ -172,16 +181,18 @@ class Pipeline(containers.DeclarativeContainer):
         clock=adapters.clock,
         settings=providers.Singleton(_backtest_settings, config),
     )
-    retest_worker = providers.Factory(
+    #: A worker that only takes VALIDATED strategies; ``owner=claim_owner(name)`` names its thread.
+    backtest_worker = providers.Factory(
         BacktestWorker,
         unit_of_work=adapters.unit_of_work,
         backtester=backtester,
         clock=adapters.clock,
         schedule=retest_schedule,
-        owner=providers.Callable(lambda: f"backtester-{os.getpid()}"),
-        elastic=True,
+        owner=providers.Callable(claim_owner),
         lease=lease,
     )
+    #: The elastic worker: a due re-backtest first, else a VALIDATED strategy.
+    retest_worker = providers.Factory(backtest_worker, elastic=True)
     pipeline_pass = providers.Factory(
         PipelinePass,
         unit_of_work=adapters.unit_of_work,
