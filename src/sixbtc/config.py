@@ -22,6 +22,7 @@ import yaml
 
 from sixbtc.domain.backtest import Costs, ParameterGrid
 from sixbtc.domain.retirement import RetirementPolicy
+from sixbtc.domain.robustness import RobustnessPolicy
 from sixbtc.domain.scoring import ScoringBounds, ScoringPolicy, ScoringWeights
 from sixbtc.domain.selection import LiveSelection
 from sixbtc.domain.timeframe import Timeframe
@@ -175,6 +176,9 @@ class RobustnessConfig:
     max_permutation_p: float = attrs.field(default=0.05, validator=fraction)
     min_trades_training: int = attrs.field(default=30, validator=non_negative)
     min_trades_holdout: int = attrs.field(default=5, validator=non_negative)
+    #: Markets with permuted bar returns per permutation test; 0 turns the test off (only with
+    #: max_permutation_p 1: the smallest p-value, 1 / (permutations + 1), must be attainable).
+    permutations: int = attrs.field(default=20, validator=non_negative)
 
 
 @attrs.frozen
@@ -287,6 +291,10 @@ class Config:
         except ValueError as error:
             raise ConfigError(f"scoring.{error}") from None
         try:
+            self.robustness_policy()
+        except ValueError as error:
+            raise ConfigError(f"robustness.{error}") from None
+        try:
             self.parameter_grid().combinations()
         except ValueError as error:
             raise ConfigError(f"backtester.grid: {error}") from None
@@ -300,6 +308,9 @@ class Config:
             holdout_weight=s.holdout_weight,
             min_trades={Timeframe.parse(k): v for k, v in s.min_trades.items()},
         )
+
+    def robustness_policy(self) -> RobustnessPolicy:
+        return RobustnessPolicy(**attrs.asdict(self.robustness))
 
     def retirement_policy(self) -> RetirementPolicy:
         return RetirementPolicy(**attrs.asdict(self.monitor.retirement))
