@@ -180,20 +180,26 @@ class StrategyChecker:
 @attrs.frozen
 class ValidateStrategies:
     """The validator service's use case: claims GENERATED strategies and decides each one, one
-    unit of work (commit) per strategy."""
+    unit of work (commit) per strategy. With a ``queue_limit`` (``pipeline.queue_limits.validated``)
+    it claims only while fewer strategies than that wait in VALIDATED (back-pressure)."""
 
     unit_of_work: UnitOfWork
     clock: Clock
     checker: StrategyChecker
     owner: str = "validator"
     lease: timedelta = timedelta(minutes=10)
+    queue_limit: int | None = None
 
     def run(self, limit: int = 20) -> dict[str, int]:
         """Validate up to ``limit`` strategies; returns how many were validated and retired."""
         with self.unit_of_work as uow:
-            claimed = uow.strategies.claim(
-                Status.GENERATED, limit, self.owner, self.clock.now(), self.lease
-            )
+            if self.queue_limit is not None:
+                limit = min(limit, self.queue_limit - uow.strategies.count(Status.VALIDATED))
+            claimed = []
+            if limit > 0:
+                claimed = uow.strategies.claim(
+                    Status.GENERATED, limit, self.owner, self.clock.now(), self.lease
+                )
             uow.commit()
         outcome = {"validated": 0, "retired": 0}
         for strategy in claimed:
