@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from sixbtc.adapters.sqlalchemy.engine import create_engine
@@ -63,6 +64,11 @@ def upgrade(url: str, revision: str = "head") -> None:
 def downgrade(url: str, revision: str) -> None:
     """Downgrade the database at ``url`` to ``revision``, in one transaction."""
     command.downgrade(alembic_config(url), revision)
+
+
+def head() -> str:
+    """The latest revision of the packaged migrations."""
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 
 def current(url: str) -> str | None:
