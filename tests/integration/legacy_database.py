@@ -70,13 +70,13 @@ EXTRA_TABLES_DDL = """
 CREATE TABLE strategy_templates (id integer PRIMARY KEY, name varchar(100), body text);
 CREATE TABLE performance_snapshots (id integer PRIMARY KEY, strategy_id varchar(40), equity float);
 CREATE TABLE pipeline_metrics_snapshots (id integer PRIMARY KEY, queue_tested integer,
-  queue_selected integer, queue_failed integer);
+  queue_selected integer, queue_failed integer, utilization_tested float);
 CREATE TABLE coins (symbol varchar(20) PRIMARY KEY, active boolean);
 CREATE TABLE scheduled_task_executions (id integer PRIMARY KEY, task varchar(50));
 CREATE TABLE pairs_update_log (id integer PRIMARY KEY, note text);
 INSERT INTO strategy_templates VALUES (1, 'momentum', 'def f(): pass');
 INSERT INTO performance_snapshots VALUES (1, 'x', 1.5), (2, 'y', 0.9);
-INSERT INTO pipeline_metrics_snapshots VALUES (1, 12, 3, 4);
+INSERT INTO pipeline_metrics_snapshots VALUES (1, 12, 3, 4, 0.75);
 INSERT INTO coins VALUES ('BTC', true), ('ETH', false);
 INSERT INTO scheduled_task_executions VALUES (1, 'refresh');
 INSERT INTO pairs_update_log VALUES (1, 'added SOL');
@@ -226,6 +226,34 @@ def build_postgres(url: str, labels: tuple[str, ...] = LEGACY_LABELS, rows=ROWS)
         connection.exec_driver_sql(POSTGRES_DDL.format(labels=quoted, status_indexes=indexes))
         connection.exec_driver_sql(EXTRA_TABLES_DDL)
         populate(connection, rows)
+    engine.dispose()
+
+
+#: What the original system's migration 014 did after its raw COMMIT, in order. Its driver
+#: (psycopg2) then committed each statement on its own, so a failure at step k kept steps 1..k-1
+#: and the version ``a1f6f9a716cc``: each prefix is a state a real database may be in.
+ORIGINAL_014_STEPS = (
+    "ALTER TYPE strategy_status ADD VALUE IF NOT EXISTS 'ACTIVE'",
+    "UPDATE strategies SET status = 'ACTIVE' WHERE status = 'TESTED'",
+    "UPDATE strategies SET status = 'ACTIVE' WHERE status = 'SELECTED'",
+    "ALTER TABLE strategies ADD COLUMN last_backtested_at timestamp",
+    "UPDATE strategies SET last_backtested_at = tested_at "
+    "WHERE status = 'ACTIVE' AND tested_at IS NOT NULL",
+    "CREATE INDEX idx_last_backtested ON strategies (last_backtested_at)",
+    "ALTER TABLE pipeline_metrics_snapshots ADD COLUMN queue_active integer",
+    "ALTER TABLE pipeline_metrics_snapshots ADD COLUMN utilization_active float",
+    "UPDATE pipeline_metrics_snapshots SET queue_active = queue_tested",
+    "UPDATE pipeline_metrics_snapshots SET utilization_active = utilization_tested",
+)
+
+
+def run_original_014_until(url: str, failing_step: int) -> None:
+    """Leave the PostgreSQL database at ``url`` as the original migration 014 did when its step
+    ``failing_step`` (1-based; one past the last: the version update) failed."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        for statement in ORIGINAL_014_STEPS[: failing_step - 1]:
+            connection.exec_driver_sql(statement)
     engine.dispose()
 
 

@@ -14,11 +14,13 @@ from alembic.script import ScriptDirectory
 from tests.integration.legacy_database import (
     LEGACY_LABELS,
     LEGACY_REVISION,
+    ORIGINAL_014_STEPS,
     ROWS,
     T0,
     build_postgres,
     build_sqlite,
     columns,
+    run_original_014_until,
     schema,
     snapshot,
     strategy_id,
@@ -204,6 +206,107 @@ def test_rows_already_active_in_a_half_migrated_original_database_come_back_acti
     migrations.downgrade(postgres_url, LEGACY_REVISION)
     assert status_labels(postgres_url) == [*OTHER_ORDER, "ACTIVE"]
     assert snapshot(postgres_url) == before
+
+
+def strategy_states(url: str) -> dict[str, tuple[str, datetime | None]]:
+    """Each strategy's status and stored ``last_backtested_at`` (None while there is no such
+    column), by name."""
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        table = sa.Table("strategies", sa.MetaData(), autoload_with=connection)
+        last = table.c.get("last_backtested_at", sa.null())
+        query = sa.select(table.c.name, sa.cast(table.c.status, sa.Text), last)
+        found = {name: (status, at) for name, status, at in connection.execute(query)}
+    engine.dispose()
+    return found
+
+
+#: Where the original migration 014 can have failed: at each of its steps, or at the version
+#: update after the last one (step 1 failing leaves the database untouched, tested above).
+FAILING_STEPS = range(2, len(ORIGINAL_014_STEPS) + 2)
+
+
+@pytest.mark.parametrize("failing_step", FAILING_STEPS)
+def test_a_database_the_original_migration_left_half_way_upgrades_and_downgrades(
+    postgres_url: str, failing_step: int
+) -> None:
+    """Wherever the original migration stopped, ours reaches head without a manual step: statuses
+    as the spec says, existing ``last_backtested_at`` values kept and NULLs filled, every row
+    kept; the downgrade gives back exactly the half-migrated database."""
+    build_postgres(postgres_url)
+    run_original_014_until(postgres_url, failing_step)
+    assert migrations.current(postgres_url) == LEGACY_REVISION
+    before_columns, before_schema = columns(postgres_url), schema(postgres_url)
+    before, before_labels = snapshot(postgres_url), status_labels(postgres_url)
+    found = strategy_states(postgres_url)
+    applied = ORIGINAL_014_STEPS[: failing_step - 1]
+    assert ("last_backtested_at" in before_columns["strategies"]) == any(
+        "ADD COLUMN last_backtested_at" in step for step in applied
+    )
+
+    migrations.upgrade(postgres_url)
+    assert migrations.current(postgres_url) == revisions()[-1]
+    changed = ("status", "last_backtested_at")
+    unchanged = {
+        table: [c for c in names if c not in changed]
+        for table, names in before_columns.items()
+        if table != "alembic_version"
+    }
+    assert snapshot(postgres_url, unchanged) == {
+        table: without(without(before[table], "status"), "last_backtested_at")
+        for table in unchanged
+    }
+    engine = create_engine(postgres_url)
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        for index, (name, old_status, _, _) in enumerate(ROWS):
+            strategy = uow.strategies.get(strategy_id(index))
+            status_found, backtested_found = found[name]
+            assert strategy.status == NEW_STATUS.get(old_status, old_status), name
+            events = [
+                (e.from_status, e.to_status, e.reason) for e in uow.strategies.events(strategy.id)
+            ]
+            if status_found in NEW_STATUS:
+                assert events == [(status_found, NEW_STATUS[status_found], "migration")], name
+            else:
+                assert events == [], name
+            if old_status == "FAILED":
+                assert strategy.retired_reason == "failed"
+            if strategy.status in (Status.ACTIVE, Status.LIVE):
+                assert strategy.last_backtested_at == (
+                    backtested_found.replace(tzinfo=UTC)
+                    if backtested_found is not None
+                    else expected_last_backtest(index)
+                ), name
+        assert uow.strategies.count(Status.ACTIVE) == 5
+    engine.dispose()
+
+    migrations.downgrade(postgres_url, LEGACY_REVISION)
+    assert schema(postgres_url) == before_schema
+    assert snapshot(postgres_url) == before
+    assert status_labels(postgres_url) == before_labels
+
+
+def test_downgrade_keeps_a_re_backtest_of_a_row_whose_null_the_migration_filled(
+    postgres_url: str,
+) -> None:
+    build_postgres(postgres_url)
+    run_original_014_until(postgres_url, len(ORIGINAL_014_STEPS) + 1)
+    names = {name: strategy_id(i) for i, (name, *_) in enumerate(ROWS)}
+    found = strategy_states(postgres_url)
+    assert found["tested_nothing"] == found["selected_nothing"] == ("ACTIVE", None)
+    migrations.upgrade(postgres_url)
+    at = datetime(2024, 7, 1, tzinfo=UTC)
+    engine = create_engine(postgres_url)
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        uow.strategies.get(names["tested_nothing"]).record_backtest(12.0, at=at)
+        uow.commit()
+    engine.dispose()
+
+    migrations.downgrade(postgres_url, LEGACY_REVISION)
+    after = strategy_states(postgres_url)
+    assert after["tested_nothing"] == ("ACTIVE", at.replace(tzinfo=None))
+    assert after["selected_nothing"] == ("ACTIVE", None)
+    assert after["tested_backtests"] == found["tested_backtests"]
 
 
 def test_a_status_in_use_that_the_plan_does_not_know_is_refused(postgres_url: str) -> None:

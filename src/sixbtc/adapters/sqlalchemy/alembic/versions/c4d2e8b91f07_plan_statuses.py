@@ -6,6 +6,19 @@ the plan does not know stops the migration before anything changes. Each change 
 former status. The original label list of the status type is kept for the downgrade too. The whole
 revision runs in the caller's single transaction (see ``alembic/env.py``).
 
+A database the original system's own migration 014 left half-way (it committed each step on its
+own, so a failure kept the steps before it and the version ``a1f6f9a716cc``) is read, not assumed:
+an ACTIVE label and ACTIVE rows may already be there (those rows stay ACTIVE, with no event: this
+migration did not change them), and so may ``last_backtested_at`` (with values copied from
+``tested_at``, or NULL) and an index on it. An existing column is reused: only its NULLs are filled,
+by the same rule, and each filled row is recorded in ``legacy_last_backtested_at_fills``.
+
+Downgrade decision: the downgrade gives back the database this migration found. A column this
+migration added is dropped; a column that was already there stays (with its index and values),
+and a row this migration filled gets its NULL back unless the pipeline has since written another
+time (a re-backtest, kept as the status downgrade keeps the pipeline's moves). The fills table
+exists exactly when the column was already there.
+
 Revision ID: c4d2e8b91f07
 Revises: a1f6f9a716cc
 Create Date: 2025-01-02
@@ -32,6 +45,12 @@ MIGRATION = "migration"
 
 labels_table = sa.table(
     "legacy_strategy_status_labels", sa.column("position", sa.Integer), sa.column("label")
+)
+#: Rows whose existing ``last_backtested_at`` was NULL and this migration filled, with the value.
+fills = sa.table(
+    "legacy_last_backtested_at_fills",
+    sa.column("strategy_id", sa.Uuid),
+    sa.column("last_backtested_at", sa.DateTime),
 )
 strategies = sa.table(
     "strategies",
@@ -74,6 +93,11 @@ def _type_labels() -> list[str]:
         "ORDER BY enumsortorder"
     )
     return list(op.get_bind().execute(query).scalars())
+
+
+def _has_last_backtested_at() -> bool:
+    columns = sa.inspect(op.get_bind()).get_columns("strategies")
+    return any(column["name"] == "last_backtested_at" for column in columns)
 
 
 def _refuse_unknown_statuses() -> None:
@@ -122,6 +146,7 @@ def upgrade() -> None:
     bind = op.get_bind()
     _refuse_unknown_statuses()
     original_labels = _type_labels()
+    column_existed = _has_last_backtested_at()
     op.create_table(
         "legacy_strategy_status_labels",
         sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
@@ -141,7 +166,14 @@ def upgrade() -> None:
         sa.Column("service", sa.String(50), nullable=False),
     )
     op.create_index("ix_strategy_events_strategy_id", "strategy_events", ["strategy_id", "id"])
-    op.add_column("strategies", sa.Column("last_backtested_at", sa.DateTime))
+    if column_existed:
+        op.create_table(
+            fills.name,
+            sa.Column("strategy_id", sa.Uuid, primary_key=True),
+            sa.Column("last_backtested_at", sa.DateTime, nullable=False),
+        )
+    else:
+        op.add_column("strategies", sa.Column("last_backtested_at", sa.DateTime))
     op.add_column("strategies", sa.Column("retired_reason", sa.Text))
     _set_status_type(_status_type(original_labels), sa.String(20))
 
@@ -173,11 +205,16 @@ def upgrade() -> None:
     backtested = sa.case(
         (strategies.c.status.in_(("ACTIVE", "LIVE")), strategies.c.created_at), else_=None
     )
-    bind.execute(
-        strategies.update().values(
-            last_backtested_at=sa.func.coalesce(latest_backtest, strategies.c.tested_at, backtested)
+    last_backtest = sa.func.coalesce(latest_backtest, strategies.c.tested_at, backtested)
+    unset = strategies.c.last_backtested_at.is_(None)
+    if column_existed:
+        bind.execute(
+            fills.insert().from_select(
+                ["strategy_id", "last_backtested_at"],
+                sa.select(strategies.c.id, last_backtest).where(unset, last_backtest.is_not(None)),
+            )
         )
-    )
+    bind.execute(strategies.update().where(unset).values(last_backtested_at=last_backtest))
     _set_status_type(sa.String(20), _status_type(STATUSES))
 
 
@@ -214,9 +251,20 @@ def downgrade() -> None:
             strategies.update().where(strategies.c.status == "ACTIVE").values(status="TESTED")
         )
     _set_status_type(sa.String(20), _status_type(original_labels))
+    column_existed = sa.inspect(bind).has_table(fills.name)
+    if column_existed:
+        filled_and_untouched = sa.exists().where(
+            fills.c.strategy_id == strategies.c.id,
+            fills.c.last_backtested_at == strategies.c.last_backtested_at,
+        )
+        bind.execute(
+            strategies.update().where(filled_and_untouched).values(last_backtested_at=None)
+        )
+        op.drop_table(fills.name)
     with op.batch_alter_table("strategies") as batch:
         batch.drop_column("retired_reason")
-        batch.drop_column("last_backtested_at")
+        if not column_existed:
+            batch.drop_column("last_backtested_at")
     op.drop_index("ix_strategy_events_strategy_id", "strategy_events")
     op.drop_table("strategy_events")
     op.drop_table("legacy_strategy_status_labels")
