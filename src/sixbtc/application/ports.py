@@ -167,8 +167,27 @@ class Market:
     signals: np.ndarray
 
 
+class Simulation(Protocol):
+    """One combination simulated on a portfolio."""
+
+    @property
+    def equity(self) -> np.ndarray:
+        """The per-bar portfolio equity: 1.0 before the first bar, then its value after each bar."""
+        ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+
 class BacktestEngine(Protocol):
     """Simulates signals under execution parameters (spec section 4, simulation rules)."""
+
+    def run(
+        self, markets: Sequence[Market], parameters: ExecutionParameters, costs: Costs
+    ) -> Simulation:
+        """One combination on the equally weighted portfolio of ``markets``, with its equity
+        curve (the same metrics as :meth:`sweep` gives for it)."""
+        ...
 
     def sweep(
         self,
