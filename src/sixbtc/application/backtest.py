@@ -5,11 +5,18 @@ Each reads the strategy in a short unit of work, simulates outside any transacti
 then records the result and lets the pool decide in a second unit of work that it commits. Failures
 of the strategy's code retire the strategy (``backtest_error: ...``); missing market data and engine
 failures do not (they are not the strategy's fault) and propagate.
+
+Between the backtest and the pool stand the research-validity gates (spec section 12, when the
+settings carry a :class:`~sixbtc.domain.robustness.RobustnessPolicy`): a candidate whose score
+would let it enter the pool must also have enough trades in each window, a deflated Sharpe above
+the bar set by the number of configurations tried, and beat markets with permuted returns. A
+failing candidate is RETIRED with the gate's reason; its result is stored all the same.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +27,7 @@ import attrs
 import numpy as np
 
 from sixbtc.application.errors import MarketDataUnavailable
+from sixbtc.application.permutation import permutation_rng, permuted_candles
 from sixbtc.application.pool import PoolRules, admit, rescore
 from sixbtc.application.ports import (
     BacktestEngine,
@@ -41,6 +49,12 @@ from sixbtc.domain.backtest import (
 from sixbtc.domain.candles import Candles
 from sixbtc.domain.errors import IllegalTransition
 from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.robustness import (
+    DeflatedSharpe,
+    ReturnMoments,
+    RobustnessPolicy,
+    permutation_p_value,
+)
 from sixbtc.domain.scoring import ScoringPolicy
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.timeframe import Timeframe
@@ -70,6 +84,8 @@ class BacktestSettings:
     coins: int = 30
     #: Signal requests in flight at once (the sandbox's worker count: one per core by default).
     signal_concurrency: int = 1
+    #: The research-validity gates (``robustness`` in the configuration); None: no gate.
+    robustness: RobustnessPolicy | None = None
 
     def windows(self, now: datetime, timeframe: Timeframe) -> tuple[Window, Window]:
         """Training and holdout windows ending at the last bar boundary of ``timeframe`` at or
@@ -78,6 +94,17 @@ class BacktestSettings:
         end = datetime.fromtimestamp(int(now.timestamp()) // step * step, UTC)
         split = end - timedelta(days=self.holdout_days)
         return Window(split - timedelta(days=self.training_days), split), Window(split, end)
+
+
+@attrs.frozen
+class _Search:
+    """An initial backtest's result with what the gates need: the chosen timeframe's evaluation
+    and the annualised training Sharpe of every configuration tried (timeframe x combination)."""
+
+    result: BacktestResult
+    evaluation: _Evaluation
+    trial_sharpes: list[float]
+    training_score: float
 
 
 @attrs.frozen
@@ -125,13 +152,18 @@ class Backtester:
         now = self.clock.now()
         code = self._read(strategy_id, Status.VALIDATED).code
         try:
-            result = self._search(strategy_id, code, now)
+            search = self._search(strategy_id, code, now)
+            result = search.result
+            problem = self._research_problem(strategy_id, code, search)
         except _BacktestFailed as failure:
             self._retire(strategy_id, Status.VALIDATED, str(failure), now)
             return None
         with self.uow as uow:
             strategy = self._current(uow, strategy_id, Status.VALIDATED)
             uow.backtests.add(result)
+            if problem is not None:
+                self._reject(uow, strategy, result, problem, now)
+                return result
             admit(
                 uow,
                 self.settings.pool,
@@ -149,6 +181,9 @@ class Backtester:
         """Re-backtest an ACTIVE strategy on its timeframe with its parameters, windows rolled to
         now; store the result and let the pool keep or retire it.
 
+        Only the trade-count gates apply to a re-backtest: the spec asks for no more, and the
+        parameters are not searched again, so there is no new selection to deflate or permute.
+
         Returns the stored result, or None when the strategy was retired for a backtest error.
         """
         now = self.clock.now()
@@ -161,11 +196,15 @@ class Backtester:
         with self.uow as uow:
             current = self._current(uow, strategy_id, Status.ACTIVE)
             uow.backtests.add(result)
+            problem = self._trade_count_problem(result)
+            if problem is not None:
+                self._reject(uow, current, result, problem, now)
+                return result
             rescore(uow, self.settings.pool, current, result.score, at=now, service=self.service)
             uow.commit()
         return result
 
-    def _search(self, strategy_id: uuid.UUID, code: str, now: datetime) -> BacktestResult:
+    def _search(self, strategy_id: uuid.UUID, code: str, now: datetime) -> _Search:
         s = self.settings
         combinations = s.grid.combinations()
         evaluations: list[_Evaluation] = []
@@ -179,10 +218,65 @@ class Backtester:
                 candidates.append((len(evaluations), index, training))
                 scores.append(s.scoring.training_score(training, timeframe))
             evaluations.append(evaluation)
-        chosen, index, training = candidates[best_index(scores)]
-        return self._judge(
+        best = best_index(scores)
+        chosen, index, training = candidates[best]
+        result = self._judge(
             strategy_id, RunKind.INITIAL, now, evaluations[chosen], combinations[index], training
         )
+        sharpes = [metrics.sharpe for _, _, metrics in candidates]
+        return _Search(result, evaluations[chosen], sharpes, scores[best])
+
+    def _trade_count_problem(self, result: BacktestResult) -> str | None:
+        gates = self.settings.robustness
+        if gates is None or result.score < self.settings.pool.min_score_entry:
+            return None
+        return gates.trade_counts_problem(result.training, result.holdout)
+
+    def _research_problem(self, strategy_id: uuid.UUID, code: str, search: _Search) -> str | None:
+        """The first failing gate's reason, cheapest first (trade counts, deflated Sharpe,
+        permutation); None when all pass or the score would not enter the pool anyway."""
+        gates = self.settings.robustness
+        problem = self._trade_count_problem(search.result)
+        if (
+            gates is None
+            or problem is not None
+            or search.result.score < self.settings.pool.min_score_entry
+        ):
+            return problem
+        problem = gates.deflated_sharpe_problem(self._deflated_sharpe(search))
+        if problem is not None or not gates.permutation_enabled:
+            return problem
+        p_value = self._permutation_p_value(strategy_id, code, search, gates.permutations)
+        return gates.permutation_problem(p_value, gates.permutations)
+
+    def _deflated_sharpe(self, search: _Search) -> DeflatedSharpe:
+        """The chosen configuration's training returns against every configuration tried. Trials
+        on other timeframes are compared in the chosen timeframe's per-bar unit: their annualised
+        Sharpe divided by the square root of the chosen timeframe's bars per year."""
+        result = search.result
+        run = self.engine.run(search.evaluation.training, result.parameters, self.settings.costs)
+        scale = math.sqrt(result.timeframe.bars_per_year)
+        return DeflatedSharpe.of(
+            ReturnMoments.of_equity(run.equity), [sharpe / scale for sharpe in search.trial_sharpes]
+        )
+
+    def _permutation_p_value(
+        self, strategy_id: uuid.UUID, code: str, search: _Search, permutations: int
+    ) -> float:
+        """Share (Masters' estimator) of training markets with permuted bar returns on which the
+        strategy, with the chosen parameters, scores at least its training score."""
+        timeframe, parameters = search.result.timeframe, search.result.parameters
+        scores = []
+        for k in range(permutations):  # one permutation at a time: a year of 5m bars is large
+            candles = [
+                permuted_candles(market.candles, permutation_rng(strategy_id, k, coin))
+                for coin, market in enumerate(search.evaluation.training)
+            ]
+            signals = self._signals(code, candles, timeframe)
+            markets = [Market(c, v) for c, v in zip(candles, signals, strict=True)]
+            (metrics,) = self._simulate(markets, [parameters], timeframe)
+            scores.append(self.settings.scoring.training_score(metrics, timeframe))
+        return permutation_p_value(search.training_score, scores)
 
     def _rerun(self, strategy: Strategy, now: datetime) -> BacktestResult:
         if strategy.timeframe is None:
@@ -238,14 +332,7 @@ class Backtester:
             for symbol in symbols
         ]
 
-        def signals_of(candles: Candles) -> np.ndarray:
-            return self._guard(
-                lambda: np.asarray(self.signal_source.signals(code, candles)),
-                f"strategy code on {candles.symbol} {timeframe}",
-            )
-
-        with ThreadPoolExecutor(max(1, self.settings.signal_concurrency)) as pool:
-            signals = list(pool.map(signals_of, everything))
+        signals = self._signals(code, everything, timeframe)
         training, holdout = [], []
         for candles, coin_signals in zip(everything, signals, strict=True):
             split = int(np.searchsorted(candles.time, split_ms))
@@ -257,6 +344,20 @@ class Backtester:
                 f"{training_window.start} .. {training_window.end}"
             )
         return _Evaluation(timeframe, training_window, holdout_window, training, holdout)
+
+    def _signals(
+        self, code: str, candles: Sequence[Candles], timeframe: Timeframe
+    ) -> list[np.ndarray]:
+        """The strategy's signals on each of ``candles``, ``signal_concurrency`` requests at once."""
+
+        def signals_of(bars: Candles) -> np.ndarray:
+            return self._guard(
+                lambda: np.asarray(self.signal_source.signals(code, bars)),
+                f"strategy code on {bars.symbol} {timeframe}",
+            )
+
+        with ThreadPoolExecutor(max(1, self.settings.signal_concurrency)) as pool:
+            return list(pool.map(signals_of, candles))
 
     def _simulate(
         self,
@@ -289,6 +390,23 @@ class Backtester:
                 f"strategy {strategy_id}: is {strategy.status}; expected {status} to backtest it"
             )
         return strategy
+
+    def _reject(
+        self,
+        uow: UnitOfWork,
+        strategy: Strategy,
+        result: BacktestResult,
+        problem: str,
+        now: datetime,
+    ) -> None:
+        """Retire a strategy that failed a research gate, its backtest recorded, and commit."""
+        log.info("strategy %s retired: %s", strategy.id, problem)
+        strategy.record_backtest(
+            result.score, at=now, timeframe=result.timeframe, parameters=result.parameters.as_dict()
+        )
+        strategy.retire(problem[:MAX_REASON_LENGTH], at=now, service=self.service)
+        uow.strategies.save(strategy)
+        uow.commit()
 
     def _retire(self, strategy_id: uuid.UUID, status: Status, message: str, now: datetime) -> None:
         reason = (ERROR_PREFIX + message)[:MAX_REASON_LENGTH]
