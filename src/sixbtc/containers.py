@@ -133,6 +133,7 @@ def _backtest_settings(config: Config) -> BacktestSettings:
         holdout_days=b.holdout_days,
         coins=b.coins,
         signal_concurrency=config.sandbox.workers or os.cpu_count() or 1,
+        robustness=config.robustness_policy(),
     )
 
 
