@@ -1,0 +1,362 @@
+"""The services of the pipeline: one short ``main()`` per loop, on a shared :class:`ServiceRunner`.
+
+``sixbtc-generator``, ``sixbtc-validator`` and ``sixbtc-backtester`` (also ``sixbtc service NAME``)
+run until SIGTERM or SIGINT on the database of ``database.url``, which they never migrate: they
+refuse to start unless it is at the latest revision (``sixbtc db upgrade``). Each tick of a loop is
+one unit of work of a use case; the runner owns the schedule, the signals and the failed ticks. A
+new service is a function that returns its loops, a :class:`Service` and a three-line ``main()``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+
+import attrs
+from sqlalchemy.engine import make_url
+
+from sixbtc import config as configuration
+from sixbtc.adapters.sqlalchemy import migrations
+from sixbtc.application import pool
+from sixbtc.application.backtest_worker import BacktestWorker
+from sixbtc.application.pipeline import describe
+from sixbtc.config import Config, ConfigError
+from sixbtc.containers import Pipeline, build, claim_owner, use_cases
+
+log = logging.getLogger(__name__)
+
+#: A tick: one unit of work; True when it did some (the loop then goes on at once).
+Tick = Callable[[], bool]
+
+#: Strategies the generator adds and the validator claims per tick.
+GENERATOR_BATCH = 50
+VALIDATOR_BATCH = 10
+#: Seconds between two maintenances of the ACTIVE pool by the backtester service.
+POOL_MAINTENANCE_SECONDS = 15 * 60
+
+
+@attrs.frozen
+class Loop:
+    """A named tick that the runner repeats: at once after a tick that did work, after
+    ``interval`` seconds (None: the runner's) after one that found nothing to do. A ``delayed``
+    loop waits an interval before its first tick, so that ``--once`` never runs it."""
+
+    name: str
+    tick: Tick
+    interval: float | None = None
+    delayed: bool = False
+
+
+@attrs.define
+class ServiceRunner:
+    """Runs loops until stopped, each in its own thread (a single loop in the calling thread).
+
+    :meth:`stop`, SIGTERM and SIGINT set the stop flag: every loop finishes its current tick and
+    returns (a second signal ends the process at once). A tick that raises is logged with its
+    traceback and its loop waits ``backoff`` seconds, doubled after each further failure in a row
+    up to ``max_backoff``. ``sleep(seconds)`` waits; by default on the stop flag, so that a stop
+    cuts every wait short (tests pass a fake one)."""
+
+    name: str
+    interval: float = 10.0
+    backoff: float = 5.0
+    max_backoff: float = 300.0
+    sleep: Callable[[float], object] | None = None
+    _stopping: threading.Event = attrs.field(factory=threading.Event, init=False)
+    _failed: list[str] = attrs.field(factory=list, init=False)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def stop(self) -> None:
+        """Let every loop finish its current tick and return."""
+        self._stopping.set()
+
+    def run(self, loops: Sequence[Loop], *, once: bool = False) -> int:
+        """Repeat ``loops`` until stopped; ``once``: one tick of each loop that is not delayed.
+        Returns how many ticks failed."""
+        if once:
+            loops = [loop for loop in loops if not loop.delayed]
+        restore = self._handle_signals()
+        log.info("%s: started (%s)", self.name, ", ".join(loop.name for loop in loops))
+        try:
+            if len(loops) == 1:
+                self._repeat(loops[0], once)
+            else:
+                threads = [
+                    threading.Thread(target=self._repeat, args=(loop, once), name=loop.name)
+                    for loop in loops
+                ]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    while thread.is_alive():  # short joins, so that signals reach their handler
+                        thread.join(0.5)
+        finally:
+            restore()
+        log.info("%s: stopped", self.name)
+        return len(self._failed)
+
+    def _wait(self, seconds: float) -> None:
+        if self.sleep is None:
+            self._stopping.wait(seconds)
+        else:
+            self.sleep(seconds)
+
+    def _repeat(self, loop: Loop, once: bool) -> None:
+        idle = self.interval if loop.interval is None else loop.interval
+        failures = 0
+        if loop.delayed:
+            self._wait(idle)
+        while not self.stopping:
+            try:
+                worked = loop.tick()
+            except Exception:
+                self._failed.append(loop.name)  # list.append is atomic: loops share the list
+                failures += 1
+                pause = min(self.backoff * 2 ** (failures - 1), self.max_backoff)
+                log.exception(
+                    "%s: tick failed (%d in a row); next try in %g s", loop.name, failures, pause
+                )
+                if once:
+                    return
+                self._wait(pause)
+                continue
+            failures = 0
+            if once:
+                return
+            if not worked:
+                self._wait(idle)
+
+    def _handle_signals(self) -> Callable[[], None]:
+        """Install the SIGTERM and SIGINT handlers (main thread only); returns their undo."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        defaults = {signal.SIGTERM: signal.SIG_DFL, signal.SIGINT: signal.default_int_handler}
+        previous = {number: signal.getsignal(number) for number in defaults}
+
+        def handle(number: int, _frame: object) -> None:
+            log.info(
+                "%s: %s received; stopping after the current ticks (send it again to stop at once)",
+                self.name,
+                signal.Signals(number).name,
+            )
+            self.stop()
+            for each, default in defaults.items():
+                signal.signal(each, default)
+
+        for number in defaults:
+            signal.signal(number, handle)
+
+        def restore() -> None:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+        return restore
+
+
+@attrs.frozen
+class Service:
+    """A service: its name, a one-line summary and what its ``--help`` says, its idle interval
+    (seconds) and its loops."""
+
+    name: str
+    summary: str
+    description: str
+    interval: float
+    loops: Callable[[Pipeline, Config], list[Loop]]
+
+
+def _generator_loops(pipeline: Pipeline, config: Config) -> list[Loop]:
+    generate = pipeline.generate()
+
+    def tick() -> bool:
+        added = generate.run(batch=GENERATOR_BATCH)
+        if added:
+            log.info("generator: added %d strategies", added)
+        return added > 0
+
+    return [Loop("generator", tick)]
+
+
+def _validator_loops(pipeline: Pipeline, config: Config) -> list[Loop]:
+    validate = pipeline.validate(queue_limit=config.pipeline.queue_limits.validated)
+
+    def tick() -> bool:
+        outcome = validate.run(limit=VALIDATOR_BATCH)
+        if any(outcome.values()):
+            log.info(
+                "validator: %d validated, %d retired", outcome["validated"], outcome["retired"]
+            )
+        return any(outcome.values())
+
+    return [Loop("validator", tick)]
+
+
+def _backtest_tick(name: str, worker: BacktestWorker) -> Tick:
+    done = itertools.count(1)
+
+    def tick() -> bool:
+        outcome = worker.tick()
+        if outcome is not None:
+            log.info("%s: %s", name, describe(outcome, next(done)))
+        return outcome is not None
+
+    return tick
+
+
+def _maintain_pool(pipeline: Pipeline) -> bool:
+    """Retire ACTIVE members below the entry score and trim the pool to its size."""
+    clock = pipeline.adapters.clock()
+    with pipeline.adapters.unit_of_work() as uow:
+        decisions = pool.maintain(uow, pipeline.pool_rules(), at=clock.now())
+        uow.commit()
+    if decisions:
+        log.info("pool maintenance retired %d strategies", len(decisions))
+    return bool(decisions)
+
+
+def _backtester_loops(pipeline: Pipeline, config: Config) -> list[Loop]:
+    threads = config.backtester.threads
+    if threads.validated + threads.retest == 0:
+        raise ConfigError(
+            "backtester.threads: validated 0 and retest 0; expected at least one worker thread"
+        )
+    _maintain_pool(pipeline)  # before any worker admits: trims a pool left over capacity
+    names = [f"backtester-{n}" for n in range(1, threads.validated + 1)]
+    retest_names = [f"retest-{n}" for n in range(1, threads.retest + 1)]
+    workers = [pipeline.backtest_worker(owner=claim_owner(name)) for name in names]
+    workers += [pipeline.retest_worker(owner=claim_owner(name)) for name in retest_names]
+    loops = [
+        Loop(name, _backtest_tick(name, worker))
+        for name, worker in zip(names + retest_names, workers, strict=True)
+    ]
+    maintain = Loop(
+        "pool", lambda: _maintain_pool(pipeline), POOL_MAINTENANCE_SECONDS, delayed=True
+    )
+    return [*loops, maintain]
+
+
+GENERATOR = Service(
+    "generator",
+    "fill the GENERATED queue with new strategies",
+    "Fill the GENERATED queue with new strategies (catalogue templates, then children of ACTIVE "
+    "strategies), up to 50 per tick; pause while pipeline.queue_limits.generated strategies wait "
+    "for the validator.",
+    30.0,
+    _generator_loops,
+)
+VALIDATOR = Service(
+    "validator",
+    "validate GENERATED strategies (VALIDATED or RETIRED)",
+    "Check GENERATED strategies (syntax, safety, lookahead, shuffle and warm-up tests in the "
+    "sandbox): each becomes VALIDATED or RETIRED with the failing check as its reason. Pauses "
+    "while pipeline.queue_limits.validated strategies wait for the backtester (back-pressure).",
+    10.0,
+    _validator_loops,
+)
+BACKTESTER = Service(
+    "backtester",
+    "backtest and re-backtest strategies into the ACTIVE pool",
+    "Backtest VALIDATED strategies and re-backtest ACTIVE ones that are due, then let the pool "
+    "admit, keep or retire them: backtester.threads.validated worker threads take VALIDATED "
+    "strategies, backtester.threads.retest elastic ones take a due re-backtest first. Maintains "
+    f"the ACTIVE pool at start and every {POOL_MAINTENANCE_SECONDS // 60} minutes.",
+    10.0,
+    _backtester_loops,
+)
+SERVICES = (GENERATOR, VALIDATOR, BACKTESTER)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{value}; expected a number of seconds > 0")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser, service: Service) -> None:
+    """The options every service takes: ``--once`` and ``--interval``."""
+    parser.add_argument(
+        "--once",
+        action="store_true",
+        help="run one tick of each loop and exit (for cron and tests)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=_seconds,
+        default=service.interval,
+        metavar="SECONDS",
+        help="how long to wait after a tick that found nothing to do; a tick that did work is "
+        f"followed at once by the next (default: {service.interval:g})",
+    )
+
+
+def serve(service: Service, config_path: str | None, *, once: bool, interval: float) -> int:
+    """Run ``service`` on the configuration at ``config_path`` until a signal (or one tick)."""
+    loaded = configuration.load(config_path)
+    url = loaded.database.url
+    at, latest = migrations.current(url), migrations.head()
+    if at != latest:
+        shown = make_url(url).render_as_string(hide_password=True)
+        print(
+            f"sixbtc {service.name}: the database {shown} is at revision "
+            f"{at or 'base (empty)'}; this version needs {latest}. Services never migrate: "
+            "run `sixbtc db upgrade` (back the database up first), then start them again.",
+            file=sys.stderr,
+        )
+        return 1
+    container = build(loaded)
+    try:
+        loops = service.loops(use_cases(container), loaded)
+        failed = ServiceRunner(service.name, interval=interval).run(loops, once=once)
+    finally:
+        container.signal_source().close()
+    return 1 if once and failed else 0
+
+
+def main(service: Service, argv: Sequence[str] | None = None) -> int:
+    """The ``sixbtc-<service>`` command."""
+    parser = argparse.ArgumentParser(prog=f"sixbtc-{service.name}", description=service.description)
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="configuration file (YAML); SIXBTC_<SECTION>__<KEY> environment variables override it",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    add_arguments(parser, service)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return serve(service, args.config, once=args.once, interval=args.interval)
+    except ConfigError as error:
+        print(f"sixbtc-{service.name}: configuration error: {error}", file=sys.stderr)
+        return 2
+
+
+def generator(argv: Sequence[str] | None = None) -> int:
+    """``sixbtc-generator``: fill the GENERATED queue."""
+    return main(GENERATOR, argv)
+
+
+def validator(argv: Sequence[str] | None = None) -> int:
+    """``sixbtc-validator``: decide GENERATED strategies."""
+    return main(VALIDATOR, argv)
+
+
+def backtester(argv: Sequence[str] | None = None) -> int:
+    """``sixbtc-backtester``: backtest, re-backtest and rank into the ACTIVE pool."""
+    return main(BACKTESTER, argv)
