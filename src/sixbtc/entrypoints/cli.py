@@ -13,9 +13,17 @@ from sixbtc.entrypoints.commands import config as config_command
 from sixbtc.entrypoints.commands import data as data_command
 from sixbtc.entrypoints.commands import db as db_command
 from sixbtc.entrypoints.commands import pipeline as pipeline_command
+from sixbtc.entrypoints.commands import service as service_command
 from sixbtc.entrypoints.commands import strategy as strategy_command
 
-COMMANDS = (pipeline_command, config_command, db_command, data_command, strategy_command)
+COMMANDS = (
+    pipeline_command,
+    service_command,
+    config_command,
+    db_command,
+    data_command,
+    strategy_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
