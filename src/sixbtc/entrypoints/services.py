@@ -104,6 +104,8 @@ class ServiceRunner:
         return len(self._failed)
 
     def _wait(self, seconds: float) -> None:
+        if self.stopping:
+            return
         if self.sleep is None:
             self._stopping.wait(seconds)
         else:
