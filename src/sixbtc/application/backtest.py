@@ -99,11 +99,11 @@ class BacktestSettings:
 @attrs.frozen
 class _Search:
     """An initial backtest's result with what the gates need: the chosen timeframe's evaluation
-    and the annualised training Sharpe of every configuration tried (timeframe x combination)."""
+    and the annualised training Sharpe of every configuration tried, by timeframe."""
 
     result: BacktestResult
     evaluation: _Evaluation
-    trial_sharpes: list[float]
+    trial_sharpes: list[list[float]]
     training_score: float
 
 
@@ -223,7 +223,9 @@ class Backtester:
         result = self._judge(
             strategy_id, RunKind.INITIAL, now, evaluations[chosen], combinations[index], training
         )
-        sharpes = [metrics.sharpe for _, _, metrics in candidates]
+        sharpes = [[] for _ in evaluations]
+        for evaluation, _, metrics in candidates:
+            sharpes[evaluation].append(metrics.sharpe)
         return _Search(result, evaluations[chosen], sharpes, scores[best])
 
     def _trade_count_problem(self, result: BacktestResult) -> str | None:
@@ -243,22 +245,33 @@ class Backtester:
             or search.result.score < self.settings.pool.min_score_entry
         ):
             return problem
-        problem = gates.deflated_sharpe_problem(self._deflated_sharpe(search))
+        deflated = self._deflated_sharpe(search)
+        problem = gates.deflated_sharpe_problem(deflated)
         if problem is not None or not gates.permutation_enabled:
             return problem
         p_value = self._permutation_p_value(strategy_id, code, search, gates.permutations)
-        return gates.permutation_problem(p_value, gates.permutations)
+        problem = gates.permutation_problem(p_value, gates.permutations)
+        if problem is None:
+            log.info(
+                "strategy %s passed the research gates: deflated Sharpe %.3f, permutation p %.3f "
+                "(%d permutations)",
+                strategy_id,
+                deflated.value,
+                p_value,
+                gates.permutations,
+            )
+        return problem
 
     def _deflated_sharpe(self, search: _Search) -> DeflatedSharpe:
-        """The chosen configuration's training returns against every configuration tried. Trials
-        on other timeframes are compared in the chosen timeframe's per-bar unit: their annualised
-        Sharpe divided by the square root of the chosen timeframe's bars per year."""
+        """The chosen configuration's training returns against every configuration tried, grouped
+        by timeframe. Trials on other timeframes are compared in the chosen timeframe's per-bar
+        unit: their annualised Sharpe divided by the square root of the chosen timeframe's bars
+        per year."""
         result = search.result
         run = self.engine.run(search.evaluation.training, result.parameters, self.settings.costs)
         scale = math.sqrt(result.timeframe.bars_per_year)
-        return DeflatedSharpe.of(
-            ReturnMoments.of_equity(run.equity), [sharpe / scale for sharpe in search.trial_sharpes]
-        )
+        groups = [[sharpe / scale for sharpe in group] for group in search.trial_sharpes]
+        return DeflatedSharpe.of(ReturnMoments.of_equity(run.equity), groups)
 
     def _permutation_p_value(
         self, strategy_id: uuid.UUID, code: str, search: _Search, permutations: int

@@ -109,14 +109,37 @@ class DeflatedSharpe:
     benchmark: float
 
     @classmethod
-    def of(cls, moments: ReturnMoments, trial_sharpes: Sequence[float]) -> DeflatedSharpe:
+    def of(cls, moments: ReturnMoments, groups: Sequence[Sequence[float]]) -> DeflatedSharpe:
         """The DSR of the chosen configuration's ``moments`` against every trial's per-bar Sharpe
-        (the chosen one included; all in the same per-bar unit)."""
-        trials = np.asarray(trial_sharpes, dtype=float)
-        if trials.size == 0:
-            raise ValueError("trial_sharpes: empty; expected at least the chosen trial")
-        benchmark = expected_maximum_sharpe(int(trials.size), float(trials.var()))
-        return cls(probabilistic_sharpe(moments, benchmark), moments, int(trials.size), benchmark)
+        (the chosen one included; all in the same per-bar unit), given in groups of comparable
+        trials (one group per timeframe).
+
+        The trials' variance is the pooled variance within groups (:func:`pooled_variance`), and
+        at least ``1 / count``: the sampling variance of a per-bar Sharpe estimated on ``count``
+        returns whose true Sharpe is 0, the least that independent trials on noise would show.
+        """
+        trials = sum(len(group) for group in groups)
+        if trials == 0:
+            raise ValueError("groups: no trial; expected at least the chosen one")
+        floor = 1.0 / moments.count if moments.count else 0.0
+        benchmark = expected_maximum_sharpe(trials, max(pooled_variance(groups), floor))
+        return cls(probabilistic_sharpe(moments, benchmark), moments, trials, benchmark)
+
+
+def pooled_variance(groups: Sequence[Sequence[float]]) -> float:
+    """The variance of values around their own group's mean (population, over all values).
+
+    With one group it is the plain variance. Between groups it leaves out differences of level:
+    per-bar Sharpe ratios of different timeframes differ in level for reasons that are not
+    selection noise (a real edge lives on one timeframe; Sharpe ratios of bar returns do not scale
+    exactly with the square root of time), and counting those differences as noise would raise
+    the bar for the very strategies that have an edge.
+    """
+    deviations = [np.asarray(g, dtype=float) - np.mean(g) for g in groups if len(g)]
+    if not deviations:
+        return 0.0
+    every = np.concatenate(deviations)
+    return float(np.mean(every**2))
 
 
 def permutation_p_value(real: float, permuted: Sequence[float]) -> float:

@@ -14,6 +14,7 @@ from sixbtc.domain.robustness import (
     RobustnessPolicy,
     expected_maximum_sharpe,
     permutation_p_value,
+    pooled_variance,
     probabilistic_sharpe,
 )
 
@@ -79,7 +80,7 @@ def test_the_papers_numerical_example():
     moments = ReturnMoments(per_bar, 1250, -3.0, 10.0)
     trials = np.random.default_rng(0).normal(size=100)
     trials = (trials - trials.mean()) / trials.std() * math.sqrt(0.5 / 250)
-    deflated = DeflatedSharpe.of(moments, trials)
+    deflated = DeflatedSharpe.of(moments, [trials])
     assert deflated.trials == 100
     assert deflated.benchmark * math.sqrt(250) == pytest.approx(1.789, abs=0.002)
     assert deflated.value == pytest.approx(0.9004, abs=0.0005)
@@ -88,7 +89,22 @@ def test_the_papers_numerical_example():
 def test_one_trial_deflates_against_zero():
     moments = ReturnMoments(0.02, 5000)
     assert expected_maximum_sharpe(1, 0.1) == 0.0
-    assert DeflatedSharpe.of(moments, [0.02]).value == probabilistic_sharpe(moments, 0.0)
+    assert DeflatedSharpe.of(moments, [[0.02]]).value == probabilistic_sharpe(moments, 0.0)
+
+
+def test_pooled_variance_leaves_out_differences_between_groups():
+    assert pooled_variance([[1.0, 3.0], [10.0, 14.0]]) == pytest.approx((1 + 1 + 4 + 4) / 4)
+    assert pooled_variance([[1.0, 3.0, 8.0]]) == pytest.approx(np.var([1.0, 3.0, 8.0]))
+    assert pooled_variance([[], [5.0]]) == 0.0
+
+
+def test_trials_vary_at_least_like_sharpe_estimates_on_noise():
+    """Identical trials (a grid whose combinations all trade alike) still deflate as much as
+    independent trials on noise would: variance 1 / returns."""
+    moments = ReturnMoments(0.02, 10_000)
+    deflated = DeflatedSharpe.of(moments, [[0.02] * 300, [0.01] * 300])
+    assert deflated.benchmark == pytest.approx(expected_maximum_sharpe(600, 1 / 10_000))
+    assert deflated.value == pytest.approx(probabilistic_sharpe(moments, deflated.benchmark))
 
 
 sharpes = st.floats(min_value=-0.2, max_value=0.2)
@@ -110,8 +126,8 @@ def test_more_trials_raise_the_bar(a, b, variance):
 @given(st.integers(2, 5000), st.floats(0.001, 0.1))
 def test_more_trials_deflate_more(trials, spread):
     moments = ReturnMoments(0.05, 2000)
-    fewer = DeflatedSharpe.of(moments, [-spread, spread] * (trials // 2 + 1))
-    more = DeflatedSharpe.of(moments, [-spread, spread] * (trials + 1))
+    fewer = DeflatedSharpe.of(moments, [[-spread, spread] * (trials // 2 + 1)])
+    more = DeflatedSharpe.of(moments, [[-spread, spread] * (trials + 1)])
     assert more.value <= fewer.value
 
 
