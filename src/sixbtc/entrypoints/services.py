@@ -89,8 +89,11 @@ class ServiceRunner:
             if len(loops) == 1:
                 self._repeat(loops[0], once)
             else:
+                # Daemon threads: a second SIGINT (KeyboardInterrupt here) ends the process.
                 threads = [
-                    threading.Thread(target=self._repeat, args=(loop, once), name=loop.name)
+                    threading.Thread(
+                        target=self._repeat, args=(loop, once), name=loop.name, daemon=True
+                    )
                     for loop in loops
                 ]
                 for thread in threads:
