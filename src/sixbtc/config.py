@@ -155,6 +155,14 @@ class PipelineConfig:
 
 
 @attrs.frozen
+class GeneratorConfig:
+    #: Seed of the strategy sources; 0 draws a new one in every process, so that each run
+    #: proposes new strategies. A fixed seed reproduces the same proposals (already stored ones are
+    #: skipped as duplicates).
+    seed: int = attrs.field(default=0, validator=non_negative)
+
+
+@attrs.frozen
 class ValidatorConfig:
     live_history_bars: int = attrs.field(default=5000, validator=at_least_one)
 
@@ -267,6 +275,7 @@ class Config:
     rotator: RotatorConfig = RotatorConfig()
     monitor: MonitorConfig = MonitorConfig()
     pipeline: PipelineConfig = PipelineConfig()
+    generator: GeneratorConfig = GeneratorConfig()
     validator: ValidatorConfig = ValidatorConfig()
     sandbox: SandboxConfig = SandboxConfig()
     robustness: RobustnessConfig = RobustnessConfig()

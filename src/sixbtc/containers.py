@@ -154,8 +154,8 @@ class Pipeline(containers.DeclarativeContainer):
     #: The catalogue first; children of ACTIVE strategies once the pool has some (genetic).
     strategy_sources = providers.Singleton(
         lambda c: (
-            GeneticStrategySource(seed=c.market_data.seed),
-            CatalogueStrategySource(seed=c.market_data.seed),
+            GeneticStrategySource(seed=c.generator.seed or None),
+            CatalogueStrategySource(seed=c.generator.seed or None),
         ),
         config,
     )

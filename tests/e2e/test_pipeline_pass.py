@@ -27,6 +27,7 @@ def small_environment(tmp_path) -> dict[str, str]:
         "SIXBTC_BACKTESTER__TIMEFRAMES": "[15m, 1h, 4h]",
         "SIXBTC_SCORING__MIN_TRADES": "{15m: 5, 1h: 5, 4h: 3}",
         "SIXBTC_ACTIVE_POOL__MAX_SIZE": "3",
+        "SIXBTC_GENERATOR__SEED": "42",
     }
 
 

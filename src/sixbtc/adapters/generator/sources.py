@@ -23,9 +23,9 @@ from sixbtc.domain.strategy import Strategy
 
 class CatalogueStrategySource:
     """Random strategies composed from the catalogue, cycling through the types; the sequence is
-    fixed by ``seed``."""
+    fixed by ``seed`` (None: fresh entropy)."""
 
-    def __init__(self, seed: int = 0, types: Sequence[str] = tuple(ENTRIES)) -> None:
+    def __init__(self, seed: int | None = 0, types: Sequence[str] = tuple(ENTRIES)) -> None:
         self._rng = np.random.default_rng(seed)
         self._types = tuple(types)
         self._next = 0
@@ -48,7 +48,7 @@ class GeneticStrategySource:
 
     def __init__(
         self,
-        seed: int = 0,
+        seed: int | None = 0,
         crossover_rate: float = 0.5,
         mutation_rate: float = 0.3,
         tournament: int = 3,
