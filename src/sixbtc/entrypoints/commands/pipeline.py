@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 
 from sixbtc import config as configuration
@@ -48,6 +49,10 @@ def _positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.verbose:
+        # The pass prints one line per step itself; the services' INFO logs would repeat them.
+        for name in ("sixbtc", "alembic"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     loaded = configuration.load(args.config)
     print(f"database {loaded.database.url}: upgrading to the latest schema", flush=True)
     migrations.upgrade(loaded.database.url)
