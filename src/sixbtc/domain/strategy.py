@@ -37,9 +37,6 @@ TRANSITIONS: dict[tuple[Status, Status], str] = {
     (Status.LIVE, Status.RETIRED): "monitor",
 }
 
-#: Strategy type codes the generator uses; other non-empty upper-case codes (old BRE, SCA) are kept.
-KNOWN_TYPES = ("MOM", "REV", "TRN", "BRK", "VOL")
-
 
 def code_hash(code: str) -> str:
     """SHA-256 of the code with line endings, trailing spaces and blank lines normalised."""

@@ -24,19 +24,6 @@ from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy, code_hash
 from sixbtc.domain.timeframe import Timeframe
 
-#: Columns a loaded strategy may change; ``code``, ``code_hash`` and ``created_at`` never change.
-_MUTABLE = (
-    "status",
-    "optimal_timeframe",
-    "parameters",
-    "score_backtest",
-    "score_live",
-    "last_backtested_at",
-    "live_since",
-    "retired_reason",
-    "retired_at",
-)
-
 
 def _timeframe(label: str | None) -> Timeframe | None:
     # Old rows may carry timeframes the pipeline does not trade; they read as "none chosen".
@@ -161,11 +148,6 @@ class SqlAlchemyStrategyRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._loaded: dict[uuid.UUID, _Loaded] = {}
-
-    @property
-    def loaded(self) -> list[Strategy]:
-        """The strategies this repository handed out or received."""
-        return [entry.strategy for entry in self._loaded.values()]
 
     def _adopt(self, rows: Iterable[RowMapping]) -> list[Strategy]:
         adopted = []
