@@ -78,8 +78,6 @@ class Container(containers.DeclarativeContainer):
     in_memory_unit_of_work = providers.Factory(InMemoryUnitOfWork, store=store)
     engine = providers.Singleton(lambda c: create_engine(c.database.url), config)
     unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)
-    scoring = providers.Singleton(lambda c: c.scoring_policy(), config)
-    retirement = providers.Singleton(lambda c: c.retirement_policy(), config)
     selection = providers.Singleton(lambda c: c.live_selection(), config)
     candle_cache = providers.Singleton(
         lambda c: ParquetCandleCache(c.market_data.cache_dir), config
@@ -121,6 +119,10 @@ def claim_owner(thread: str | None = None) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{thread or threading.current_thread().name}"
 
 
+def _pool_rules(config: Config) -> PoolRules:
+    return PoolRules(config.active_pool.max_size, config.active_pool.min_score_entry)
+
+
 def _backtest_settings(config: Config) -> BacktestSettings:
     b = config.backtester
     return BacktestSettings(
@@ -128,7 +130,7 @@ def _backtest_settings(config: Config) -> BacktestSettings:
         grid=config.parameter_grid(),
         costs=config.costs(),
         scoring=config.scoring_policy(),
-        pool=PoolRules(config.active_pool.max_size, config.active_pool.min_score_entry),
+        pool=_pool_rules(config),
         training_days=b.training_days,
         holdout_days=b.holdout_days,
         coins=b.coins,
@@ -142,9 +144,7 @@ class Pipeline(containers.DeclarativeContainer):
 
     adapters = providers.DependenciesContainer()
     config = adapters.config
-    pool_rules = providers.Singleton(
-        lambda c: PoolRules(c.active_pool.max_size, c.active_pool.min_score_entry), config
-    )
+    pool_rules = providers.Singleton(_pool_rules, config)
     retest_schedule = providers.Singleton(
         lambda c: RetestSchedule(timedelta(days=c.backtester.retest_interval_days)), config
     )
