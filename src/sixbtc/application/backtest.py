@@ -18,10 +18,9 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
 import attrs
 import numpy as np
@@ -60,14 +59,14 @@ from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.timeframe import Timeframe
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 ERROR_PREFIX = "backtest_error: "
 MAX_REASON_LENGTH = 500
 
 
 class _BacktestFailed(Exception):
-    """The strategy's code or the engine failed; the message becomes the retirement reason."""
+    """The strategy cannot be backtested (its code failed, or its stored timeframe or parameters
+    are unusable); the message becomes the retirement reason."""
 
 
 @attrs.frozen
@@ -213,7 +212,7 @@ class Backtester:
         symbols = self._symbols()
         for timeframe in s.timeframes:
             evaluation = self._evaluation(code, symbols, timeframe, now)
-            metrics = self._simulate(evaluation.training, combinations, timeframe)
+            metrics = self._simulate(evaluation.training, combinations)
             for index, training in enumerate(metrics):
                 candidates.append((len(evaluations), index, training))
                 scores.append(s.scoring.training_score(training, timeframe))
@@ -287,7 +286,7 @@ class Backtester:
             ]
             signals = self._signals(code, candles, timeframe)
             markets = [Market(c, v) for c, v in zip(candles, signals, strict=True)]
-            (metrics,) = self._simulate(markets, [parameters], timeframe)
+            (metrics,) = self._simulate(markets, [parameters])
             scores.append(self.settings.scoring.training_score(metrics, timeframe))
         return permutation_p_value(search.training_score, scores)
 
@@ -301,7 +300,7 @@ class Backtester:
                 f"parameters {strategy.parameters!r} are not execution parameters ({error})"
             ) from None
         evaluation = self._evaluation(strategy.code, self._symbols(), strategy.timeframe, now)
-        (training,) = self._simulate(evaluation.training, [parameters], strategy.timeframe)
+        (training,) = self._simulate(evaluation.training, [parameters])
         return self._judge(strategy.id, RunKind.RETEST, now, evaluation, parameters, training)
 
     def _judge(
@@ -314,7 +313,7 @@ class Backtester:
         training: Metrics,
     ) -> BacktestResult:
         timeframe = evaluation.timeframe
-        (holdout,) = self._simulate(evaluation.holdout, [parameters], timeframe)
+        (holdout,) = self._simulate(evaluation.holdout, [parameters])
         return BacktestResult(
             strategy_id=strategy_id,
             kind=kind,
@@ -364,32 +363,24 @@ class Backtester:
         """The strategy's signals on each of ``candles``, ``signal_concurrency`` requests at once."""
 
         def signals_of(bars: Candles) -> np.ndarray:
-            return self._guard(
-                lambda: np.asarray(self.signal_source.signals(code, bars)),
-                f"strategy code on {bars.symbol} {timeframe}",
-            )
+            try:
+                return np.asarray(self.signal_source.signals(code, bars))
+            except MarketDataUnavailable:
+                raise
+            except Exception as error:  # any failure of the untrusted code retires the strategy
+                raise _BacktestFailed(
+                    f"strategy code on {bars.symbol} {timeframe}: {type(error).__name__}: {error}"
+                ) from error
 
         with ThreadPoolExecutor(max(1, self.settings.signal_concurrency)) as pool:
             return list(pool.map(signals_of, candles))
 
     def _simulate(
-        self,
-        markets: list[Market],
-        combinations: Sequence[ExecutionParameters],
-        timeframe: Timeframe,
+        self, markets: list[Market], combinations: Sequence[ExecutionParameters]
     ) -> list[Metrics]:
         # An engine failure is our fault, not the strategy's: it propagates, the strategy stays
         # where it is and the claim's lease lets another attempt take it later.
         return self.engine.sweep(markets, combinations, self.settings.costs)
-
-    @staticmethod
-    def _guard(action: Callable[[], T], what: str) -> T:
-        try:
-            return action()
-        except MarketDataUnavailable:
-            raise
-        except Exception as error:  # any failure of untrusted code or of the engine retires
-            raise _BacktestFailed(f"{what}: {type(error).__name__}: {error}") from error
 
     def _read(self, strategy_id: uuid.UUID, status: Status) -> Strategy:
         with self.uow as uow:
