@@ -53,9 +53,7 @@ class PipelinePass:
 
     def run(self, strategies: int, progress: Progress = lambda message: None) -> PassReport:
         """Generate up to ``strategies`` new strategies and take every strategy as far as it goes."""
-        with self.unit_of_work as uow:
-            decisions = pool.maintain(uow, self.rules, at=self.clock.now())
-            uow.commit()
+        decisions = pool.maintain_now(self.unit_of_work, self.rules, self.clock)
         if decisions:
             progress(f"pool maintenance retired {len(decisions)} strategies")
         generated = self.generate.run(batch=strategies)

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from sixbtc.application.ports import UnitOfWork
+from sixbtc.application.ports import Clock, UnitOfWork
 from sixbtc.domain.pool import Action, ActivePool, PoolDecision
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.timeframe import Timeframe
@@ -84,9 +84,19 @@ def rescore(
     return decision
 
 
-def maintain(uow: UnitOfWork, rules: PoolRules, *, at: datetime, service: str = "backtester"):
+def maintain(
+    uow: UnitOfWork, rules: PoolRules, *, at: datetime, service: str = "backtester"
+) -> list[PoolDecision]:
     """Retire members below the entry score and trim the pool to its size (``pool_trim``)."""
     pool = rules.load(uow)
     decisions = pool.maintain()
     _apply(uow, decisions, at, service)
+    return decisions
+
+
+def maintain_now(unit_of_work: UnitOfWork, rules: PoolRules, clock: Clock) -> list[PoolDecision]:
+    """:func:`maintain` in a unit of work of its own, committed; returns its decisions."""
+    with unit_of_work as uow:
+        decisions = maintain(uow, rules, at=clock.now())
+        uow.commit()
     return decisions

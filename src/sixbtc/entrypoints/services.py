@@ -218,10 +218,9 @@ def _backtest_tick(name: str, worker: BacktestWorker) -> Tick:
 
 def _maintain_pool(pipeline: Pipeline) -> bool:
     """Retire ACTIVE members below the entry score and trim the pool to its size."""
-    clock = pipeline.adapters.clock()
-    with pipeline.adapters.unit_of_work() as uow:
-        decisions = pool.maintain(uow, pipeline.pool_rules(), at=clock.now())
-        uow.commit()
+    decisions = pool.maintain_now(
+        pipeline.adapters.unit_of_work(), pipeline.pool_rules(), pipeline.adapters.clock()
+    )
     if decisions:
         log.info("pool maintenance retired %d strategies", len(decisions))
     return bool(decisions)
