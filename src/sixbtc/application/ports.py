@@ -176,7 +176,9 @@ class Simulation(Protocol):
         ...
 
     @property
-    def metrics(self) -> Metrics: ...
+    def metrics(self) -> Metrics:
+        """The portfolio metrics of the combination (spec section 3)."""
+        ...
 
 
 class BacktestEngine(Protocol):
@@ -214,6 +216,8 @@ class OrderRequest:
 
 @attrs.frozen
 class OrderFill:
+    """A filled order: ``amount`` in coins at the average ``price``, ``fee`` in quote currency."""
+
     client_order_id: str
     symbol: str
     side: str
@@ -224,6 +228,8 @@ class OrderFill:
 
 @attrs.frozen
 class Position:
+    """An open position of one subaccount on ``symbol``."""
+
     symbol: str
     amount: float  # signed: > 0 long, < 0 short
     entry_price: float
