@@ -114,6 +114,8 @@ class ParameterGrid:
 
 
 class RunKind(enum.StrEnum):
+    """Which backtest a result comes from: the initial search or a re-backtest (spec section 4)."""
+
     INITIAL = "initial"
     RETEST = "retest"
 

@@ -25,6 +25,8 @@ RETEST_BELOW_POOL = "retest_below_pool_min"
 
 
 class Action(enum.StrEnum):
+    """What a pool decision does to a strategy: enter the pool, stay in it, or retire."""
+
     ADMIT = "admit"
     KEEP = "keep"
     RETIRE = "retire"
@@ -77,6 +79,7 @@ class ActivePool:
 
     @property
     def is_full(self) -> bool:
+        """Whether the members (scored or not) fill ``max_size``."""
         return len(self._members) >= self.max_size
 
     def members(self) -> list[Standing]:

@@ -184,6 +184,7 @@ class RobustnessPolicy:
 
     @property
     def permutation_enabled(self) -> bool:
+        """Whether the permutation test runs (``permutations`` > 0)."""
         return self.permutations > 0
 
     def trade_counts_problem(self, training: Metrics, holdout: Metrics) -> str | None:
