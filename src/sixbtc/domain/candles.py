@@ -43,8 +43,10 @@ class Candles:
                     f"{getattr(self, name).shape}; expected ({n},) like time"
                 )
         if n > 1 and not bool(np.all(np.diff(self.time) > 0)):
+            i = int(np.flatnonzero(np.diff(self.time) <= 0)[0])
             raise ValueError(
-                f"candles {self.symbol} {self.timeframe}: times must strictly increase"
+                f"candles {self.symbol} {self.timeframe}: time[{i + 1}] {self.time[i + 1]} after "
+                f"time[{i}] {self.time[i]}; times must strictly increase"
             )
 
     def __len__(self) -> int:
