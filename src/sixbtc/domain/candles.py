@@ -8,6 +8,8 @@ import numpy as np
 from sixbtc.domain.timeframe import Timeframe
 
 FIELDS = ("open", "high", "low", "close", "volume")
+#: Every array of a Candles, in order: the open time, then the bar FIELDS.
+COLUMNS = ("time", *FIELDS)
 
 
 def _as_float(values: np.ndarray) -> np.ndarray:
@@ -57,7 +59,7 @@ class Candles:
         return Candles(
             self.symbol,
             self.timeframe,
-            *(getattr(self, name)[start:stop] for name in ("time", *FIELDS)),
+            *(getattr(self, name)[start:stop] for name in COLUMNS),
         )
 
     def between(self, start_ms: int, end_ms: int) -> Candles:

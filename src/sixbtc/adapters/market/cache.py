@@ -30,11 +30,10 @@ from sixbtc.adapters.market.checks import (
     check,
     issue_at,
 )
-from sixbtc.domain.candles import FIELDS, Candles
+from sixbtc.domain.candles import COLUMNS, FIELDS, Candles
 from sixbtc.domain.timeframe import Timeframe
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-COLUMNS = ("time", *FIELDS)
 
 
 @attrs.frozen

@@ -37,9 +37,8 @@ import pyarrow.parquet as pq
 
 from sixbtc.adapters.market.cache import ParquetCandleCache
 from sixbtc.adapters.market.checks import STEP_MS, CandleRows, DataReport
-from sixbtc.domain.candles import FIELDS
+from sixbtc.domain.candles import COLUMNS, FIELDS
 
-COLUMNS = ("time", *FIELDS)
 BINANCE_HEADER = "open_time"
 BINANCE_COLUMNS = 12
 MICROSECONDS_FROM = 10**14  # open times at or above this are microseconds (year 5138 in ms)

@@ -27,7 +27,7 @@ import numpy as np
 from sixbtc.adapters.sandbox import protocol
 from sixbtc.adapters.sandbox.worker import wall_seconds
 from sixbtc.application.errors import ApplicationError, StrategyFailed, StrategyTimeout
-from sixbtc.domain.candles import Candles
+from sixbtc.domain.candles import COLUMNS, Candles
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +90,7 @@ class _Worker:
         self, code: str, candles: Candles, cpu_seconds: int, fresh: bool
     ) -> tuple[bytes, bytearray]:
         """The status and payload of the reply to one request."""
-        arrays = {
-            name: getattr(candles, name)
-            for name in ("time", "open", "high", "low", "close", "volume")
-        }
+        arrays = {name: getattr(candles, name) for name in COLUMNS}
         nonce = protocol.new_nonce()
         header = pickle.dumps((nonce, code, cpu_seconds, len(candles), fresh))
         body = pickle.dumps(arrays, protocol=pickle.HIGHEST_PROTOCOL)
