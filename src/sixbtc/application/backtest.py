@@ -104,6 +104,7 @@ class _Search:
     evaluation: _Evaluation
     trial_sharpes: list[list[float]]
     training_score: float
+    coins: tuple[str, ...]
 
 
 @attrs.frozen
@@ -161,7 +162,7 @@ class Backtester:
             strategy = self._current(uow, strategy_id, Status.VALIDATED)
             uow.backtests.add(result)
             if problem is not None:
-                self._reject(uow, strategy, result, problem, now)
+                self._reject(uow, strategy, result, problem, now, coins=search.coins)
                 return result
             admit(
                 uow,
@@ -171,14 +172,17 @@ class Backtester:
                 at=now,
                 timeframe=result.timeframe,
                 parameters=result.parameters.as_dict(),
+                coins=search.coins,
                 service=self.service,
             )
             uow.commit()
         return result
 
     def retest(self, strategy_id: uuid.UUID) -> BacktestResult | None:
-        """Re-backtest an ACTIVE strategy on its timeframe with its parameters, windows rolled to
-        now; store the result and let the pool keep or retire it.
+        """Re-backtest an ACTIVE strategy on its timeframe with its parameters and the coins of its
+        initial backtest (the current coins for a strategy that recorded none), windows rolled to
+        now; store the result and let the pool keep or retire it. A coin the market data no longer
+        serves raises MarketDataUnavailable: not the strategy's fault.
 
         Only the trade-count gates apply to a re-backtest: the spec asks for no more, and the
         parameters are not searched again, so there is no new selection to deflate or permute.
@@ -225,7 +229,7 @@ class Backtester:
         sharpes = [[] for _ in evaluations]
         for evaluation, _, metrics in candidates:
             sharpes[evaluation].append(metrics.sharpe)
-        return _Search(result, evaluations[chosen], sharpes, scores[best])
+        return _Search(result, evaluations[chosen], sharpes, scores[best], tuple(symbols))
 
     def _trade_count_problem(self, result: BacktestResult) -> str | None:
         gates = self.settings.robustness
@@ -299,7 +303,8 @@ class Backtester:
             raise _BacktestFailed(
                 f"parameters {strategy.parameters!r} are not execution parameters ({error})"
             ) from None
-        evaluation = self._evaluation(strategy.code, self._symbols(), strategy.timeframe, now)
+        symbols = list(strategy.coins) or self._symbols()
+        evaluation = self._evaluation(strategy.code, symbols, strategy.timeframe, now)
         (training,) = self._simulate(evaluation.training, [parameters])
         return self._judge(strategy.id, RunKind.RETEST, now, evaluation, parameters, training)
 
@@ -402,11 +407,16 @@ class Backtester:
         result: BacktestResult,
         problem: str,
         now: datetime,
+        coins: Sequence[str] | None = None,
     ) -> None:
         """Retire a strategy that failed a research gate, its backtest recorded, and commit."""
         log.info("strategy %s retired: %s", strategy.id, problem)
         strategy.record_backtest(
-            result.score, at=now, timeframe=result.timeframe, parameters=result.parameters.as_dict()
+            result.score,
+            at=now,
+            timeframe=result.timeframe,
+            parameters=result.parameters.as_dict(),
+            coins=coins,
         )
         strategy.retire(problem[:MAX_REASON_LENGTH], at=now, service=self.service)
         uow.strategies.save(strategy)

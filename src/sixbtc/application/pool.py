@@ -7,6 +7,7 @@ strategies. The caller commits, so a decision and its consequences land together
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -57,11 +58,12 @@ def admit(
     at: datetime,
     timeframe: Timeframe,
     parameters: dict[str, Any],
+    coins: Sequence[str] | None = None,
     service: str = "backtester",
 ) -> list[PoolDecision]:
     """Record a VALIDATED strategy's initial backtest and let the pool admit or retire it."""
     pool = rules.load(uow)
-    strategy.record_backtest(score, at=at, timeframe=timeframe, parameters=parameters)
+    strategy.record_backtest(score, at=at, timeframe=timeframe, parameters=parameters, coins=coins)
     decisions = pool.admit(strategy.standing())
     _apply(uow, decisions, at, service, candidate=strategy)
     return decisions

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -79,6 +80,8 @@ class Strategy:
     status: Status = Status.GENERATED
     timeframe: Timeframe | None = None
     parameters: dict[str, Any] = attrs.field(factory=dict)
+    #: The coins of the initial backtest, in its order; the re-backtests run on the same ones.
+    coins: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     score_backtest: float | None = None
     score_live: float | None = None
     last_backtested_at: datetime | None = None
@@ -134,8 +137,10 @@ class Strategy:
         at: datetime,
         timeframe: Timeframe | None = None,
         parameters: dict[str, Any] | None = None,
+        coins: Sequence[str] | None = None,
     ) -> None:
-        """Store a (re-)backtest result: the score, its time and, initially, what was chosen."""
+        """Store a (re-)backtest result: the score, its time and, initially, what was chosen and
+        the coins it ran on."""
         if self.status not in (Status.VALIDATED, Status.ACTIVE):
             raise IllegalTransition(
                 f"strategy {self.id}: cannot record a backtest while {self.status}"
@@ -146,6 +151,8 @@ class Strategy:
             self.timeframe = timeframe
         if parameters is not None:
             self.parameters = dict(parameters)
+        if coins is not None:
+            self.coins = tuple(coins)
 
     def standing(self) -> Standing:
         """This strategy's place on the leaderboard (score and tie-break keys)."""

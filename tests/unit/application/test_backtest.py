@@ -63,9 +63,11 @@ class FakeSignalSource:
     def __init__(self, functions) -> None:
         self.functions = functions
         self.calls = 0
+        self.symbols: list[str] = []
 
     def signals(self, code: str, candles: Candles) -> np.ndarray:
         self.calls += 1
+        self.symbols.append(candles.symbol)
         return self.functions[code](candles)
 
 
@@ -83,6 +85,17 @@ def trending_candles(symbol, timeframe, drift, *, crash_after=None, seed=0):
     high = np.maximum(bar_open, close) * 1.002
     low = np.minimum(bar_open, close) * 0.998
     return Candles(symbol, timeframe, times, bar_open, high, low, close, np.ones(times.size))
+
+
+class RankedMarketData(InMemoryMarketData):
+    """Serves its candles with ``symbols()`` in the order of ``ranking`` (a top list by volume)."""
+
+    def __init__(self, candles, ranking) -> None:
+        super().__init__(candles)
+        self.ranking = list(ranking)
+
+    def symbols(self) -> list[str]:
+        return list(self.ranking)
 
 
 def market_data(drift=0.004, **kwargs):
@@ -168,6 +181,7 @@ def test_initial_backtest_admits_a_profitable_strategy_with_its_choice(world):
     assert strategy.last_backtested_at == NOW
     assert strategy.timeframe is result.timeframe
     assert strategy.parameters == result.parameters.as_dict()
+    assert strategy.coins == ("BTC", "ETH")
     assert source.calls == len(TIMEFRAMES) * SETTINGS.coins  # once per coin and timeframe
 
 
@@ -305,3 +319,53 @@ def test_retest_without_recorded_parameters_retires_with_backtest_error(world):
     assert strategy.status is Status.RETIRED
     assert strategy.retired_reason.startswith("backtest_error: parameters {'sl_pct': 2}")
     assert runs == []
+
+
+def test_retest_runs_on_the_coins_of_the_initial_backtest_when_the_top_list_changed(world):
+    store, clock, source, build = world
+    data = RankedMarketData(
+        (trending_candles(s, tf, 0.004, seed=n) for n, s in enumerate(("BTC", "ETH", "SOL"))
+         for tf in TIMEFRAMES),
+        ranking=("SOL", "BTC", "ETH"),
+    )  # fmt: skip
+    strategy_id = add_strategy(store, "long")
+    backtester = build(data)
+    backtester.initial(strategy_id)
+    data.ranking = ["ETH", "XRP", "BTC", "SOL"]  # a new process, another top list
+    clock.advance(timedelta(days=3))
+    source.symbols = []
+    second = backtester.retest(strategy_id)
+
+    strategy, _ = stored(store, strategy_id)
+    assert source.symbols == ["SOL", "BTC"]
+    assert strategy.coins == ("SOL", "BTC")
+    assert strategy.status is Status.ACTIVE and strategy.score_backtest == second.score
+
+
+def test_retest_of_a_strategy_without_recorded_coins_uses_the_current_ones(world):
+    store, _, source, build = world
+    strategy_id = add_strategy(store, "long", status=Status.ACTIVE)
+    with InMemoryUnitOfWork(store) as uow:
+        strategy = uow.strategies.get(strategy_id)
+        strategy.timeframe, strategy.parameters = Timeframe.H4, GRID.combinations()[0].as_dict()
+        uow.strategies.save(strategy)
+        uow.commit()
+    build().retest(strategy_id)
+    assert source.symbols == ["BTC", "ETH"]
+
+
+def test_retest_on_a_coin_no_longer_served_leaves_the_strategy_active(world):
+    store, clock, _, build = world
+    strategy_id = add_strategy(store, "long")
+    first = build().initial(strategy_id)
+    clock.advance(timedelta(days=3))
+    delisted = InMemoryMarketData(
+        trending_candles(s, tf, 0.004) for s in ("ETH", "SOL") for tf in TIMEFRAMES
+    )
+    with pytest.raises(MarketDataUnavailable, match="BTC"):
+        build(delisted).retest(strategy_id)
+
+    strategy, runs = stored(store, strategy_id)
+    assert strategy.status is Status.ACTIVE
+    assert strategy.coins == ("BTC", "ETH")
+    assert runs == [first]
