@@ -48,7 +48,9 @@ def make_strategy(n: int, *, created: datetime | None = None) -> Strategy:
 def make_active(n: int, score: float, backtested: datetime) -> Strategy:
     strategy = make_strategy(n)
     strategy.validate(at=T0)
-    strategy.record_backtest(score, at=backtested, timeframe=Timeframe.H1, parameters={"k": n})
+    strategy.record_backtest(
+        score, at=backtested, timeframe=Timeframe.H1, parameters={"k": n}, coins=("SOL", "BTC")
+    )
     strategy.move_to(Status.ACTIVE, reason="admitted", at=backtested, service="backtester")
     return strategy
 
@@ -67,7 +69,7 @@ def test_committed_strategy_reads_back_with_every_field(new_uow: UowFactory) -> 
     with new_uow() as uow:
         loaded = uow.strategies.get(original.id)
     for field in (
-        "name", "code", "strategy_type", "created_at", "status", "timeframe", "parameters",
+        "name", "code", "strategy_type", "created_at", "status", "timeframe", "parameters", "coins",
         "score_backtest", "score_live", "last_backtested_at", "live_since", "retired_reason",
         "retired_at", "code_hash",
     ):  # fmt: skip
@@ -76,6 +78,22 @@ def test_committed_strategy_reads_back_with_every_field(new_uow: UowFactory) -> 
         timedelta(0)
     )
     assert loaded.events == []
+
+
+def test_backtest_coins_are_saved_in_their_order_and_none_reads_back_empty(
+    new_uow: UowFactory,
+) -> None:
+    recorded, never = make_strategy(1), make_strategy(2)
+    recorded.validate(at=T0)
+    store(new_uow, recorded, never)
+    with new_uow() as uow:
+        uow.strategies.get(recorded.id).record_backtest(
+            20.0, at=T0, timeframe=Timeframe.H4, parameters={}, coins=["ETH", "BTC", "XRP"]
+        )
+        uow.commit()
+    with new_uow() as uow:
+        assert uow.strategies.get(recorded.id).coins == ("ETH", "BTC", "XRP")
+        assert uow.strategies.get(never.id).coins == ()
 
 
 def test_leaving_without_commit_rolls_back(new_uow: UowFactory) -> None:

@@ -62,6 +62,7 @@ strategies = sa.Table(
     sa.Column("code_hash", sa.String(64)),
     sa.Column("claimed_by", sa.String(100)),
     sa.Column("claim_expires_at", UtcDateTime),
+    sa.Column("backtest_coins", sa.JSON),
 )
 
 strategy_events = sa.Table(
