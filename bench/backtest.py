@@ -71,7 +71,7 @@ def kernel_throughput(data: SyntheticMarketData, config: Config) -> list[Market]
     # The kernel alone, on markets laid out once, one thread (its speed per core).
     portfolio = Portfolio.of(markets)
     arguments = (*price_arrays(portfolio), *parameter_arrays(portfolio, combinations))
-    cost, bars_per_year = costs.fee + costs.slippage, portfolio.timeframe.bars_per_year
+    cost, bars_per_year = costs.per_side, portfolio.timeframe.bars_per_year
     with numba_threads(1):
         kernel.sweep(*arguments, cost, bars_per_year, 1)  # compile or load the cache
         cpu = best_cpu_seconds(lambda: kernel.sweep(*arguments, cost, bars_per_year, 1))
@@ -210,7 +210,7 @@ def vectorbt_comparison(markets: list[Market]) -> None:
     engine_cpu = best_cpu_seconds(lambda: engine.sweep(signalled, combinations, costs))
     portfolio = Portfolio.of(signalled)
     arguments = (*price_arrays(portfolio), *parameter_arrays(portfolio, combinations))
-    cost, bars_per_year = costs.fee + costs.slippage, portfolio.timeframe.bars_per_year
+    cost, bars_per_year = costs.per_side, portfolio.timeframe.bars_per_year
     with numba_threads(1):
         kernel_cpu = best_cpu_seconds(lambda: kernel.sweep(*arguments, cost, bars_per_year, 1))
     removed = sum(np.count_nonzero(m.signals) for m in crossing) - np.count_nonzero(signal)

@@ -77,6 +77,11 @@ class Costs:
     fee: float = 0.00045
     slippage: float = 0.0005
 
+    @property
+    def per_side(self) -> float:
+        """Fee plus slippage: the fraction of notional paid on entry and again on exit."""
+        return self.fee + self.slippage
+
     def __attrs_post_init__(self) -> None:
         for name in ("fee", "slippage"):
             if getattr(self, name) < 0:

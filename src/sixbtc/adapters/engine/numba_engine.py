@@ -96,7 +96,7 @@ class NumbaBacktestEngine:
             stats = kernel.sweep(
                 *price_arrays(portfolio),
                 *parameter_arrays(portfolio, combinations),
-                costs.fee + costs.slippage,
+                costs.per_side,
                 portfolio.timeframe.bars_per_year,
                 chunks,
             )
@@ -136,7 +136,7 @@ def trade_rows(
     recorded = kernel.run_chunk(
         *price_arrays(portfolio),
         *parameter_arrays(portfolio, [parameters]),
-        costs.fee + costs.slippage,
+        costs.per_side,
         portfolio.timeframe.bars_per_year,
         np.zeros(1, dtype=np.int64),
         stats,

@@ -57,7 +57,7 @@ def return_on_margin(
 ) -> float:
     """The spec's formula: ``leverage * (d * (x/e - 1) - (fee + slippage) * (1 + x/e))``."""
     ratio = exit_price / entry
-    return leverage * (direction * (ratio - 1) - (costs.fee + costs.slippage) * (1 + ratio))
+    return leverage * (direction * (ratio - 1) - costs.per_side * (1 + ratio))
 
 
 def average_true_range_before(candles: Candles, period: int) -> list[float]:
