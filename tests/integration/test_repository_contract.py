@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 
 from sixbtc.adapters.memory import InMemoryStore, InMemoryUnitOfWork
@@ -316,3 +318,38 @@ def test_pool_admission_applies_the_leaderboard(new_uow: UowFactory) -> None:
         candidates[1].id: "below_entry",
         candidates[2].id: "pool_full",
     }
+
+
+def _same_number(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+def test_non_finite_metrics_read_back_identically(new_uow: UowFactory) -> None:
+    """A window without a losing trade has profit factor inf; PostgreSQL's JSON refuses Infinity
+    and NaN, so they must still round-trip on every backend."""
+    strategy = make_strategy(1)
+    store(new_uow, strategy)
+    training = Metrics(0.12, math.inf, 0.0, 1.0, 0.004, math.inf, 7)
+    holdout = Metrics(-0.5, -math.inf, math.nan, math.nan, -math.inf, math.nan, 0)
+    result = BacktestResult(
+        strategy_id=strategy.id,
+        kind=RunKind.INITIAL,
+        run_at=T0 + timedelta(days=400),
+        timeframe=Timeframe.H1,
+        parameters=ExecutionParameters(0.02, 0.04, 2.0, 24),
+        training_window=Window(T0, T0 + timedelta(days=365)),
+        holdout_window=Window(T0 + timedelta(days=365), T0 + timedelta(days=395)),
+        training=training,
+        holdout=holdout,
+        score=12.5,
+    )
+    with new_uow() as uow:
+        uow.backtests.add(result)
+        uow.commit()
+    with new_uow() as uow:
+        (loaded,) = uow.backtests.for_strategy(strategy.id)
+    for original, read in ((training, loaded.training), (holdout, loaded.holdout)):
+        for field in attrs.fields(Metrics):
+            a, b = getattr(original, field.name), getattr(read, field.name)
+            assert _same_number(a, b), (field.name, a, b)
+            assert type(a) is type(b), field.name

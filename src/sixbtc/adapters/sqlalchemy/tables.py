@@ -9,7 +9,9 @@ system did; :class:`UtcDateTime` turns them into aware UTC datetimes at this bou
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -33,6 +35,47 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+#: JSON has no literal for these; they are stored as these strings (PostgreSQL's JSON refuses the
+#: ``Infinity`` and ``NaN`` tokens Python writes).
+_NON_FINITE = {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}
+
+
+def _encode_figure(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _encode_figure(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode_figure(item) for item in value]
+    return value
+
+
+def _decode_figure(value: Any) -> Any:
+    if isinstance(value, str):
+        return _NON_FINITE.get(value, value)
+    if isinstance(value, dict):
+        return {key: _decode_figure(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decode_figure(item) for item in value]
+    return value
+
+
+class FiguresJSON(sa.TypeDecorator[Any]):
+    """JSON of figures (metrics) that may be infinite or NaN, identical on every backend: a profit
+    factor without a losing trade is ``inf``. Non-finite numbers travel as the strings
+    ``"Infinity"``, ``"-Infinity"`` and ``"NaN"``; rows SQLite stored with the bare tokens read back
+    the same."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect) -> Any:
+        return _encode_figure(value)
+
+    def process_result_value(self, value: Any, dialect) -> Any:
+        return _decode_figure(value)
 
 
 #: The five statuses; on PostgreSQL the enum type the original system named ``strategy_status``.
@@ -94,8 +137,8 @@ backtest_results = sa.Table(
     sa.Column("training_end", UtcDateTime),
     sa.Column("holdout_start", UtcDateTime),
     sa.Column("execution_parameters", sa.JSON),
-    sa.Column("training_metrics", sa.JSON),
-    sa.Column("holdout_metrics", sa.JSON),
+    sa.Column("training_metrics", FiguresJSON),
+    sa.Column("holdout_metrics", FiguresJSON),
     sa.Column("score", sa.Float),
 )
 
