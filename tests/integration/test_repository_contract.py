@@ -17,6 +17,7 @@ from sixbtc.application.errors import DuplicateStrategy, NotFound
 from sixbtc.application.ports import UnitOfWork
 from sixbtc.domain.backtest import BacktestResult, ExecutionParameters, RunKind, Window
 from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.retry import RetryPolicy
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.timeframe import Timeframe
 
@@ -353,3 +354,57 @@ def test_non_finite_metrics_read_back_identically(new_uow: UowFactory) -> None:
             a, b = getattr(original, field.name), getattr(read, field.name)
             assert _same_number(a, b), (field.name, a, b)
             assert type(a) is type(b), field.name
+
+
+def test_a_deferred_strategy_waits_while_the_others_are_claimed(new_uow: UowFactory) -> None:
+    first, second = make_strategy(1), make_strategy(2)
+    store(new_uow, first, second)
+    policy = RetryPolicy(first=timedelta(minutes=5))
+    with new_uow() as uow:
+        (claimed,) = uow.strategies.claim(Status.GENERATED, 1, "a", T0, LEASE)
+        assert claimed.id == first.id and uow.strategies.failure(first.id) is None
+        failure = policy.after(None, "database unavailable", T0)
+        uow.strategies.defer(first.id, "a", failure)
+        uow.commit()
+    with new_uow() as uow:
+        assert uow.strategies.failure(first.id) == failure
+        assert uow.strategies.failure(second.id) is None
+        assert [(s.id, f) for s, f in uow.strategies.deferred()] == [(first.id, failure)]
+        waiting = uow.strategies.claim(Status.GENERATED, 5, "b", T0 + timedelta(minutes=4), LEASE)
+        assert [s.id for s in waiting] == [second.id]
+        uow.commit()
+    with new_uow() as uow:
+        later = uow.strategies.claim(Status.GENERATED, 5, "c", failure.retry_after, LEASE)
+        assert [s.id for s in later] == [first.id]
+        assert uow.strategies.get(first.id).status is Status.GENERATED
+        again = policy.after(uow.strategies.failure(first.id), "still down", failure.retry_after)
+        uow.strategies.defer(first.id, "c", again)
+        uow.commit()
+    assert again.count == 2 and again.retry_after - again.at == timedelta(minutes=10)
+    with new_uow() as uow:
+        retest = uow.strategies.claim(Status.GENERATED, 1, "d", again.retry_after, LEASE)
+        uow.strategies.release(first.id, "d")
+        uow.commit()
+    assert [s.id for s in retest] == [first.id]
+    with new_uow() as uow:
+        assert uow.strategies.failure(first.id) is None and uow.strategies.deferred() == []
+
+
+def test_defer_and_renew_touch_only_the_owners_claims(new_uow: UowFactory) -> None:
+    strategies = [make_strategy(n) for n in range(3)]
+    store(new_uow, *strategies)
+    ids = [s.id for s in strategies]
+    with new_uow() as uow:
+        uow.strategies.claim(Status.GENERATED, 2, "a", T0, LEASE)
+        uow.commit()
+    later = T0 + LEASE - timedelta(minutes=1)
+    with new_uow() as uow:
+        assert uow.strategies.renew(ids, "a", later, LEASE) == set(ids[:2])
+        assert uow.strategies.renew(ids, "b", later, LEASE) == set()
+        uow.strategies.defer(ids[0], "b", RetryPolicy().after(None, "not b's", T0))
+        uow.commit()
+    with new_uow() as uow:
+        assert uow.strategies.failure(ids[0]) is None
+        # Renewed: still held by "a" after the first lease ran out.
+        taken = uow.strategies.claim(Status.GENERATED, 5, "c", T0 + LEASE, LEASE)
+        assert [s.id for s in taken] == [ids[2]]

@@ -7,7 +7,7 @@ them (``InMemory...`` in :mod:`sixbtc.adapters.memory`, SQLAlchemy, ccxt, numba,
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -18,6 +18,7 @@ import numpy as np
 from sixbtc.domain.backtest import BacktestResult, Costs, ExecutionParameters
 from sixbtc.domain.candles import Candles
 from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.retry import WorkFailure
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy
 from sixbtc.domain.timeframe import Timeframe
 
@@ -84,7 +85,29 @@ class StrategyRepository(Protocol):
         ...
 
     def release(self, strategy_id: uuid.UUID, owner: str) -> None:
-        """Drop ``owner``'s claim on the strategy (no effect if it holds none)."""
+        """Drop ``owner``'s claim on the strategy after its work is done, clearing any record of
+        earlier failures (no effect if it holds none)."""
+        ...
+
+    def renew(
+        self, strategy_ids: Iterable[uuid.UUID], owner: str, now: datetime, lease: timedelta
+    ) -> set[uuid.UUID]:
+        """Extend ``owner``'s claims on these strategies to ``now + lease`` (the heartbeat of a
+        live worker); returns the ids it still held and renewed."""
+        ...
+
+    def failure(self, strategy_id: uuid.UUID) -> WorkFailure | None:
+        """The record of failures in a row of our machinery on this strategy, None if none."""
+        ...
+
+    def defer(self, strategy_id: uuid.UUID, owner: str, failure: WorkFailure) -> None:
+        """Drop ``owner``'s claim after work on the strategy failed for a reason that is not its
+        own: record ``failure``; no claim takes the strategy before ``failure.retry_after``. Its
+        status is unchanged (no effect if ``owner`` holds no claim)."""
+        ...
+
+    def deferred(self) -> list[tuple[Strategy, WorkFailure]]:
+        """Every strategy with a failure record, oldest failure first."""
         ...
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
@@ -18,6 +18,7 @@ import attrs
 
 from sixbtc.application.errors import DuplicateStrategy, NotFound
 from sixbtc.domain.backtest import BacktestResult
+from sixbtc.domain.retry import WorkFailure
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy
 
 
@@ -36,6 +37,7 @@ class InMemoryStore:
         self.events: list[StatusChange] = []
         self.backtests: list[BacktestResult] = []
         self.claims: dict[uuid.UUID, Claim] = {}
+        self.failures: dict[uuid.UUID, WorkFailure] = {}
 
 
 def _detached(strategy: Strategy) -> Strategy:
@@ -53,6 +55,7 @@ class InMemoryStrategyRepository:
         self._store = store
         self.seen: dict[uuid.UUID, Strategy] = {}
         self.claims: dict[uuid.UUID, Claim] = dict(store.claims)
+        self.failures: dict[uuid.UUID, WorkFailure] = dict(store.failures)
 
     def _all(self) -> Iterator[Strategy]:
         for sid, strategy in self._store.strategies.items():
@@ -103,7 +106,10 @@ class InMemoryStrategyRepository:
 
     def _claimable(self, strategy: Strategy, now: datetime) -> bool:
         claim = self.claims.get(strategy.id)
-        return claim is None or claim.expires_at <= now
+        failure = self.failures.get(strategy.id)
+        return (claim is None or claim.expires_at <= now) and (
+            failure is None or failure.retry_after <= now
+        )
 
     def _take(self, chosen: list[Strategy], owner: str, now: datetime, lease: timedelta):
         for strategy in chosen:
@@ -141,10 +147,35 @@ class InMemoryStrategyRepository:
         )
         return self._take(due[:limit], owner, now, lease)
 
-    def release(self, strategy_id: uuid.UUID, owner: str) -> None:
+    def _holds(self, strategy_id: uuid.UUID, owner: str) -> bool:
         claim = self.claims.get(strategy_id)
-        if claim is not None and claim.owner == owner:
+        return claim is not None and claim.owner == owner
+
+    def release(self, strategy_id: uuid.UUID, owner: str) -> None:
+        if self._holds(strategy_id, owner):
             del self.claims[strategy_id]
+            self.failures.pop(strategy_id, None)
+
+    def renew(
+        self, strategy_ids: Iterable[uuid.UUID], owner: str, now: datetime, lease: timedelta
+    ) -> set[uuid.UUID]:
+        held = {sid for sid in strategy_ids if self._holds(sid, owner)}
+        for sid in held:
+            self.claims[sid] = Claim(owner, now + lease)
+        return held
+
+    def failure(self, strategy_id: uuid.UUID) -> WorkFailure | None:
+        self.get(strategy_id)
+        return self.failures.get(strategy_id)
+
+    def defer(self, strategy_id: uuid.UUID, owner: str, failure: WorkFailure) -> None:
+        if self._holds(strategy_id, owner):
+            del self.claims[strategy_id]
+            self.failures[strategy_id] = failure
+
+    def deferred(self) -> list[tuple[Strategy, WorkFailure]]:
+        found = sorted(self.failures.items(), key=lambda item: (item[1].at, item[0].int))
+        return [(self._load(sid), failure) for sid, failure in found]
 
 
 class InMemoryBacktestRepository:
@@ -194,6 +225,7 @@ class InMemoryUnitOfWork:
             strategy.events.clear()
             store.strategies[sid] = _detached(strategy)
         store.claims = dict(self.strategies.claims)
+        store.failures = dict(self.strategies.failures)
         store.backtests.extend(self.backtests.added)
         self.committed = True
         self._begin()

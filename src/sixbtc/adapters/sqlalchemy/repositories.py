@@ -21,6 +21,7 @@ from sixbtc.adapters.sqlalchemy.tables import (
 from sixbtc.application.errors import ConcurrentChange, DuplicateStrategy, NotFound
 from sixbtc.domain.backtest import BacktestResult, ExecutionParameters, RunKind, Window
 from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.retry import WorkFailure
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy, code_hash
 from sixbtc.domain.timeframe import Timeframe
 
@@ -57,6 +58,14 @@ def _to_strategy(row: RowMapping) -> Strategy:
     )
 
 
+def _failure(row: RowMapping) -> WorkFailure | None:
+    if not row["work_failures"]:
+        return None
+    return WorkFailure(
+        row["work_failures"], row["last_work_error"], row["work_failed_at"], row["retry_after"]
+    )
+
+
 def _mutable_values(strategy: Strategy) -> dict[str, Any]:
     return {
         "status": strategy.status.value,
@@ -90,8 +99,9 @@ def _claim_statement(
     until ``:expires``. Free means unclaimed or lease expired at ``:now``. On PostgreSQL rows
     locked by another claimer are skipped (FOR UPDATE SKIP LOCKED); on SQLite the transaction
     already holds the database's write lock."""
-    free = strategies.c.claimed_by.is_(None) | (
-        strategies.c.claim_expires_at <= sa.bindparam("now", type_=UtcDateTime)
+    now = sa.bindparam("now", type_=UtcDateTime)
+    free = (strategies.c.claimed_by.is_(None) | (strategies.c.claim_expires_at <= now)) & (
+        strategies.c.retry_after.is_(None) | (strategies.c.retry_after <= now)
     )
     picked = (
         sa.select(strategies.c.id)
@@ -117,6 +127,13 @@ _CLAIM_BY_STATUS = _claim_statement(
     [strategies.c.status == sa.bindparam("wanted_status")],
     [strategies.c.created_at, strategies.c.id],
 )
+_FAILURE_COLUMNS = (
+    strategies.c.work_failures,
+    strategies.c.last_work_error,
+    strategies.c.work_failed_at,
+    strategies.c.retry_after,
+)
+_NO_FAILURE = {column.name: None for column in _FAILURE_COLUMNS} | {"work_failures": 0}
 _CLAIM_DUE_FOR_RETEST = _claim_statement(
     [
         strategies.c.status == Status.ACTIVE.value,
@@ -324,12 +341,58 @@ class SqlAlchemyStrategyRepository:
             expires=now + lease,
         )
 
+    def _held(self, strategy_id: uuid.UUID, owner: str) -> sa.Update:
+        return strategies.update().where(
+            strategies.c.id == strategy_id, strategies.c.claimed_by == owner
+        )
+
     def release(self, strategy_id: uuid.UUID, owner: str) -> None:
         self._connection.execute(
-            strategies.update()
-            .where(strategies.c.id == strategy_id, strategies.c.claimed_by == owner)
-            .values(claimed_by=None, claim_expires_at=None)
+            self._held(strategy_id, owner).values(
+                claimed_by=None, claim_expires_at=None, **_NO_FAILURE
+            )
         )
+
+    def renew(
+        self, strategy_ids: Iterable[uuid.UUID], owner: str, now: datetime, lease: timedelta
+    ) -> set[uuid.UUID]:
+        renewed = self._connection.execute(
+            strategies.update()
+            .where(strategies.c.id.in_(list(strategy_ids)), strategies.c.claimed_by == owner)
+            .values(claim_expires_at=now + lease)
+            .returning(strategies.c.id)
+        )
+        return set(renewed.scalars())
+
+    def failure(self, strategy_id: uuid.UUID) -> WorkFailure | None:
+        row = self._connection.execute(
+            sa.select(*_FAILURE_COLUMNS).where(strategies.c.id == strategy_id)
+        ).mappings().first()
+        if row is None:
+            raise NotFound(f"strategy {strategy_id} does not exist")
+        return _failure(row)
+
+    def defer(self, strategy_id: uuid.UUID, owner: str, failure: WorkFailure) -> None:
+        self._connection.execute(
+            self._held(strategy_id, owner).values(
+                claimed_by=None,
+                claim_expires_at=None,
+                work_failures=failure.count,
+                last_work_error=failure.error,
+                work_failed_at=failure.at,
+                retry_after=failure.retry_after,
+            )
+        )
+
+    def deferred(self) -> list[tuple[Strategy, WorkFailure]]:
+        self.flush()
+        query = (
+            sa.select(strategies)
+            .where(strategies.c.work_failures > 0)
+            .order_by(strategies.c.work_failed_at, strategies.c.id)
+        )
+        rows = list(self._connection.execute(query).mappings())
+        return list(zip(self._adopt(rows), map(_failure, rows), strict=True))
 
 
 class SqlAlchemyBacktestRepository:

@@ -106,6 +106,10 @@ strategies = sa.Table(
     sa.Column("claimed_by", sa.String(100)),
     sa.Column("claim_expires_at", UtcDateTime),
     sa.Column("backtest_coins", sa.JSON),
+    sa.Column("work_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_work_error", sa.Text),
+    sa.Column("work_failed_at", UtcDateTime),
+    sa.Column("retry_after", UtcDateTime),
 )
 
 strategy_events = sa.Table(
