@@ -1,4 +1,4 @@
-"""Small builders of domain objects for tests."""
+"""Small builders of domain objects (and of a worker's claims) for tests."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from sixbtc.adapters.memory import InMemoryStore, InMemoryUnitOfWork
+from sixbtc.application.claims import ClaimKeeper
+from sixbtc.application.ports import Clock
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.timeframe import Timeframe
 
@@ -38,3 +41,13 @@ def make_strategy(
         last_backtested_at if score is None else (last_backtested_at or T0)
     )
     return strategy
+
+
+def claim_keeper(
+    store: InMemoryStore,
+    clock: Clock,
+    owner: str = "tester",
+    lease: timedelta = timedelta(minutes=10),
+) -> ClaimKeeper:
+    """The claims of a worker on an in-memory ``store``."""
+    return ClaimKeeper(lambda: InMemoryUnitOfWork(store), clock, owner, lease)

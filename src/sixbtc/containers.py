@@ -25,6 +25,7 @@ from sixbtc.adapters.sandbox import SandboxSignalSource
 from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine
 from sixbtc.application.backtest import Backtester, BacktestSettings
 from sixbtc.application.backtest_worker import BacktestWorker
+from sixbtc.application.claims import ClaimKeeper
 from sixbtc.application.generate import AddStrategy, GenerateStrategies
 from sixbtc.application.pipeline import PipelinePass
 from sixbtc.application.pool import PoolRules
@@ -166,12 +167,21 @@ class Pipeline(containers.DeclarativeContainer):
         sources=strategy_sources,
         queue_limit=providers.Callable(lambda c: c.pipeline.queue_limits.generated, config),
     )
+    #: The claims of one worker (``owner=claim_owner(name)`` names its thread): renewed while it
+    #: works, deferred with a back-off when our machinery fails.
+    claim_keeper = providers.Factory(
+        ClaimKeeper,
+        unit_of_work=adapters.unit_of_work.provider,
+        clock=adapters.clock,
+        owner=providers.Callable(claim_owner),
+        lease=lease,
+    )
     validate = providers.Factory(
         ValidateStrategies,
         unit_of_work=adapters.unit_of_work,
         clock=adapters.clock,
         checker=adapters.strategy_checker,
-        owner=providers.Callable(claim_owner),
+        claims=claim_keeper,
     )
     backtester = providers.Factory(
         Backtester,
@@ -182,15 +192,15 @@ class Pipeline(containers.DeclarativeContainer):
         clock=adapters.clock,
         settings=providers.Singleton(_backtest_settings, config),
     )
-    #: A worker that only takes VALIDATED strategies; ``owner=claim_owner(name)`` names its thread.
+    #: A worker that only takes VALIDATED strategies; ``claims=claim_keeper(owner=claim_owner(name))``
+    #: names its thread.
     backtest_worker = providers.Factory(
         BacktestWorker,
         unit_of_work=adapters.unit_of_work,
         backtester=backtester,
         clock=adapters.clock,
         schedule=retest_schedule,
-        owner=providers.Callable(claim_owner),
-        lease=lease,
+        claims=claim_keeper,
     )
     #: The elastic worker: a due re-backtest first, else a VALIDATED strategy.
     retest_worker = providers.Factory(backtest_worker, elastic=True)

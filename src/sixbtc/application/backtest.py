@@ -3,8 +3,10 @@ re-backtest of an ACTIVE one.
 
 Each reads the strategy in a short unit of work, simulates outside any transaction (the long part),
 then records the result and lets the pool decide in a second unit of work that it commits. Failures
-of the strategy's code retire the strategy (``backtest_error: ...``); missing market data and engine
-failures do not (they are not the strategy's fault) and propagate.
+of the strategy's code retire the strategy (``backtest_error: ...``); every other failure (missing
+market data, the engine, the sandbox, the database) is not the strategy's fault and propagates.
+Status changes are timed when they are decided (after the pool lock), so that events follow the
+order of their commits.
 
 Between the backtest and the pool stand the research-validity gates (spec section 12, when the
 settings carry a :class:`~sixbtc.domain.robustness.RobustnessPolicy`): a candidate whose score
@@ -25,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import numpy as np
 
-from sixbtc.application.errors import MarketDataUnavailable
+from sixbtc.application.errors import MarketDataUnavailable, StrategyFailed
 from sixbtc.application.permutation import permutation_rng, permuted_candles
 from sixbtc.application.pool import PoolRules, admit, rescore
 from sixbtc.application.ports import (
@@ -156,20 +158,21 @@ class Backtester:
             result = search.result
             problem = self._research_problem(strategy_id, code, search)
         except _BacktestFailed as failure:
-            self._retire(strategy_id, Status.VALIDATED, str(failure), now)
+            self._retire(strategy_id, Status.VALIDATED, str(failure))
             return None
         with self.uow as uow:
             strategy = self._current(uow, strategy_id, Status.VALIDATED)
             uow.backtests.add(result)
+            decided = self._decision_time(uow)
             if problem is not None:
-                self._reject(uow, strategy, result, problem, now, coins=search.coins)
+                self._reject(uow, strategy, result, problem, decided, coins=search.coins)
                 return result
             admit(
                 uow,
                 self.settings.pool,
                 strategy,
                 result.score,
-                at=now,
+                at=decided,
                 timeframe=result.timeframe,
                 parameters=result.parameters.as_dict(),
                 coins=search.coins,
@@ -194,16 +197,19 @@ class Backtester:
         try:
             result = self._rerun(strategy, now)
         except _BacktestFailed as failure:
-            self._retire(strategy_id, Status.ACTIVE, str(failure), now)
+            self._retire(strategy_id, Status.ACTIVE, str(failure))
             return None
         with self.uow as uow:
             current = self._current(uow, strategy_id, Status.ACTIVE)
             uow.backtests.add(result)
+            decided = self._decision_time(uow)
             problem = self._trade_count_problem(result)
             if problem is not None:
-                self._reject(uow, current, result, problem, now)
+                self._reject(uow, current, result, problem, decided)
                 return result
-            rescore(uow, self.settings.pool, current, result.score, at=now, service=self.service)
+            rescore(
+                uow, self.settings.pool, current, result.score, at=decided, service=self.service
+            )
             uow.commit()
         return result
 
@@ -370,9 +376,7 @@ class Backtester:
         def signals_of(bars: Candles) -> np.ndarray:
             try:
                 return np.asarray(self.signal_source.signals(code, bars))
-            except MarketDataUnavailable:
-                raise
-            except Exception as error:  # any failure of the untrusted code retires the strategy
+            except StrategyFailed as error:  # the untrusted code failed: not ours
                 raise _BacktestFailed(
                     f"strategy code on {bars.symbol} {timeframe}: {type(error).__name__}: {error}"
                 ) from error
@@ -422,11 +426,17 @@ class Backtester:
         uow.strategies.save(strategy)
         uow.commit()
 
-    def _retire(self, strategy_id: uuid.UUID, status: Status, message: str, now: datetime) -> None:
+    def _decision_time(self, uow: UnitOfWork) -> datetime:
+        """Now, once this unit of work holds the pool lock: decisions are then timed in the order
+        they commit."""
+        uow.lock_pool()
+        return self.clock.now()
+
+    def _retire(self, strategy_id: uuid.UUID, status: Status, message: str) -> None:
         reason = (ERROR_PREFIX + message)[:MAX_REASON_LENGTH]
         log.warning("strategy %s retired: %s", strategy_id, reason)
         with self.uow as uow:
             strategy = self._current(uow, strategy_id, status)
-            strategy.retire(reason, at=now, service=self.service)
+            strategy.retire(reason, at=self._decision_time(uow), service=self.service)
             uow.strategies.save(strategy)
             uow.commit()

@@ -2,18 +2,20 @@
 
 Spec section 4: workers of the ``validated`` kind only take VALIDATED strategies; the elastic
 ``retest`` worker first takes a re-backtest that is due (oldest first) and, when none is, helps with
-VALIDATED. A claim holds the strategy for ``lease``; a worker that dies loses it when the lease
-expires, and another worker takes the strategy over.
+VALIDATED. A claim holds the strategy for ``lease``, renewed while the worker works on it; a worker
+that dies loses it when the lease expires, and another worker takes the strategy over. When the work
+fails for a reason that is not the strategy's (the database, the sandbox, market data), the strategy
+keeps its status and waits a back-off before it is claimed again; the tick raises the failure.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import attrs
 
 from sixbtc.application.backtest import Backtester
+from sixbtc.application.claims import ClaimKeeper
 from sixbtc.application.ports import Clock, UnitOfWork
 from sixbtc.domain.backtest import BacktestResult, RunKind
 from sixbtc.domain.retest import RetestSchedule
@@ -35,15 +37,19 @@ class BacktestOutcome:
 
 @attrs.frozen
 class BacktestWorker:
-    """A backtester worker; ``elastic`` makes it the retest worker of the spec."""
+    """A backtester worker; ``elastic`` makes it the retest worker of the spec. ``claims`` holds
+    what it claims (owner and lease are the keeper's)."""
 
     unit_of_work: UnitOfWork
     backtester: Backtester
     clock: Clock
     schedule: RetestSchedule
-    owner: str
+    claims: ClaimKeeper
     elastic: bool = False
-    lease: timedelta = timedelta(minutes=30)
+
+    @property
+    def owner(self) -> str:
+        return self.claims.owner
 
     def tick(self) -> BacktestOutcome | None:
         """Run one claimed backtest; None when there was nothing to do."""
@@ -51,16 +57,19 @@ class BacktestWorker:
         if strategy is None:
             return None
         kind = RunKind.RETEST if strategy.status is Status.ACTIVE else RunKind.INITIAL
+        run = self.backtester.retest if kind is RunKind.RETEST else self.backtester.initial
         try:
-            if kind is RunKind.RETEST:
-                result = self.backtester.retest(strategy.id)
-            else:
-                result = self.backtester.initial(strategy.id)
-        finally:
-            with self.unit_of_work as uow:
-                uow.strategies.release(strategy.id, self.owner)
-                after = uow.strategies.get(strategy.id)
-                uow.commit()
+            with self.claims.renewing([strategy.id]):
+                result = run(strategy.id)
+        except Exception as error:
+            self.claims.defer(strategy.id, error)
+            raise
+        except BaseException:  # interrupted: the strategy goes back to the queue as it was
+            self.claims.release([strategy.id])
+            raise
+        self.claims.release([strategy.id])
+        with self.unit_of_work as uow:
+            after = uow.strategies.get(strategy.id)
         return BacktestOutcome(
             strategy.id, strategy.name, kind, result, after.status, after.retired_reason
         )
@@ -72,9 +81,11 @@ class BacktestWorker:
             if self.elastic:
                 cutoff = self.schedule.cutoff(now)
                 claimed = uow.strategies.claim_due_for_retest(
-                    cutoff, 1, self.owner, now, self.lease
+                    cutoff, 1, self.owner, now, self.claims.lease
                 )
             if not claimed:
-                claimed = uow.strategies.claim(Status.VALIDATED, 1, self.owner, now, self.lease)
+                claimed = uow.strategies.claim(
+                    Status.VALIDATED, 1, self.owner, now, self.claims.lease
+                )
             uow.commit()
         return claimed[0] if claimed else None

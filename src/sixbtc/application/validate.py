@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import timedelta
+import uuid
 
 import attrs
 import numpy as np
 
+from sixbtc.application.claims import ClaimKeeper
 from sixbtc.application.errors import InvalidStrategyCode, StrategyFailed, StrategyTimeout
 from sixbtc.application.ports import Clock, CodeInspector, SignalSource, UnitOfWork
 from sixbtc.domain.candles import Candles
@@ -181,39 +182,57 @@ class StrategyChecker:
 class ValidateStrategies:
     """The validator service's use case: claims GENERATED strategies and decides each one, one
     unit of work (commit) per strategy. With a ``queue_limit`` (``pipeline.queue_limits.validated``)
-    it claims only while fewer strategies than that wait in VALIDATED (back-pressure)."""
+    it claims only while fewer strategies than that wait in VALIDATED (back-pressure).
+
+    ``claims`` renews the batch's claims while it works. A check that fails for a reason that is
+    not the strategy's (the sandbox, the database) defers that strategy with a back-off, releases
+    the rest of the batch and raises: no strategy is retired for our fault."""
 
     unit_of_work: UnitOfWork
     clock: Clock
     checker: StrategyChecker
-    owner: str = "validator"
-    lease: timedelta = timedelta(minutes=10)
+    claims: ClaimKeeper
     queue_limit: int | None = None
 
     def run(self, limit: int = 20) -> dict[str, int]:
         """Validate up to ``limit`` strategies; returns how many were validated and retired."""
+        claims = self.claims
         with self.unit_of_work as uow:
             if self.queue_limit is not None:
                 limit = min(limit, self.queue_limit - uow.strategies.count(Status.VALIDATED))
             claimed = []
             if limit > 0:
                 claimed = uow.strategies.claim(
-                    Status.GENERATED, limit, self.owner, self.clock.now(), self.lease
+                    Status.GENERATED, limit, claims.owner, self.clock.now(), claims.lease
                 )
             uow.commit()
         outcome = {"validated": 0, "retired": 0}
-        for strategy in claimed:
-            reason = self.checker.reason(strategy.code)
-            with self.unit_of_work as uow:
-                current = uow.strategies.get(strategy.id)
-                if reason is None:
-                    current.validate(at=self.clock.now())
-                    outcome["validated"] += 1
-                else:
-                    current.retire(reason, at=self.clock.now(), service=SERVICE)
-                    outcome["retired"] += 1
-                    log.info("strategy %s retired: %s", current.name, reason)
-                uow.strategies.save(current)
-                uow.strategies.release(current.id, self.owner)
-                uow.commit()
+        pending = [strategy.id for strategy in claimed]
+        with claims.renewing(pending):
+            for strategy in claimed:
+                try:
+                    reason = self.checker.reason(strategy.code)
+                    self._decide(strategy.id, reason)
+                except Exception as error:
+                    pending.remove(strategy.id)
+                    claims.defer(strategy.id, error)
+                    claims.release(pending)
+                    raise
+                except BaseException:
+                    claims.release(pending)
+                    raise
+                pending.remove(strategy.id)
+                outcome["retired" if reason else "validated"] += 1
         return outcome
+
+    def _decide(self, strategy_id: uuid.UUID, reason: str | None) -> None:
+        with self.unit_of_work as uow:
+            current = uow.strategies.get(strategy_id)
+            if reason is None:
+                current.validate(at=self.clock.now())
+            else:
+                current.retire(reason, at=self.clock.now(), service=SERVICE)
+                log.info("strategy %s retired: %s", current.name, reason)
+            uow.strategies.save(current)
+            uow.strategies.release(current.id, self.claims.owner)
+            uow.commit()

@@ -24,6 +24,7 @@ from sixbtc import config as configuration
 from sixbtc.adapters.sqlalchemy import migrations
 from sixbtc.application import pool
 from sixbtc.application.backtest_worker import BacktestWorker
+from sixbtc.application.claims import ClaimKeeper
 from sixbtc.application.pipeline import describe
 from sixbtc.config import Config, ConfigError
 from sixbtc.containers import Pipeline, build, claim_owner, use_cases
@@ -235,8 +236,12 @@ def _backtester_loops(pipeline: Pipeline, config: Config) -> list[Loop]:
     _maintain_pool(pipeline)  # before any worker admits: trims a pool left over capacity
     names = [f"backtester-{n}" for n in range(1, threads.validated + 1)]
     retest_names = [f"retest-{n}" for n in range(1, threads.retest + 1)]
-    workers = [pipeline.backtest_worker(owner=claim_owner(name)) for name in names]
-    workers += [pipeline.retest_worker(owner=claim_owner(name)) for name in retest_names]
+
+    def claims(name: str) -> ClaimKeeper:
+        return pipeline.claim_keeper(owner=claim_owner(name))
+
+    workers = [pipeline.backtest_worker(claims=claims(name)) for name in names]
+    workers += [pipeline.retest_worker(claims=claims(name)) for name in retest_names]
     loops = [
         Loop(name, _backtest_tick(name, worker))
         for name, worker in zip(names + retest_names, workers, strict=True)

@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
+from tests.factories import claim_keeper
 from tests.strategy_samples import EMA_CROSS, strategy
 
 from sixbtc.adapters.clock import ManualClock
@@ -40,7 +41,8 @@ def uow():
 
 def validator(uow, sandbox):
     checker = StrategyChecker(AstCodeInspector(), sandbox, ValidationSettings(history_bars=1000))
-    return ValidateStrategies(uow, ManualClock(START), checker)
+    clock = ManualClock(START)
+    return ValidateStrategies(uow, clock, checker, claim_keeper(uow.store, clock))
 
 
 def test_hand_written_and_generated_strategies_go_the_same_path(uow, sandbox):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.factories import T0, make_strategy
+from tests.factories import T0, claim_keeper, make_strategy
 
 from sixbtc.adapters.clock import ManualClock
 from sixbtc.adapters.memory import InMemoryStore, InMemoryUnitOfWork
@@ -30,8 +30,13 @@ def counts(store: InMemoryStore) -> tuple[int, int]:
 
 
 def validator(store: InMemoryStore, queue_limit: int | None) -> ValidateStrategies:
+    clock = ManualClock(T0)
     return ValidateStrategies(
-        InMemoryUnitOfWork(store), ManualClock(T0), PassingChecker(), queue_limit=queue_limit
+        InMemoryUnitOfWork(store),
+        clock,
+        PassingChecker(),
+        claim_keeper(store, clock),
+        queue_limit=queue_limit,
     )
 
 

@@ -365,9 +365,13 @@ class SqlAlchemyStrategyRepository:
         return set(renewed.scalars())
 
     def failure(self, strategy_id: uuid.UUID) -> WorkFailure | None:
-        row = self._connection.execute(
-            sa.select(*_FAILURE_COLUMNS).where(strategies.c.id == strategy_id)
-        ).mappings().first()
+        row = (
+            self._connection.execute(
+                sa.select(*_FAILURE_COLUMNS).where(strategies.c.id == strategy_id)
+            )
+            .mappings()
+            .first()
+        )
         if row is None:
             raise NotFound(f"strategy {strategy_id} does not exist")
         return _failure(row)
