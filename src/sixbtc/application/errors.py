@@ -18,6 +18,12 @@ class ConcurrentChange(ApplicationError):
     this unit of work is kept (retry the tick)."""
 
 
+class DatabaseUnavailable(ApplicationError):
+    """The database could not be reached or refused the work for a reason of its own (connection
+    lost, server restarting, read-only, locked): nothing of the unit of work was kept; retry
+    shortly."""
+
+
 class MarketDataUnavailable(ApplicationError):
     """Candles could not be obtained (unknown symbol, no data in range, exchange down)."""
 

@@ -25,6 +25,7 @@ from sixbtc.adapters.sqlalchemy import migrations
 from sixbtc.application import pool
 from sixbtc.application.backtest_worker import BacktestWorker
 from sixbtc.application.claims import ClaimKeeper
+from sixbtc.application.errors import DatabaseUnavailable
 from sixbtc.application.pipeline import describe
 from sixbtc.config import Config, ConfigError
 from sixbtc.containers import Pipeline, build, claim_owner, use_cases
@@ -60,13 +61,15 @@ class ServiceRunner:
     :meth:`stop`, SIGTERM and SIGINT set the stop flag: every loop finishes its current tick and
     returns (a second signal ends the process at once). A tick that raises is logged with its
     traceback and its loop waits ``backoff`` seconds, doubled after each further failure in a row
-    up to ``max_backoff``. ``sleep(seconds)`` waits; by default on the stop flag, so that a stop
+    up to ``max_backoff``; at most ``database_backoff`` seconds while the database is unavailable,
+    so that work resumes within seconds of its return. ``sleep(seconds)`` waits; by default on the stop flag, so that a stop
     cuts every wait short (tests pass a fake one)."""
 
     name: str
     interval: float = 10.0
     backoff: float = 5.0
     max_backoff: float = 300.0
+    database_backoff: float = 10.0
     sleep: Callable[[float], object] | None = None
     _stopping: threading.Event = attrs.field(factory=threading.Event, init=False)
     _failed: list[str] = attrs.field(factory=list, init=False)
@@ -123,10 +126,15 @@ class ServiceRunner:
         while not self.stopping:
             try:
                 worked = loop.tick()
-            except Exception:
+            except Exception as error:
                 self._failed.append(loop.name)  # list.append is atomic: loops share the list
                 failures += 1
-                pause = min(self.backoff * 2 ** (failures - 1), self.max_backoff)
+                longest = (
+                    self.database_backoff
+                    if isinstance(error, DatabaseUnavailable)
+                    else self.max_backoff
+                )
+                pause = min(self.backoff * 2 ** (failures - 1), longest)
                 log.exception(
                     "%s: tick failed (%d in a row); next try in %g s", loop.name, failures, pause
                 )

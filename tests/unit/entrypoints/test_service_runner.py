@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from sixbtc.application.errors import DatabaseUnavailable
 from sixbtc.entrypoints.services import Loop, ServiceRunner
 
 
@@ -116,3 +117,11 @@ def test_stop_ends_every_loop_after_its_current_tick_and_cuts_idle_waits_short()
     thread.join(timeout=10)
     assert not thread.is_alive()
     assert ticks == {"a": 1, "b": 1}
+
+
+def test_while_the_database_is_unavailable_the_back_off_stays_short():
+    runner, slept = runner_with_fake_sleep(backoff=5.0, max_backoff=300.0, database_backoff=10.0)
+    down = [DatabaseUnavailable("database unavailable: connection refused")] * 5
+    tick = ScriptedTick(runner, *down, RuntimeError("a bug"), RuntimeError("a bug"), True)
+    runner.run([Loop("work", tick)])
+    assert slept == [5.0, 10.0, 10.0, 10.0, 10.0, 160.0, 300.0]

@@ -15,7 +15,8 @@ def create_engine(url: str) -> Engine:
     SQLite: WAL journal, a busy timeout, foreign keys enforced, and every transaction opened with
     ``BEGIN IMMEDIATE`` so that a unit of work holds the single write lock from its first statement
     (claims and pool changes are then serialised, and a transaction never fails upgrading a stale
-    read snapshot to a write). PostgreSQL: the ``postgresql://`` scheme selects psycopg 3.
+    read snapshot to a write). PostgreSQL: the ``postgresql://`` scheme selects psycopg 3, and a
+    pooled connection is checked before each use (a server restart costs no failed work).
     """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
@@ -24,7 +25,7 @@ def create_engine(url: str) -> Engine:
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return sa.create_engine(parsed)
+        return sa.create_engine(parsed, pool_pre_ping=True)
     raise ValueError(
         f"database.url: {url!r}; expected sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"
     )

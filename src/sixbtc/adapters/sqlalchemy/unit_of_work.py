@@ -1,4 +1,10 @@
-"""The SQL unit of work: one connection, one transaction, rolled back unless committed."""
+"""The SQL unit of work: one connection, one transaction, rolled back unless committed.
+
+A database failure inside a unit of work reaches the application as
+:class:`~sixbtc.application.errors.DatabaseUnavailable` when the database itself is the cause (lost
+connection, restart, read-only, lock), and the connection is thrown away rather than pooled: a
+session left in a bad state (read-only, aborted) is never handed out again.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,14 @@ from sixbtc.adapters.sqlalchemy.repositories import (
     SqlAlchemyBacktestRepository,
     SqlAlchemyStrategyRepository,
 )
+from sixbtc.application.errors import DatabaseUnavailable
+
+#: Errors of the database itself, not of the statement: the same work succeeds once it is back.
+_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.InternalError)
+
+
+def _unavailable(error: sa.exc.DBAPIError) -> DatabaseUnavailable:
+    return DatabaseUnavailable(f"database unavailable: {type(error.orig).__name__}: {error.orig}")
 
 #: The key of the PostgreSQL advisory lock that serialises changes to the ACTIVE pool.
 POOL_LOCK_KEY = 0x5B7C_AC71
@@ -30,7 +44,10 @@ class SqlAlchemyUnitOfWork:
         self._connection: Connection | None = None
 
     def __enter__(self) -> Self:
-        self._connection = self.engine.connect()
+        try:
+            self._connection = self.engine.connect()
+        except _UNAVAILABLE as error:
+            raise _unavailable(error) from error
         self._begin()
         return self
 
@@ -41,11 +58,19 @@ class SqlAlchemyUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         connection, self._connection = self._connection, None
-        if connection is not None:
-            try:
-                connection.rollback()
-            finally:
-                connection.close()
+        if connection is None:
+            return
+        if isinstance(exc, sa.exc.DBAPIError):
+            connection.invalidate()  # closed, never pooled again
+            connection.close()
+            if isinstance(exc, _UNAVAILABLE):
+                self.engine.dispose()  # its siblings in the pool may share the state: new ones
+                raise _unavailable(exc) from exc
+            return
+        try:
+            connection.rollback()
+        finally:
+            connection.close()
 
     @property
     def connection(self) -> Connection:
