@@ -9,19 +9,23 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import TypeVar
 
 import attrs
 
 from sixbtc.application import pool
 from sixbtc.application.backtest_worker import BacktestOutcome, BacktestWorker
+from sixbtc.application.errors import ApplicationError
 from sixbtc.application.generate import GenerateStrategies
 from sixbtc.application.ports import Clock, UnitOfWork
 from sixbtc.application.validate import ValidateStrategies
 from sixbtc.domain.pool import PoolDecision
+from sixbtc.domain.retry import WorkFailure
 from sixbtc.domain.selection import LiveSelection
 from sixbtc.domain.strategy import Standing, Status, Strategy
 
 Progress = Callable[[str], None]
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -37,6 +41,8 @@ class PassReport:
     retired_reasons: dict[str, int]
     leaderboard: list[Strategy]
     live_candidates: list[Strategy]
+    #: Strategies waiting after failures of our machinery (not theirs), with the last error.
+    deferred: list[tuple[Strategy, WorkFailure]] = attrs.field(factory=list)
 
 
 @attrs.frozen
@@ -59,15 +65,23 @@ class PipelinePass:
         generated = self.generate.run(batch=strategies)
         progress(f"generated {generated} strategies")
         validated = retired = 0
+        failures = _Failures(progress)
         while True:
-            outcome = self.validate.run(limit=10)
+            done, outcome = failures.attempt("validator", lambda: self.validate.run(limit=10))
+            if not done:
+                continue
             if not any(outcome.values()):
                 break
             validated += outcome["validated"]
             retired += outcome["retired"]
             progress(f"validator: {validated} validated, {retired} retired")
         outcomes = []
-        while (outcome := self.backtest.tick()) is not None:
+        while True:
+            done, outcome = failures.attempt("backtester", self.backtest.tick)
+            if not done:
+                continue
+            if outcome is None:
+                break
             outcomes.append(outcome)
             progress(describe(outcome, len(outcomes)))
         return self._report(generated, validated, retired, outcomes, decisions)
@@ -81,6 +95,7 @@ class PipelinePass:
             )
             active = uow.strategies.by_status(Status.ACTIVE)
             live = uow.strategies.by_status(Status.LIVE)
+            deferred = uow.strategies.deferred()
         active.sort(key=lambda s: Standing.rank_key(s.standing()), reverse=True)
         return PassReport(
             generated=generated,
@@ -92,7 +107,32 @@ class PipelinePass:
             retired_reasons=dict(reasons.most_common()),
             leaderboard=active,
             live_candidates=self.selection.select(active, live),
+            deferred=deferred,
         )
+
+
+class _Failures:
+    """Failures of our machinery during a pass: each defers one strategy (it waits its back-off)
+    and the pass goes on; more than :attr:`LIMIT` in a row (the database is down, say) end it."""
+
+    LIMIT = 3
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.in_a_row = 0
+
+    def attempt(self, step: str, call: Callable[[], T]) -> tuple[bool, T | None]:
+        """``(True, call())``, or ``(False, None)`` after a tolerated failure."""
+        try:
+            result = call()
+        except ApplicationError as error:
+            self.in_a_row += 1
+            if self.in_a_row > self.LIMIT:
+                raise
+            self.progress(f"{step}: one strategy deferred after a failure of ours ({error})")
+            return False, None
+        self.in_a_row = 0
+        return True, result
 
 
 def describe(outcome: BacktestOutcome, number: int) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,11 +19,14 @@ from sixbtc.adapters.engine import PythonBacktestEngine
 from sixbtc.adapters.memory import InMemoryStore, InMemoryUnitOfWork
 from sixbtc.application.backtest import Backtester
 from sixbtc.application.backtest_worker import BacktestWorker
-from sixbtc.application.errors import ApplicationError
+from sixbtc.application.errors import ApplicationError, DatabaseUnavailable
+from sixbtc.application.pipeline import PipelinePass
+from sixbtc.application.pool import PoolRules
 from sixbtc.application.validate import ValidateStrategies
 from sixbtc.domain.candles import Candles
 from sixbtc.domain.retest import RetestSchedule
 from sixbtc.domain.retry import RetryPolicy
+from sixbtc.domain.selection import LiveSelection
 from sixbtc.domain.strategy import Status
 
 
@@ -212,3 +216,49 @@ def test_a_validator_tick_that_fails_defers_that_strategy_and_releases_the_rest(
     )
     assert other.run(limit=4) == {"validated": 2, "retired": 0}
     assert current(store, ids[1])[0].status is Status.GENERATED
+
+
+class Scripted:
+    """Plays its script: each step is returned, or raised when it is an exception."""
+
+    def __init__(self, *steps) -> None:
+        self.steps = list(steps)
+
+    def __call__(self, **_):
+        step = self.steps.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+
+def a_pass(validate, tick) -> PipelinePass:
+    store = InMemoryStore()
+    clock = ManualClock(NOW)
+    return PipelinePass(
+        unit_of_work=InMemoryUnitOfWork(store),
+        clock=clock,
+        rules=PoolRules(),
+        generate=SimpleNamespace(run=lambda batch: 0),
+        validate=SimpleNamespace(run=validate),
+        backtest=SimpleNamespace(tick=tick),
+        selection=LiveSelection(),
+    )
+
+
+def test_a_pass_goes_on_after_a_failure_of_ours_and_says_so() -> None:
+    done = {"validated": 1, "retired": 0}
+    none = {"validated": 0, "retired": 0}
+    validate = Scripted(done, SandboxDown("worker died"), done, none)
+    tick = Scripted(SandboxDown("worker died"), None)
+    lines: list[str] = []
+    report = a_pass(validate, tick).run(strategies=0, progress=lines.append)
+    assert report.validated == 2
+    assert sum("deferred after a failure of ours (worker died)" in line for line in lines) == 2
+
+
+def test_a_pass_stops_when_our_failures_keep_coming() -> None:
+    down = DatabaseUnavailable("database unavailable: connection refused")
+    validate = Scripted(*[down] * 10)
+    with pytest.raises(DatabaseUnavailable):
+        a_pass(validate, Scripted(None)).run(strategies=0)
+    assert len(validate.steps) == 10 - 4
