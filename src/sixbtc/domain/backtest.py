@@ -82,6 +82,14 @@ class Costs:
         """Fee plus slippage: the fraction of notional paid on entry and again on exit."""
         return self.fee + self.slippage
 
+    def return_on_margin(
+        self, direction: int, entry: float, exit_price: float, leverage: float
+    ) -> float:
+        """A trade's return on its margin, the spec's formula:
+        ``leverage * (d * (x/e - 1) - (fee + slippage) * (1 + x/e))``."""
+        ratio = exit_price / entry
+        return leverage * (direction * (ratio - 1) - self.per_side * (1 + ratio))
+
     def __attrs_post_init__(self) -> None:
         for name in ("fee", "slippage"):
             if getattr(self, name) < 0:

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import enum
-
 import attrs
 import numpy as np
 
 from sixbtc.domain.metrics import Metrics
-
-
-class ExitReason(enum.StrEnum):
-    """Why a position was closed (spec section 4); the values are the spec's labels."""
-
-    STOP_LOSS = "sl"
-    TAKE_PROFIT = "tp"
-    SIGNAL = "signal"
-    MAX_HOLD = "max_hold"
-    END = "end"
-
+from sixbtc.domain.position import Direction, ExitReason
 
 #: Integer codes used by the numba kernel, in the order of the kernel's constants.
 EXIT_CODES = (
@@ -37,7 +25,7 @@ class SimulatedTrade:
     tells where in the exit bar it filled (its open, a level inside it, or its close)."""
 
     symbol: str
-    direction: int  # +1 long, -1 short
+    direction: Direction = attrs.field(converter=Direction)
     entry_time: int
     entry_price: float
     exit_time: int
