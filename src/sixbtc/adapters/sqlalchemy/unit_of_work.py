@@ -27,6 +27,7 @@ _UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.InternalE
 def _unavailable(error: sa.exc.DBAPIError) -> DatabaseUnavailable:
     return DatabaseUnavailable(f"database unavailable: {type(error.orig).__name__}: {error.orig}")
 
+
 #: The key of the PostgreSQL advisory lock that serialises changes to the ACTIVE pool.
 POOL_LOCK_KEY = 0x5B7C_AC71
 
