@@ -50,6 +50,7 @@ from sixbtc.domain.backtest import (
 from sixbtc.domain.candles import Candles
 from sixbtc.domain.errors import IllegalTransition
 from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.reasons import Code, Reason
 from sixbtc.domain.robustness import (
     DeflatedSharpe,
     ReturnMoments,
@@ -61,9 +62,6 @@ from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.timeframe import Timeframe
 
 log = logging.getLogger(__name__)
-
-ERROR_PREFIX = "backtest_error: "
-MAX_REASON_LENGTH = 500
 
 
 class _BacktestFailed(Exception):
@@ -237,13 +235,15 @@ class Backtester:
             sharpes[evaluation].append(metrics.sharpe)
         return _Search(result, evaluations[chosen], sharpes, scores[best], tuple(symbols))
 
-    def _trade_count_problem(self, result: BacktestResult) -> str | None:
+    def _trade_count_problem(self, result: BacktestResult) -> Reason | None:
         gates = self.settings.robustness
         if gates is None or result.score < self.settings.pool.min_score_entry:
             return None
         return gates.trade_counts_problem(result.training, result.holdout)
 
-    def _research_problem(self, strategy_id: uuid.UUID, code: str, search: _Search) -> str | None:
+    def _research_problem(
+        self, strategy_id: uuid.UUID, code: str, search: _Search
+    ) -> Reason | None:
         """The first failing gate's reason, cheapest first (trade counts, deflated Sharpe,
         permutation); None when all pass or the score would not enter the pool anyway."""
         gates = self.settings.robustness
@@ -409,7 +409,7 @@ class Backtester:
         uow: UnitOfWork,
         strategy: Strategy,
         result: BacktestResult,
-        problem: str,
+        problem: Reason,
         now: datetime,
         coins: Sequence[str] | None = None,
     ) -> None:
@@ -422,7 +422,7 @@ class Backtester:
             parameters=result.parameters.as_dict(),
             coins=coins,
         )
-        strategy.retire(problem[:MAX_REASON_LENGTH], at=now, service=self.service)
+        strategy.retire(problem, at=now, service=self.service)
         uow.strategies.save(strategy)
         uow.commit()
 
@@ -433,7 +433,7 @@ class Backtester:
         return self.clock.now()
 
     def _retire(self, strategy_id: uuid.UUID, status: Status, message: str) -> None:
-        reason = (ERROR_PREFIX + message)[:MAX_REASON_LENGTH]
+        reason = Reason(Code.BACKTEST_ERROR, message)
         log.warning("strategy %s retired: %s", strategy_id, reason)
         with self.uow as uow:
             strategy = self._current(uow, strategy_id, status)

@@ -1,5 +1,7 @@
 """Errors the application reports; adapters map their technology's errors onto these."""
 
+from sixbtc.domain.reasons import Reason
+
 
 class ApplicationError(Exception):
     """Base class of the errors a use case may surface to an entrypoint."""
@@ -47,6 +49,6 @@ class StrategyTimeout(StrategyFailed):
 class InvalidStrategyCode(ApplicationError):
     """Strategy code is refused; ``reason`` is the validator's reason (``syntax_error: ...``)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: Reason) -> None:
         super().__init__(reason)
         self.reason = reason

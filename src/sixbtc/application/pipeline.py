@@ -20,6 +20,7 @@ from sixbtc.application.generate import GenerateStrategies
 from sixbtc.application.ports import Clock, UnitOfWork
 from sixbtc.application.validate import ValidateStrategies
 from sixbtc.domain.pool import PoolDecision
+from sixbtc.domain.reasons import Code
 from sixbtc.domain.retry import WorkFailure
 from sixbtc.domain.selection import LiveSelection
 from sixbtc.domain.strategy import Standing, Status, Strategy
@@ -90,7 +91,7 @@ class PipelinePass:
         with self.unit_of_work as uow:
             statuses = {status: uow.strategies.count(status) for status in Status}
             reasons = Counter(
-                (s.retired_reason or "").split(":", 1)[0]
+                str(s.retired_reason.code if s.retired_reason else Code.OTHER)
                 for s in uow.strategies.by_status(Status.RETIRED)
             )
             active = uow.strategies.by_status(Status.ACTIVE)

@@ -15,6 +15,7 @@ import attrs
 
 from sixbtc.application.ports import Clock, UnitOfWork
 from sixbtc.domain.pool import Action, ActivePool, PoolDecision
+from sixbtc.domain.reasons import Code, Reason
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.timeframe import Timeframe
 
@@ -41,10 +42,10 @@ def _apply(
         if decision.action is Action.RETIRE:
             strategy.retire(decision.reason, at=at, service=service)
         elif decision.action is Action.ADMIT:
-            reason = f"admitted: score {strategy.score_backtest}"
+            reason = Reason(Code.ADMITTED, f"score {strategy.score_backtest}")
             strategy.move_to(Status.ACTIVE, reason=reason, at=at, service=service)
         else:
-            reason = f"retest: score {strategy.score_backtest}"
+            reason = Reason(Code.RETEST, f"score {strategy.score_backtest}")
             strategy.move_to(Status.ACTIVE, reason=reason, at=at, service=service)
         uow.strategies.save(strategy)
 

@@ -18,6 +18,7 @@ import numpy as np
 from sixbtc.domain.backtest import BacktestResult, Costs, ExecutionParameters
 from sixbtc.domain.candles import Candles
 from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.reasons import Reason
 from sixbtc.domain.retry import WorkFailure
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy
 from sixbtc.domain.timeframe import Timeframe
@@ -297,7 +298,7 @@ class CodeInspector(Protocol):
         does not compile or does not define exactly one strategy class with the interface."""
         ...
 
-    def problem(self, code: str) -> str | None:
+    def problem(self, code: str) -> Reason | None:
         """The reason of the first failing static check (``syntax_error: ...``, ``unsafe: ...``,
         ``lookahead: ...``), None when all pass."""
         ...

@@ -21,6 +21,7 @@ from sixbtc.application.claims import ClaimKeeper
 from sixbtc.application.errors import InvalidStrategyCode, StrategyFailed, StrategyTimeout
 from sixbtc.application.ports import Clock, CodeInspector, SignalSource, UnitOfWork
 from sixbtc.domain.candles import Candles
+from sixbtc.domain.reasons import Code, Reason
 from sixbtc.domain.strategy import Status
 from sixbtc.domain.timeframe import Timeframe
 
@@ -93,7 +94,7 @@ class StrategyChecker:
     signal_source: SignalSource
     settings: ValidationSettings = ValidationSettings()
 
-    def reason(self, code: str) -> str | None:
+    def reason(self, code: str) -> Reason | None:
         """The retirement reason of the first failing check, or None."""
         problem = self.inspector.problem(code)
         if problem:
@@ -104,16 +105,17 @@ class StrategyChecker:
         except InvalidStrategyCode as refused:
             return refused.reason
         except StrategyTimeout:
-            return "timeout"
+            return Reason(Code.TIMEOUT)
         except StrategyFailed as failure:
-            return f"runtime_error: {failure}"
+            return Reason(Code.RUNTIME_ERROR, str(failure))
 
-    def _dynamic(self, code: str, warmup: int) -> str | None:
+    def _dynamic(self, code: str, warmup: int) -> Reason | None:
         s = self.settings
         if warmup >= s.live_history_bars:
-            return (
-                f"warmup_dependent: warm-up of {warmup} bars leaves no signal within "
-                f"validator.live_history_bars ({s.live_history_bars})"
+            return Reason(
+                Code.WARMUP_DEPENDENT,
+                f"warm-up of {warmup} bars leaves no signal within "
+                f"validator.live_history_bars ({s.live_history_bars})",
             )
         tail = min(s.checked_tail_bars, s.live_history_bars - warmup)
         seed = int.from_bytes(hashlib.sha256(code.encode()).digest()[:4], "big")
@@ -124,7 +126,9 @@ class StrategyChecker:
             code, candles, full, warmup, tail
         )
 
-    def _shuffle(self, code: str, candles: Candles, full: np.ndarray, warmup: int, seed: int):
+    def _shuffle(
+        self, code: str, candles: Candles, full: np.ndarray, warmup: int, seed: int
+    ) -> Reason | None:
         """Signals up to each sampled bar T against those computed with the bars after T removed,
         replaced by a random walk, or by the real returns shuffled.
 
@@ -160,20 +164,23 @@ class StrategyChecker:
                 if not np.array_equal(signals[: t + 1], full[: t + 1]):
                     changed[index // per_point] = True
         if changed.any():
-            return f"lookahead_shuffle: {int(changed.sum())} of {len(points)} points changed"
+            return Reason(
+                Code.LOOKAHEAD_SHUFFLE, f"{int(changed.sum())} of {len(points)} points changed"
+            )
         return None
 
     def _warmup(
         self, code: str, candles: Candles, full: np.ndarray, warmup: int, tail: int
-    ) -> str | None:
+    ) -> Reason | None:
         start = len(candles) - warmup - tail
         short = self.signal_source.signals(code, candles.slice(start, len(candles)), fresh=True)
         differ = int(np.count_nonzero(short[-tail:] != full[-tail:]))
         if differ:
-            return (
-                f"warmup_dependent: {differ} of the last {tail} signals differ between the whole "
-                f"history ({len(candles)} bars) and the declared warm-up plus those bars "
-                f"({warmup + tail} bars)"
+            return Reason(
+                Code.WARMUP_DEPENDENT,
+                f"{differ} of the last {tail} signals differ between the whole history "
+                f"({len(candles)} bars) and the declared warm-up plus those bars "
+                f"({warmup + tail} bars)",
             )
         return None
 

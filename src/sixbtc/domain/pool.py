@@ -14,14 +14,8 @@ from collections.abc import Iterable
 import attrs
 
 from sixbtc.domain.errors import PoolError
+from sixbtc.domain.reasons import Code, Reason
 from sixbtc.domain.strategy import Standing
-
-BELOW_ENTRY = "below_entry"
-POOL_FULL = "pool_full"
-EVICTED = "evicted"
-POOL_TRIM = "pool_trim"
-RETEST_BELOW_ENTRY = "retest_below_entry"
-RETEST_BELOW_POOL = "retest_below_pool_min"
 
 
 class Action(enum.StrEnum):
@@ -34,16 +28,16 @@ class Action(enum.StrEnum):
 
 @attrs.frozen
 class PoolDecision:
-    """What to do with one strategy; ``reason`` is ``code: figures`` for retirements."""
+    """What to do with one strategy; ``reason`` for retirements."""
 
     strategy_id: uuid.UUID
     action: Action
-    reason: str = ""
+    reason: Reason | None = None
 
     @property
     def reason_code(self) -> str:
-        """The reason without its figures (``pool_full``)."""
-        return self.reason.split(":", 1)[0]
+        """The reason's code (``pool_full``), empty when there is no reason."""
+        return self.reason.code if self.reason else ""
 
 
 class ActivePool:
@@ -107,18 +101,20 @@ class ActivePool:
         score = self._score_of(candidate)
         decisions = self.maintain()
         if score < self.min_score_entry:
-            reason = f"{BELOW_ENTRY}: {score:.6g} < {self.min_score_entry:g}"
+            reason = Reason(Code.BELOW_ENTRY, f"{score:.6g} < {self.min_score_entry:g}")
             return [*decisions, self._retire_outsider(cid, reason)]
         if self.is_full:
             worst = self.worst()
             if worst is None:
-                reason = f"{POOL_FULL}: {score:.6g}, no scored member to compare with"
+                reason = Reason(Code.POOL_FULL, f"{score:.6g}, no scored member to compare with")
                 return [*decisions, self._retire_outsider(cid, reason)]
             if score <= worst.score:
-                reason = f"{POOL_FULL}: {score:.6g} <= pool minimum {worst.score:.6g}"
+                reason = Reason(Code.POOL_FULL, f"{score:.6g} <= pool minimum {worst.score:.6g}")
                 return [*decisions, self._retire_outsider(cid, reason)]
             decisions.append(
-                self._remove(worst, f"{EVICTED}: by {cid} ({score:.6g} > {worst.score:.6g})")
+                self._remove(
+                    worst, Reason(Code.EVICTED, f"by {cid} ({score:.6g} > {worst.score:.6g})")
+                )
             )
         self._members[cid] = candidate
         decisions.append(PoolDecision(cid, Action.ADMIT))
@@ -133,12 +129,14 @@ class ActivePool:
         score = self._score_of(updated)
         if score < self.min_score_entry:
             return self._remove(
-                updated, f"{RETEST_BELOW_ENTRY}: {score:.6g} < {self.min_score_entry:g}"
+                updated, Reason(Code.RETEST_BELOW_ENTRY, f"{score:.6g} < {self.min_score_entry:g}")
             )
         if self.is_full:
             rest = self.worst(excluding=sid)
             if rest is not None and score < rest.score:
-                return self._remove(updated, f"{RETEST_BELOW_POOL}: {score:.6g} < {rest.score:.6g}")
+                return self._remove(
+                    updated, Reason(Code.RETEST_BELOW_POOL_MIN, f"{score:.6g} < {rest.score:.6g}")
+                )
         self._members[sid] = updated
         return PoolDecision(sid, Action.KEEP)
 
@@ -148,7 +146,7 @@ class ActivePool:
         Members without a score (a migrated database) stay: they are due for a re-backtest.
         """
         decisions = [
-            self._remove(s, f"{BELOW_ENTRY}: {s.score:.6g} < {self.min_score_entry:g}")
+            self._remove(s, Reason(Code.BELOW_ENTRY, f"{s.score:.6g} < {self.min_score_entry:g}"))
             for s in list(self._members.values())
             if s.score is not None and s.score < self.min_score_entry
         ]
@@ -159,7 +157,8 @@ class ActivePool:
         for standing in scored[: max(0, excess)]:
             decisions.append(
                 self._remove(
-                    standing, f"{POOL_TRIM}: {standing.score:.6g} below the {self.max_size} best"
+                    standing,
+                    Reason(Code.POOL_TRIM, f"{standing.score:.6g} below the {self.max_size} best"),
                 )
             )
         return decisions
@@ -178,10 +177,10 @@ class ActivePool:
             )
         return standing.score
 
-    def _remove(self, standing: Standing, reason: str) -> PoolDecision:
+    def _remove(self, standing: Standing, reason: Reason) -> PoolDecision:
         del self._members[standing.strategy_id]
         return self._retire_outsider(standing.strategy_id, reason)
 
-    def _retire_outsider(self, strategy_id: uuid.UUID, reason: str) -> PoolDecision:
+    def _retire_outsider(self, strategy_id: uuid.UUID, reason: Reason) -> PoolDecision:
         self._retired.add(strategy_id)
         return PoolDecision(strategy_id, Action.RETIRE, reason)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import attrs
 
+from sixbtc.domain.reasons import Code, Reason
+
 
 @attrs.frozen
 class LiveRecord:
@@ -27,17 +29,17 @@ class RetirementPolicy:
     max_drawdown: float = 0.30
     min_trades: int = 10
 
-    def reason_to_retire(self, record: LiveRecord) -> str | None:
+    def reason_to_retire(self, record: LiveRecord) -> Reason | None:
         """The retirement reason (with its figures), or None to keep trading."""
         if record.drawdown > self.max_drawdown:
-            return f"drawdown: {record.drawdown:.4f} > {self.max_drawdown}"
+            return Reason(Code.DRAWDOWN, f"{record.drawdown:.4f} > {self.max_drawdown}")
         if record.closed_trades < self.min_trades:
             return None
         if record.score_live < self.min_score:
-            return f"live_score: {record.score_live:.3f} < {self.min_score}"
+            return Reason(Code.LIVE_SCORE, f"{record.score_live:.3f} < {self.min_score}")
         degradation = self.degradation(record)
         if degradation > self.max_degradation:
-            return f"degradation: {degradation:.4f} > {self.max_degradation}"
+            return Reason(Code.DEGRADATION, f"{degradation:.4f} > {self.max_degradation}")
         return None
 
     @staticmethod

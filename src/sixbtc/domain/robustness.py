@@ -28,6 +28,7 @@ import attrs
 import numpy as np
 
 from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.reasons import Code, Reason
 
 EULER_MASCHERONI = 0.5772156649015329
 _NORMAL = NormalDist()
@@ -187,30 +188,34 @@ class RobustnessPolicy:
         """Whether the permutation test runs (``permutations`` > 0)."""
         return self.permutations > 0
 
-    def trade_counts_problem(self, training: Metrics, holdout: Metrics) -> str | None:
+    def trade_counts_problem(self, training: Metrics, holdout: Metrics) -> Reason | None:
         """Too few trades in the training or the holdout window."""
         if training.trades < self.min_trades_training:
-            return f"min_trades_training: {training.trades} < {self.min_trades_training}"
+            return Reason(
+                Code.MIN_TRADES_TRAINING, f"{training.trades} < {self.min_trades_training}"
+            )
         if holdout.trades < self.min_trades_holdout:
-            return f"min_trades_holdout: {holdout.trades} < {self.min_trades_holdout}"
+            return Reason(Code.MIN_TRADES_HOLDOUT, f"{holdout.trades} < {self.min_trades_holdout}")
         return None
 
-    def deflated_sharpe_problem(self, deflated: DeflatedSharpe) -> str | None:
+    def deflated_sharpe_problem(self, deflated: DeflatedSharpe) -> Reason | None:
         """A deflated Sharpe below ``min_deflated_sharpe``."""
         if deflated.value >= self.min_deflated_sharpe:
             return None
         m = deflated.moments
-        return (
-            f"deflated_sharpe: {deflated.value:.2f} < {self.min_deflated_sharpe} "
+        return Reason(
+            Code.DEFLATED_SHARPE,
+            f"{deflated.value:.2f} < {self.min_deflated_sharpe} "
             f"(sharpe/bar {m.sharpe:.4g}, expected max/bar {deflated.benchmark:.4g}, "
             f"trials {deflated.trials}, returns {m.count}, skew {m.skewness:.2f}, "
-            f"kurtosis {m.kurtosis:.2f})"
+            f"kurtosis {m.kurtosis:.2f})",
         )
 
-    def permutation_problem(self, p_value: float, permutations: int) -> str | None:
+    def permutation_problem(self, p_value: float, permutations: int) -> Reason | None:
         """A permutation p-value above ``max_permutation_p``."""
         if p_value <= self.max_permutation_p:
             return None
-        return (
-            f"permutation: p {p_value:.2f} > {self.max_permutation_p} ({permutations} permutations)"
+        return Reason(
+            Code.PERMUTATION,
+            f"p {p_value:.2f} > {self.max_permutation_p} ({permutations} permutations)",
         )

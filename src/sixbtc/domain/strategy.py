@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from sixbtc.domain.errors import IllegalTransition
+from sixbtc.domain.reasons import Code, Reason
 from sixbtc.domain.timeframe import Timeframe
 
 
@@ -53,7 +54,7 @@ class StatusChange:
     strategy_id: uuid.UUID
     from_status: Status
     to_status: Status
-    reason: str
+    reason: Reason = attrs.field(converter=Reason.parse)
     at: datetime
     service: str
 
@@ -86,7 +87,9 @@ class Strategy:
     score_live: float | None = None
     last_backtested_at: datetime | None = None
     live_since: datetime | None = None
-    retired_reason: str | None = None
+    retired_reason: Reason | None = attrs.field(
+        default=None, converter=attrs.converters.optional(Reason.parse)
+    )
     retired_at: datetime | None = None
     code_hash: str = attrs.field()
     events: list[StatusChange] = attrs.field(factory=list)
@@ -101,8 +104,11 @@ class Strategy:
     def __hash__(self) -> int:
         return hash(self.id)
 
-    def move_to(self, target: Status, *, reason: str, at: datetime, service: str) -> StatusChange:
-        """Move to ``target`` if the table allows it, record and return the event.
+    def move_to(
+        self, target: Status, *, reason: Reason | str, at: datetime, service: str
+    ) -> StatusChange:
+        """Move to ``target`` if the table allows it, record and return the event. ``reason``: a
+        :class:`Reason` (text is parsed as stored text is).
 
         Raises IllegalTransition (naming both statuses) for any move not in :data:`TRANSITIONS`.
         """
@@ -115,7 +121,7 @@ class Strategy:
         event = StatusChange(self.id, self.status, target, reason, at, service)
         self.status = target
         if target is Status.RETIRED:
-            self.retired_reason = reason
+            self.retired_reason = event.reason
             self.retired_at = at
         elif target is Status.LIVE:
             self.live_since = at
@@ -124,9 +130,11 @@ class Strategy:
 
     def validate(self, *, at: datetime) -> StatusChange:
         """GENERATED -> VALIDATED: every validator check passed."""
-        return self.move_to(Status.VALIDATED, reason="validated", at=at, service="validator")
+        return self.move_to(
+            Status.VALIDATED, reason=Reason(Code.VALIDATED), at=at, service="validator"
+        )
 
-    def retire(self, reason: str, *, at: datetime, service: str) -> StatusChange:
+    def retire(self, reason: Reason | str, *, at: datetime, service: str) -> StatusChange:
         """Any status that allows it -> RETIRED, keeping the row and recording why."""
         return self.move_to(Status.RETIRED, reason=reason, at=at, service=service)
 

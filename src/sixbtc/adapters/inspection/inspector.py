@@ -6,6 +6,7 @@ from __future__ import annotations
 from sixbtc.adapters.inspection import lookahead, outline, safety
 from sixbtc.application.errors import InvalidStrategyCode
 from sixbtc.application.ports import StrategyOutline
+from sixbtc.domain.reasons import Reason
 
 
 class AstCodeInspector:
@@ -14,7 +15,7 @@ class AstCodeInspector:
     def outline(self, code: str) -> StrategyOutline:
         return outline.outline(code)
 
-    def problem(self, code: str) -> str | None:
+    def problem(self, code: str) -> Reason | None:
         try:
             declared = outline.outline(code)
         except InvalidStrategyCode as refused:

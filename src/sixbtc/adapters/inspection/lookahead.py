@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import attrs
 
 from sixbtc.adapters.inspection import outline
+from sixbtc.domain.reasons import Code, Reason
 
 _SHIFTS = {"shift", "diff", "pct_change"}
 _BACKWARD = {"bfill", "backfill", "interpolate"}
@@ -258,7 +259,7 @@ def _subscript_problem(node: ast.Subscript, scope: _Scope) -> str | None:
     return None
 
 
-def problem(tree: ast.Module, parameters: Mapping[str, object] | None = None) -> str | None:
+def problem(tree: ast.Module, parameters: Mapping[str, object] | None = None) -> Reason | None:
     """``lookahead: <pattern> at line <n>`` for the first pattern found, None otherwise.
     ``parameters`` is the strategy's declared ``parameters`` dict (for ``shift(p["lag"])``)."""
     scope = _scope(tree, parameters or {})
@@ -269,5 +270,5 @@ def problem(tree: ast.Module, parameters: Mapping[str, object] | None = None) ->
         elif isinstance(node, ast.Subscript):
             found = _subscript_problem(node, scope)
         if found:
-            return f"lookahead: {found} at line {node.lineno}"
+            return Reason(Code.LOOKAHEAD, f"{found} at line {node.lineno}")
     return None

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 
 from sixbtc.application.errors import InvalidStrategyCode
 from sixbtc.application.ports import StrategyOutline
+from sixbtc.domain.reasons import Code, Reason
 
 
 def _refuse(message: str) -> InvalidStrategyCode:
-    return InvalidStrategyCode(f"syntax_error: {message}")
+    return InvalidStrategyCode(Reason(Code.SYNTAX_ERROR, message))
 
 
 def parse(code: str) -> ast.Module:

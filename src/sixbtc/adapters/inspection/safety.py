@@ -20,6 +20,7 @@ import ast
 import attrs
 
 from sixbtc.adapters.inspection import allowlist, outline
+from sixbtc.domain.reasons import Code, Reason
 
 _FORBIDDEN_NODES = (
     ast.Global,
@@ -122,7 +123,7 @@ class _Context:
     applies: set[ast.Attribute]
 
 
-def problem(tree: ast.Module, cls: ast.ClassDef) -> str | None:
+def problem(tree: ast.Module, cls: ast.ClassDef) -> Reason | None:
     """``unsafe: <what> at line <n>`` for the first disallowed construct, None if all allowed."""
     context = _Context(
         _bound_names(tree), _class_attributes(cls), cls, _method_selves(cls), _lambda_applies(tree)
@@ -131,7 +132,7 @@ def problem(tree: ast.Module, cls: ast.ClassDef) -> str | None:
         line = getattr(node, "lineno", 0)
         found = _node_problem(node, context)
         if found:
-            return f"unsafe: {found} at line {line}"
+            return Reason(Code.UNSAFE, f"{found} at line {line}")
     return None
 
 

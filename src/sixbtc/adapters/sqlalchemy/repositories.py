@@ -58,6 +58,11 @@ def _to_strategy(row: RowMapping) -> Strategy:
     )
 
 
+def _text(reason: str | None) -> str | None:
+    """A reason as the plain text stored."""
+    return None if reason is None else str(reason)
+
+
 def _failure(row: RowMapping) -> WorkFailure | None:
     if not row["work_failures"]:
         return None
@@ -76,7 +81,7 @@ def _mutable_values(strategy: Strategy) -> dict[str, Any]:
         "score_live": strategy.score_live,
         "last_backtested_at": strategy.last_backtested_at,
         "live_since": strategy.live_since,
-        "retired_reason": strategy.retired_reason,
+        "retired_reason": _text(strategy.retired_reason),
         "retired_at": strategy.retired_at,
     }
 
@@ -86,7 +91,7 @@ def _event_row(event: StatusChange) -> dict[str, Any]:
         "strategy_id": event.strategy_id,
         "from_status": str(event.from_status),
         "to_status": str(event.to_status),
-        "reason": event.reason,
+        "reason": str(event.reason),
         "at": event.at,
         "service": event.service,
     }
