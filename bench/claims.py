@@ -54,7 +54,7 @@ def worker(url: str, owner: str, batch: int, go, claimed) -> None:
     count = 0
     while True:
         with SqlAlchemyUnitOfWork(engine) as uow:
-            got = uow.strategies.claim(Status.GENERATED, batch, owner, datetime.now(UTC), LEASE)
+            got = uow.claims.claim(Status.GENERATED, batch, owner, datetime.now(UTC), LEASE)
             uow.commit()
         if not got:
             break

@@ -81,9 +81,7 @@ def validate_claimed(url: str, owner: str, batch: int, go=None) -> list[uuid.UUI
     while True:
         with SqlAlchemyUnitOfWork(engine) as uow:
             now = datetime.now(UTC)
-            claimed = [
-                s.id for s in uow.strategies.claim(Status.GENERATED, batch, owner, now, LEASE)
-            ]
+            claimed = [s.id for s in uow.claims.claim(Status.GENERATED, batch, owner, now, LEASE)]
             uow.commit()
         if not claimed:
             break
@@ -91,7 +89,7 @@ def validate_claimed(url: str, owner: str, batch: int, go=None) -> list[uuid.UUI
         with SqlAlchemyUnitOfWork(engine) as uow:
             for sid in claimed:
                 uow.strategies.get(sid).validate(at=now)
-                uow.strategies.release(sid, owner)
+                uow.claims.release(sid, owner)
             uow.commit()
         done.extend(claimed)
     engine.dispose()
@@ -143,7 +141,7 @@ def admit_claimed(url: str, owner: str, scores: dict[uuid.UUID, float], rules, r
     while True:
         with SqlAlchemyUnitOfWork(engine) as uow:
             now = datetime.now(UTC)
-            claimed = [s.id for s in uow.strategies.claim(Status.VALIDATED, 5, owner, now, LEASE)]
+            claimed = [s.id for s in uow.claims.claim(Status.VALIDATED, 5, owner, now, LEASE)]
             uow.commit()
         if not claimed:
             break
@@ -155,7 +153,7 @@ def admit_claimed(url: str, owner: str, scores: dict[uuid.UUID, float], rules, r
                     uow, rules, candidate, scores[sid], at=ADMITTED_AT, timeframe=Timeframe.H1,
                     parameters={"sl": 0.02},
                 )  # fmt: skip
-                uow.strategies.release(sid, owner)
+                uow.claims.release(sid, owner)
             uow.commit()
         count += len(claimed)
     engine.dispose()
@@ -247,7 +245,7 @@ def claim_and_hang(url: str, owner: str, lease: timedelta, commit: bool, results
     then hang until killed."""
     engine = create_engine(url)
     with SqlAlchemyUnitOfWork(engine) as uow:
-        claimed = uow.strategies.claim(Status.GENERATED, 20, owner, datetime.now(UTC), lease)
+        claimed = uow.claims.claim(Status.GENERATED, 20, owner, datetime.now(UTC), lease)
         if commit:
             uow.commit()
         results.put([s.id for s in claimed])
@@ -304,9 +302,9 @@ def test_a_claim_skips_rows_another_open_claim_holds_without_waiting(postgres_ur
     engine = create_engine(postgres_url)
     now = datetime.now(UTC)
     with SqlAlchemyUnitOfWork(engine) as holder, SqlAlchemyUnitOfWork(engine) as other:
-        first = holder.strategies.claim(Status.GENERATED, 3, "holder", now, LEASE)
+        first = holder.claims.claim(Status.GENERATED, 3, "holder", now, LEASE)
         other.connection.execute(sa.text("SET LOCAL lock_timeout = '1s'"))
-        second = other.strategies.claim(Status.GENERATED, 10, "other", now, LEASE)
+        second = other.claims.claim(Status.GENERATED, 10, "other", now, LEASE)
     engine.dispose()
     assert [s.id for s in first] == ids[:3]
     assert [s.id for s in second] == ids[3:]

@@ -213,21 +213,21 @@ def test_claims_are_exclusive_until_released_or_expired(new_uow: UowFactory) -> 
     strategies = [make_strategy(n) for n in range(5)]
     store(new_uow, *strategies)
     with new_uow() as uow:
-        first = uow.strategies.claim(Status.GENERATED, 3, "a", T0, LEASE)
+        first = uow.claims.claim(Status.GENERATED, 3, "a", T0, LEASE)
         uow.commit()
     assert [s.id for s in first] == [s.id for s in strategies[:3]]
     with new_uow() as uow:
-        second = uow.strategies.claim(Status.GENERATED, 3, "b", T0, LEASE)
-        uow.strategies.release(strategies[0].id, "b")  # not b's: no effect
-        uow.strategies.release(strategies[3].id, "b")
+        second = uow.claims.claim(Status.GENERATED, 3, "b", T0, LEASE)
+        uow.claims.release(strategies[0].id, "b")  # not b's: no effect
+        uow.claims.release(strategies[3].id, "b")
         uow.commit()
     assert [s.id for s in second] == [s.id for s in strategies[3:]]
     with new_uow() as uow:
-        third = uow.strategies.claim(Status.GENERATED, 5, "c", T0 + timedelta(minutes=1), LEASE)
+        third = uow.claims.claim(Status.GENERATED, 5, "c", T0 + timedelta(minutes=1), LEASE)
         uow.commit()
     assert [s.id for s in third] == [strategies[3].id]
     with new_uow() as uow:
-        expired = uow.strategies.claim(Status.GENERATED, 5, "d", T0 + LEASE, LEASE)
+        expired = uow.claims.claim(Status.GENERATED, 5, "d", T0 + LEASE, LEASE)
     assert [s.id for s in expired] == [s.id for s in strategies[:3]] + [strategies[4].id]
 
 
@@ -235,9 +235,9 @@ def test_an_uncommitted_claim_is_not_held(new_uow: UowFactory) -> None:
     strategy = make_strategy(1)
     store(new_uow, strategy)
     with new_uow() as uow:
-        assert len(uow.strategies.claim(Status.GENERATED, 1, "a", T0, LEASE)) == 1
+        assert len(uow.claims.claim(Status.GENERATED, 1, "a", T0, LEASE)) == 1
     with new_uow() as uow:
-        assert len(uow.strategies.claim(Status.GENERATED, 1, "b", T0, LEASE)) == 1
+        assert len(uow.claims.claim(Status.GENERATED, 1, "b", T0, LEASE)) == 1
 
 
 def test_claims_take_only_the_requested_status(new_uow: UowFactory) -> None:
@@ -246,7 +246,7 @@ def test_claims_take_only_the_requested_status(new_uow: UowFactory) -> None:
     validated.validate(at=T0)
     store(new_uow, generated, validated)
     with new_uow() as uow:
-        claimed = uow.strategies.claim(Status.VALIDATED, 10, "a", T0, LEASE)
+        claimed = uow.claims.claim(Status.VALIDATED, 10, "a", T0, LEASE)
     assert [s.id for s in claimed] == [validated.id]
 
 
@@ -261,11 +261,11 @@ def test_retest_claims_oldest_backtest_first_and_only_when_due(new_uow: UowFacto
     unscored.score_backtest = None
     store(new_uow, fresh, due_late, due_early, never, unscored)
     with new_uow() as uow:
-        claimed = uow.strategies.claim_due_for_retest(cutoff, 10, "r", cutoff, LEASE)
+        claimed = uow.claims.claim_due_for_retest(cutoff, 10, "r", cutoff, LEASE)
         uow.commit()
     assert [s.id for s in claimed] == [unscored.id, never.id, due_early.id, due_late.id]
     with new_uow() as uow:
-        assert uow.strategies.claim_due_for_retest(cutoff, 10, "s", cutoff, LEASE) == []
+        assert uow.claims.claim_due_for_retest(cutoff, 10, "s", cutoff, LEASE) == []
 
 
 def test_backtest_results_read_back_oldest_first(new_uow: UowFactory) -> None:
@@ -361,33 +361,33 @@ def test_a_deferred_strategy_waits_while_the_others_are_claimed(new_uow: UowFact
     store(new_uow, first, second)
     policy = RetryPolicy(first=timedelta(minutes=5))
     with new_uow() as uow:
-        (claimed,) = uow.strategies.claim(Status.GENERATED, 1, "a", T0, LEASE)
-        assert claimed.id == first.id and uow.strategies.failure(first.id) is None
+        (claimed,) = uow.claims.claim(Status.GENERATED, 1, "a", T0, LEASE)
+        assert claimed.id == first.id and uow.claims.failure(first.id) is None
         failure = policy.after(None, "database unavailable", T0)
-        uow.strategies.defer(first.id, "a", failure)
+        uow.claims.defer(first.id, "a", failure)
         uow.commit()
     with new_uow() as uow:
-        assert uow.strategies.failure(first.id) == failure
-        assert uow.strategies.failure(second.id) is None
-        assert [(s.id, f) for s, f in uow.strategies.deferred()] == [(first.id, failure)]
-        waiting = uow.strategies.claim(Status.GENERATED, 5, "b", T0 + timedelta(minutes=4), LEASE)
+        assert uow.claims.failure(first.id) == failure
+        assert uow.claims.failure(second.id) is None
+        assert [(s.id, f) for s, f in uow.claims.deferred()] == [(first.id, failure)]
+        waiting = uow.claims.claim(Status.GENERATED, 5, "b", T0 + timedelta(minutes=4), LEASE)
         assert [s.id for s in waiting] == [second.id]
         uow.commit()
     with new_uow() as uow:
-        later = uow.strategies.claim(Status.GENERATED, 5, "c", failure.retry_after, LEASE)
+        later = uow.claims.claim(Status.GENERATED, 5, "c", failure.retry_after, LEASE)
         assert [s.id for s in later] == [first.id]
         assert uow.strategies.get(first.id).status is Status.GENERATED
-        again = policy.after(uow.strategies.failure(first.id), "still down", failure.retry_after)
-        uow.strategies.defer(first.id, "c", again)
+        again = policy.after(uow.claims.failure(first.id), "still down", failure.retry_after)
+        uow.claims.defer(first.id, "c", again)
         uow.commit()
     assert again.count == 2 and again.retry_after - again.at == timedelta(minutes=10)
     with new_uow() as uow:
-        retest = uow.strategies.claim(Status.GENERATED, 1, "d", again.retry_after, LEASE)
-        uow.strategies.release(first.id, "d")
+        retest = uow.claims.claim(Status.GENERATED, 1, "d", again.retry_after, LEASE)
+        uow.claims.release(first.id, "d")
         uow.commit()
     assert [s.id for s in retest] == [first.id]
     with new_uow() as uow:
-        assert uow.strategies.failure(first.id) is None and uow.strategies.deferred() == []
+        assert uow.claims.failure(first.id) is None and uow.claims.deferred() == []
 
 
 def test_defer_and_renew_touch_only_the_owners_claims(new_uow: UowFactory) -> None:
@@ -395,16 +395,16 @@ def test_defer_and_renew_touch_only_the_owners_claims(new_uow: UowFactory) -> No
     store(new_uow, *strategies)
     ids = [s.id for s in strategies]
     with new_uow() as uow:
-        uow.strategies.claim(Status.GENERATED, 2, "a", T0, LEASE)
+        uow.claims.claim(Status.GENERATED, 2, "a", T0, LEASE)
         uow.commit()
     later = T0 + LEASE - timedelta(minutes=1)
     with new_uow() as uow:
-        assert uow.strategies.renew(ids, "a", later, LEASE) == set(ids[:2])
-        assert uow.strategies.renew(ids, "b", later, LEASE) == set()
-        uow.strategies.defer(ids[0], "b", RetryPolicy().after(None, "not b's", T0))
+        assert uow.claims.renew(ids, "a", later, LEASE) == set(ids[:2])
+        assert uow.claims.renew(ids, "b", later, LEASE) == set()
+        uow.claims.defer(ids[0], "b", RetryPolicy().after(None, "not b's", T0))
         uow.commit()
     with new_uow() as uow:
-        assert uow.strategies.failure(ids[0]) is None
+        assert uow.claims.failure(ids[0]) is None
         # Renewed: still held by "a" after the first lease ran out.
-        taken = uow.strategies.claim(Status.GENERATED, 5, "c", T0 + LEASE, LEASE)
+        taken = uow.claims.claim(Status.GENERATED, 5, "c", T0 + LEASE, LEASE)
         assert [s.id for s in taken] == [ids[2]]

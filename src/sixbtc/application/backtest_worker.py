@@ -80,12 +80,10 @@ class BacktestWorker:
             claimed = []
             if self.elastic:
                 cutoff = self.schedule.cutoff(now)
-                claimed = uow.strategies.claim_due_for_retest(
+                claimed = uow.claims.claim_due_for_retest(
                     cutoff, 1, self.owner, now, self.claims.lease
                 )
             if not claimed:
-                claimed = uow.strategies.claim(
-                    Status.VALIDATED, 1, self.owner, now, self.claims.lease
-                )
+                claimed = uow.claims.claim(Status.VALIDATED, 1, self.owner, now, self.claims.lease)
             uow.commit()
         return claimed[0] if claimed else None

@@ -54,7 +54,7 @@ class ClaimKeeper:
         while not stop.wait(self.heartbeat.total_seconds()):
             try:
                 with self.unit_of_work() as uow:
-                    held = uow.strategies.renew(ids, self.owner, self.clock.now(), self.lease)
+                    held = uow.claims.renew(ids, self.owner, self.clock.now(), self.lease)
                     uow.commit()
             except Exception:  # the next beat tries again; the lease has two beats left
                 log.warning("%s: could not renew its claims", self.owner, exc_info=True)
@@ -65,17 +65,15 @@ class ClaimKeeper:
         """The work is done (or stopped): drop the claims and any failure record."""
         with self.unit_of_work() as uow:
             for strategy_id in strategy_ids:
-                uow.strategies.release(strategy_id, self.owner)
+                uow.claims.release(strategy_id, self.owner)
             uow.commit()
 
     def defer(self, strategy_id: uuid.UUID, error: BaseException) -> None:
         """Our machinery failed on this strategy: drop the claim and let it wait its back-off."""
         message = f"{type(error).__name__}: {error}"
         with self.unit_of_work() as uow:
-            failure = self.retry.after(
-                uow.strategies.failure(strategy_id), message, self.clock.now()
-            )
-            uow.strategies.defer(strategy_id, self.owner, failure)
+            failure = self.retry.after(uow.claims.failure(strategy_id), message, self.clock.now())
+            uow.claims.defer(strategy_id, self.owner, failure)
             uow.commit()
         log.warning(
             "strategy %s: failure %d in a row of our own (%s); retried after %s",

@@ -96,7 +96,7 @@ class PipelinePass:
             )
             active = uow.strategies.by_status(Status.ACTIVE)
             live = uow.strategies.by_status(Status.LIVE)
-            deferred = uow.strategies.deferred()
+            deferred = uow.claims.deferred()
         active.sort(key=lambda s: Standing.rank_key(s.standing()), reverse=True)
         return PassReport(
             generated=generated,

@@ -34,12 +34,7 @@ class Clock(Protocol):
 
 class StrategyRepository(Protocol):
     """Strategies and their audit events. Changes become durable only when the unit of work
-    that owns this repository commits.
-
-    Claims: a worker claims strategies for ``lease`` time; a claimed strategy is invisible to other
-    claimers until its claim is released or its lease expires (the worker died), after which the
-    next claimer takes it over. No strategy is held by two live claims at once.
-    """
+    that owns this repository commits."""
 
     def add(self, strategy: Strategy) -> None:
         """Store a new strategy and its pending events. Raises DuplicateStrategy when a strategy
@@ -69,6 +64,16 @@ class StrategyRepository(Protocol):
     def events(self, strategy_id: uuid.UUID) -> list[StatusChange]:
         """The recorded status changes of a strategy, in order."""
         ...
+
+
+class ClaimRepository(Protocol):
+    """The work queue: which worker holds which strategy, and which wait after our failures.
+
+    A worker claims strategies for ``lease`` time; a claimed strategy is invisible to other
+    claimers until its claim is released or its lease expires (the worker died), after which the
+    next claimer takes it over. No strategy is held by two live claims at once. Claimed strategies
+    are loaded into the unit of work's :class:`StrategyRepository`.
+    """
 
     def claim(
         self, status: Status, limit: int, owner: str, now: datetime, lease: timedelta
@@ -132,6 +137,7 @@ class UnitOfWork(Protocol):
     """
 
     strategies: StrategyRepository
+    claims: ClaimRepository
     backtests: BacktestRepository
 
     def __enter__(self) -> Self: ...

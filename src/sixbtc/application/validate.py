@@ -209,7 +209,7 @@ class ValidateStrategies:
                 limit = min(limit, self.queue_limit - uow.strategies.count(Status.VALIDATED))
             claimed = []
             if limit > 0:
-                claimed = uow.strategies.claim(
+                claimed = uow.claims.claim(
                     Status.GENERATED, limit, claims.owner, self.clock.now(), claims.lease
                 )
             uow.commit()
@@ -241,5 +241,5 @@ class ValidateStrategies:
                 current.retire(reason, at=self.clock.now(), service=SERVICE)
                 log.info("strategy %s retired: %s", current.name, reason)
             uow.strategies.save(current)
-            uow.strategies.release(current.id, self.claims.owner)
+            uow.claims.release(current.id, self.claims.owner)
             uow.commit()

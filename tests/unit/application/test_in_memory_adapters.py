@@ -116,7 +116,7 @@ def test_in_memory_retest_claims_follow_the_retest_schedule(days_ago, limit):
         uow.commit()
     with InMemoryUnitOfWork(store) as uow:
         expected = schedule.due(uow.strategies.standings(), now, limit)
-        claimed = uow.strategies.claim_due_for_retest(
+        claimed = uow.claims.claim_due_for_retest(
             schedule.cutoff(now), limit, "worker", now, timedelta(minutes=5)
         )
     assert [s.id for s in claimed] == [s.strategy_id for s in expected]

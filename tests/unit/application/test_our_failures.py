@@ -72,7 +72,7 @@ def stored(store: InMemoryStore, code: str, status: Status = Status.VALIDATED):
 
 def current(store: InMemoryStore, strategy_id):
     with InMemoryUnitOfWork(store) as uow:
-        return uow.strategies.get(strategy_id), uow.strategies.failure(strategy_id)
+        return uow.strategies.get(strategy_id), uow.claims.failure(strategy_id)
 
 
 def worker(store, clock, signals, owner="w1", lease=timedelta(minutes=10)) -> BacktestWorker:
@@ -166,7 +166,7 @@ def test_a_dead_workers_claim_expires_and_is_taken_over() -> None:
     strategy_id = stored(store, "cross")
     lease = timedelta(minutes=5)
     with InMemoryUnitOfWork(store) as uow:  # claimed by a worker that then died
-        uow.strategies.claim(Status.VALIDATED, 1, "dead", NOW, lease)
+        uow.claims.claim(Status.VALIDATED, 1, "dead", NOW, lease)
         uow.commit()
     survivor = worker(store, clock, Signals(), owner="alive", lease=lease)
     assert survivor.tick() is None

@@ -54,17 +54,17 @@ class InMemoryStrategyRepository:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
         self.seen: dict[uuid.UUID, Strategy] = {}
-        self.claims: dict[uuid.UUID, Claim] = dict(store.claims)
-        self.failures: dict[uuid.UUID, WorkFailure] = dict(store.failures)
 
-    def _all(self) -> Iterator[Strategy]:
+    def all(self) -> Iterator[Strategy]:
+        """Every strategy as this unit of work sees it."""
         for sid, strategy in self._store.strategies.items():
             yield self.seen.get(sid, strategy)
         for sid, strategy in self.seen.items():
             if sid not in self._store.strategies:
                 yield strategy
 
-    def _load(self, strategy_id: uuid.UUID) -> Strategy:
+    def load(self, strategy_id: uuid.UUID) -> Strategy:
+        """The strategy, loaded into this unit of work."""
         if strategy_id not in self.seen:
             self.seen[strategy_id] = _detached(self._store.strategies[strategy_id])
         return self.seen[strategy_id]
@@ -72,7 +72,7 @@ class InMemoryStrategyRepository:
     def add(self, strategy: Strategy) -> None:
         if strategy.id in self.seen or strategy.id in self._store.strategies:
             raise DuplicateStrategy(f"strategy {strategy.id} already exists")
-        for other in self._all():
+        for other in self.all():
             if other.code_hash == strategy.code_hash:
                 raise DuplicateStrategy(
                     f"strategy {strategy.name!r}: same code as {other.name!r} ({other.id})"
@@ -82,27 +82,36 @@ class InMemoryStrategyRepository:
     def get(self, strategy_id: uuid.UUID) -> Strategy:
         if strategy_id not in self.seen and strategy_id not in self._store.strategies:
             raise NotFound(f"strategy {strategy_id} does not exist")
-        return self._load(strategy_id)
+        return self.load(strategy_id)
 
     def save(self, strategy: Strategy) -> None:
         if self.seen.get(strategy.id) is not strategy:
             raise NotFound(f"strategy {strategy.id} was not loaded in this unit of work")
 
     def by_status(self, status: Status) -> list[Strategy]:
-        found = [s for s in self._all() if s.status is status]
+        found = [s for s in self.all() if s.status is status]
         found.sort(key=lambda s: (s.created_at, s.id.int))
-        return [self._load(s.id) for s in found]
+        return [self.load(s.id) for s in found]
 
     def count(self, status: Status) -> int:
-        return sum(1 for s in self._all() if s.status is status)
+        return sum(1 for s in self.all() if s.status is status)
 
     def standings(self, status: Status = Status.ACTIVE) -> list[Standing]:
-        return [s.standing() for s in self._all() if s.status is status]
+        return [s.standing() for s in self.all() if s.status is status]
 
     def events(self, strategy_id: uuid.UUID) -> list[StatusChange]:
         committed = [e for e in self._store.events if e.strategy_id == strategy_id]
         pending = self.seen[strategy_id].events if strategy_id in self.seen else []
         return committed + list(pending)
+
+
+class InMemoryClaimRepository:
+    """The work queue of one unit of work over the store's committed claims and failures."""
+
+    def __init__(self, store: InMemoryStore, strategies: InMemoryStrategyRepository) -> None:
+        self._strategies = strategies
+        self.claims: dict[uuid.UUID, Claim] = dict(store.claims)
+        self.failures: dict[uuid.UUID, WorkFailure] = dict(store.failures)
 
     def _claimable(self, strategy: Strategy, now: datetime) -> bool:
         claim = self.claims.get(strategy.id)
@@ -114,12 +123,12 @@ class InMemoryStrategyRepository:
     def _take(self, chosen: list[Strategy], owner: str, now: datetime, lease: timedelta):
         for strategy in chosen:
             self.claims[strategy.id] = Claim(owner, now + lease)
-        return [self._load(s.id) for s in chosen]
+        return [self._strategies.load(s.id) for s in chosen]
 
     def claim(
         self, status: Status, limit: int, owner: str, now: datetime, lease: timedelta
     ) -> list[Strategy]:
-        free = [s for s in self._all() if s.status is status and self._claimable(s, now)]
+        free = [s for s in self._strategies.all() if s.status is status and self._claimable(s, now)]
         free.sort(key=lambda s: (s.created_at, s.id.int))
         return self._take(free[:limit], owner, now, lease)
 
@@ -128,7 +137,7 @@ class InMemoryStrategyRepository:
     ) -> list[Strategy]:
         due = [
             s
-            for s in self._all()
+            for s in self._strategies.all()
             if s.status is Status.ACTIVE
             and (
                 s.score_backtest is None
@@ -165,7 +174,7 @@ class InMemoryStrategyRepository:
         return held
 
     def failure(self, strategy_id: uuid.UUID) -> WorkFailure | None:
-        self.get(strategy_id)
+        self._strategies.get(strategy_id)
         return self.failures.get(strategy_id)
 
     def defer(self, strategy_id: uuid.UUID, owner: str, failure: WorkFailure) -> None:
@@ -175,7 +184,7 @@ class InMemoryStrategyRepository:
 
     def deferred(self) -> list[tuple[Strategy, WorkFailure]]:
         found = sorted(self.failures.items(), key=lambda item: (item[1].at, item[0].int))
-        return [(self._load(sid), failure) for sid, failure in found]
+        return [(self._strategies.load(sid), failure) for sid, failure in found]
 
 
 class InMemoryBacktestRepository:
@@ -216,6 +225,7 @@ class InMemoryUnitOfWork:
 
     def _begin(self) -> None:
         self.strategies = InMemoryStrategyRepository(self.store)
+        self.claims = InMemoryClaimRepository(self.store, self.strategies)
         self.backtests = InMemoryBacktestRepository(self.store)
 
     def commit(self) -> None:
@@ -224,8 +234,8 @@ class InMemoryUnitOfWork:
             store.events.extend(strategy.events)
             strategy.events.clear()
             store.strategies[sid] = _detached(strategy)
-        store.claims = dict(self.strategies.claims)
-        store.failures = dict(self.strategies.failures)
+        store.claims = dict(self.claims.claims)
+        store.failures = dict(self.claims.failures)
         store.backtests.extend(self.backtests.added)
         self.committed = True
         self._begin()

@@ -14,6 +14,7 @@ from typing import Self
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from sixbtc.adapters.sqlalchemy.claims import SqlAlchemyClaimRepository
 from sixbtc.adapters.sqlalchemy.repositories import (
     SqlAlchemyBacktestRepository,
     SqlAlchemyStrategyRepository,
@@ -81,6 +82,7 @@ class SqlAlchemyUnitOfWork:
 
     def _begin(self) -> None:
         self.strategies = SqlAlchemyStrategyRepository(self.connection)
+        self.claims = SqlAlchemyClaimRepository(self.connection, self.strategies)
         self.backtests = SqlAlchemyBacktestRepository(self.connection)
 
     def commit(self) -> None:
