@@ -30,6 +30,10 @@ class PoolRules:
     def load(self, uow: UnitOfWork) -> ActivePool:
         """Lock the pool for this unit of work and build it from the stored ACTIVE strategies."""
         uow.lock_pool()
+        return self.view(uow)
+
+    def view(self, uow: UnitOfWork) -> ActivePool:
+        """The pool as stored, without its lock: for questions, never for decisions."""
         return ActivePool(self.max_size, self.min_score_entry, uow.strategies.standings())
 
 

@@ -6,7 +6,7 @@ import enum
 import itertools
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -143,6 +143,17 @@ class Window:
     def __attrs_post_init__(self) -> None:
         if not self.start < self.end:
             raise ValueError(f"window: start {self.start} must be before end {self.end}")
+
+
+def windows_ending(
+    now: datetime, timeframe: Timeframe, training_days: int, holdout_days: int
+) -> tuple[Window, Window]:
+    """Training and holdout windows ending at the last bar boundary of ``timeframe`` at or before
+    ``now`` (UTC); the holdout is the most recent ``holdout_days``, training the days before."""
+    step = timeframe.minutes * 60
+    end = datetime.fromtimestamp(int(now.timestamp()) // step * step, UTC)
+    split = end - timedelta(days=holdout_days)
+    return Window(split - timedelta(days=training_days), split), Window(split, end)
 
 
 @attrs.frozen

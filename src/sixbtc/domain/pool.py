@@ -86,6 +86,13 @@ class ActivePool:
         scored = (s for i, s in self._members.items() if i != excluding and s.score is not None)
         return min(scored, key=Standing.rank_key, default=None)
 
+    def would_admit(self, score: float) -> bool:
+        """Whether a candidate scoring ``score`` would enter the pool now (by :meth:`admit`'s
+        rules); the pool is left as it is."""
+        trial = ActivePool(self.max_size, self.min_score_entry, self._members.values())
+        decisions = trial.admit(Standing(uuid.uuid4(), score, None))
+        return decisions[-1].action is Action.ADMIT
+
     def admit(self, candidate: Standing) -> list[PoolDecision]:
         """Decide on a newly backtested candidate: enter, enter by evicting the worst, or retire.
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import attrs
 import numpy as np
 import pytest
+from tests.factories import make_strategy
 from tests.unit.application.test_backtest import (
     NOW,
     SETTINGS,
@@ -24,7 +25,9 @@ from sixbtc.adapters.engine import PythonBacktestEngine
 from sixbtc.adapters.memory import InMemoryStore, InMemoryUnitOfWork
 from sixbtc.application.backtest import Backtester
 from sixbtc.application.permutation import permutation_rng, permuted_candles
+from sixbtc.application.pool import PoolRules
 from sixbtc.domain.candles import Candles
+from sixbtc.domain.reasons import Code
 from sixbtc.domain.robustness import RobustnessPolicy
 from sixbtc.domain.strategy import Status
 from sixbtc.domain.timeframe import Timeframe
@@ -129,6 +132,26 @@ def test_candidates_below_entry_skip_the_gates(world):
     strategy, _ = stored(store, strategy_id)
     assert result.score < 15
     assert strategy.retired_reason.startswith("below_entry")
+    assert source.calls == len(SETTINGS.timeframes) * SETTINGS.coins
+
+
+def test_a_candidate_the_full_pool_would_refuse_skips_the_gates(world):
+    """The pool decides admission alone, and is asked first: no permutation test runs for a
+    candidate it would refuse (pool_full)."""
+    store, _, source, build = world
+    best = make_strategy(Status.ACTIVE, score=99.0)
+    with InMemoryUnitOfWork(store) as uow:
+        uow.strategies.add(best)
+        uow.commit()
+    strategy_id = add_strategy(store, "long")
+    gates = attrs.evolve(OPEN_GATES, max_permutation_p=0.05, permutations=20)
+    backtester = build(gates)
+    backtester.settings = attrs.evolve(backtester.settings, pool=PoolRules(max_size=1))
+    result = backtester.initial(strategy_id)
+
+    strategy, _ = stored(store, strategy_id)
+    assert 15 <= result.score < 99
+    assert strategy.retired_reason.code is Code.POOL_FULL
     assert source.calls == len(SETTINGS.timeframes) * SETTINGS.coins
 
 

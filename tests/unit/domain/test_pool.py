@@ -108,3 +108,12 @@ def test_membership_errors():
     assert decision.action is Action.RETIRE
     with pytest.raises(PoolError, match="retired"):
         pool.admit(member(90.0, 3))
+
+
+def test_would_admit_answers_as_admit_decides_and_changes_nothing():
+    pool = ActivePool(2, 15.0, [member(20.0, 1), member(30.0, 2)])
+    assert not pool.would_admit(14.0)  # below entry
+    assert not pool.would_admit(20.0)  # full: not above the minimum
+    assert pool.would_admit(20.001)
+    assert len(pool) == 2 and pool.worst().score == 20.0
+    assert ActivePool(3, 15.0, [member(20.0, 1)]).would_admit(15.0)

@@ -1,0 +1,106 @@
+"""A strategy's markets for a backtest: candles of every coin for one timeframe and two windows,
+the strategy's signals on them (computed once, through the sandboxed signal source), and
+simulations on them.
+
+A failure of the strategy's own code raises :class:`StrategyCodeFailed` (it retires the strategy);
+anything else (market data, the sandbox, the engine) is ours and propagates unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import attrs
+import numpy as np
+
+from sixbtc.application.errors import MarketDataUnavailable, StrategyFailed
+from sixbtc.application.ports import BacktestEngine, Market, MarketData, SignalSource
+from sixbtc.domain.backtest import Costs, ExecutionParameters, Window
+from sixbtc.domain.candles import Candles
+from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.timeframe import Timeframe
+
+
+class StrategyCodeFailed(Exception):
+    """The strategy cannot be backtested (its code failed, or its stored timeframe or parameters
+    are unusable); the message becomes the retirement reason's figures."""
+
+
+@attrs.frozen
+class Evaluation:
+    """One timeframe's markets split into the two windows."""
+
+    timeframe: Timeframe
+    training_window: Window
+    holdout_window: Window
+    training: list[Market]
+    holdout: list[Market]
+
+
+@attrs.frozen
+class StrategyMarkets:
+    """Candles, signals and simulations for the backtests of one worker; ``concurrency`` signal
+    requests in flight at once (the sandbox's worker count)."""
+
+    market_data: MarketData
+    signal_source: SignalSource
+    engine: BacktestEngine
+    costs: Costs
+    concurrency: int = 1
+
+    def symbols(self, coins: int) -> list[str]:
+        """The first ``coins`` symbols the market data serves."""
+        symbols = self.market_data.symbols()[:coins]
+        if not symbols:
+            raise MarketDataUnavailable("market data serves no symbol")
+        return symbols
+
+    def evaluation(
+        self,
+        code: str,
+        symbols: Sequence[str],
+        timeframe: Timeframe,
+        windows: tuple[Window, Window],
+    ) -> Evaluation:
+        """Candles of both windows for every coin, the strategy's signals computed once on them."""
+        training_window, holdout_window = windows
+        split_ms = int(holdout_window.start.timestamp() * 1000)
+        everything = [
+            self.market_data.candles(symbol, timeframe, training_window.start, holdout_window.end)
+            for symbol in symbols
+        ]
+        signals = self.signals(code, everything, timeframe)
+        training, holdout = [], []
+        for candles, coin_signals in zip(everything, signals, strict=True):
+            split = int(np.searchsorted(candles.time, split_ms))
+            training.append(Market(candles.slice(0, split), coin_signals[:split]))
+            holdout.append(Market(candles.slice(split, len(candles)), coin_signals[split:]))
+        if not any(len(m.candles) for m in training):
+            raise MarketDataUnavailable(
+                f"no {timeframe} candles for any coin in the training window "
+                f"{training_window.start} .. {training_window.end}"
+            )
+        return Evaluation(timeframe, training_window, holdout_window, training, holdout)
+
+    def signals(
+        self, code: str, candles: Sequence[Candles], timeframe: Timeframe
+    ) -> list[np.ndarray]:
+        """The strategy's signals on each of ``candles``, ``concurrency`` requests at once."""
+
+        def signals_of(bars: Candles) -> np.ndarray:
+            try:
+                return np.asarray(self.signal_source.signals(code, bars))
+            except StrategyFailed as error:  # the untrusted code failed: not ours
+                raise StrategyCodeFailed(
+                    f"strategy code on {bars.symbol} {timeframe}: {type(error).__name__}: {error}"
+                ) from error
+
+        with ThreadPoolExecutor(max(1, self.concurrency)) as pool:
+            return list(pool.map(signals_of, candles))
+
+    def simulate(
+        self, markets: list[Market], combinations: Sequence[ExecutionParameters]
+    ) -> list[Metrics]:
+        """Metrics of every combination on ``markets`` (an engine failure is ours: it propagates)."""
+        return self.engine.sweep(markets, combinations, self.costs)
