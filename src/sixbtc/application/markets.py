@@ -17,7 +17,7 @@ import numpy as np
 from sixbtc.application.errors import MarketDataUnavailable, StrategyFailed
 from sixbtc.application.ports import BacktestEngine, Market, MarketData, SignalSource
 from sixbtc.domain.backtest import Costs, ExecutionParameters, Window
-from sixbtc.domain.candles import Candles
+from sixbtc.domain.candles import Candles, to_ms
 from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.timeframe import Timeframe
 
@@ -65,7 +65,7 @@ class StrategyMarkets:
     ) -> Evaluation:
         """Candles of both windows for every coin, the strategy's signals computed once on them."""
         training_window, holdout_window = windows
-        split_ms = int(holdout_window.start.timestamp() * 1000)
+        split_ms = to_ms(holdout_window.start)
         everything = [
             self.market_data.candles(symbol, timeframe, training_window.start, holdout_window.end)
             for symbol in symbols

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import attrs
 import numpy as np
 
@@ -10,6 +12,13 @@ from sixbtc.domain.timeframe import Timeframe
 FIELDS = ("open", "high", "low", "close", "volume")
 #: Every array of a Candles, in order: the open time, then the bar FIELDS.
 COLUMNS = ("time", *FIELDS)
+
+
+def to_ms(when: datetime) -> int:
+    """``when`` (timezone-aware) as UTC epoch milliseconds, the unit of candle times."""
+    if when.tzinfo is None:
+        raise ValueError(f"time {when.isoformat()}: expected a timezone-aware datetime (UTC)")
+    return int(when.timestamp() * 1000)
 
 
 def _as_float(values: np.ndarray) -> np.ndarray:
@@ -66,3 +75,8 @@ class Candles:
         """Bars whose open time is in ``[start_ms, end_ms)``."""
         lo, hi = np.searchsorted(self.time, [start_ms, end_ms], side="left")
         return self.slice(int(lo), int(hi))
+
+    def closed_between(self, start: datetime, end: datetime) -> Candles:
+        """Bars that open at or after ``start`` and close at or before ``end``: a bar still forming
+        at ``end`` is left out."""
+        return self.between(to_ms(start), to_ms(end - self.timeframe.duration) + 1)

@@ -26,10 +26,10 @@ import numpy as np
 from sixbtc.adapters.market.aggregation import bar_ms
 from sixbtc.adapters.market.cache import ParquetCandleCache
 from sixbtc.adapters.market.checks import CandleRows, DataReport
-from sixbtc.adapters.market.market_data import CachedMarketData, to_ms
+from sixbtc.adapters.market.market_data import CachedMarketData
 from sixbtc.application.errors import MarketDataUnavailable
 from sixbtc.application.ports import Clock
-from sixbtc.domain.candles import Candles
+from sixbtc.domain.candles import Candles, to_ms
 from sixbtc.domain.timeframe import Timeframe
 
 log = logging.getLogger(__name__)

@@ -5,18 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sixbtc.adapters.market.aggregation import aggregate, bar_ms
+from sixbtc.adapters.market.aggregation import aggregate
 from sixbtc.adapters.market.cache import ParquetCandleCache
 from sixbtc.application.errors import MarketDataUnavailable
 from sixbtc.domain.candles import Candles
 from sixbtc.domain.timeframe import Timeframe
-
-
-def to_ms(when: datetime) -> int:
-    """``when`` (timezone-aware) as UTC epoch milliseconds."""
-    if when.tzinfo is None:
-        raise ValueError(f"time {when.isoformat()}: expected a timezone-aware datetime (UTC)")
-    return int(when.timestamp() * 1000)
 
 
 class TimeframeMemo:
@@ -45,7 +38,7 @@ class TimeframeMemo:
         """The ``timeframe`` candles of ``symbol`` that open at or after ``start`` and close at or
         before ``end``: a candle still forming at ``end`` (a 5m bar opening at 11:58 for an end at
         12:00, the 1h candle opening at 11:00 for an end at 11:30) is left out."""
-        return self.get(symbol, timeframe).between(to_ms(start), to_ms(end) - bar_ms(timeframe) + 1)
+        return self.get(symbol, timeframe).closed_between(start, end)
 
     def forget(self, symbol: str) -> None:
         """Drop what is kept for ``symbol`` (its base changed)."""

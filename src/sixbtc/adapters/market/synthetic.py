@@ -43,8 +43,8 @@ import numba
 import numpy as np
 
 from sixbtc.adapters.market.aggregation import bar_ms
-from sixbtc.adapters.market.market_data import TimeframeMemo, to_ms
-from sixbtc.domain.candles import Candles
+from sixbtc.adapters.market.market_data import TimeframeMemo
+from sixbtc.domain.candles import Candles, to_ms
 from sixbtc.domain.timeframe import Timeframe
 
 COINS = (

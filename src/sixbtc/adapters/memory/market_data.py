@@ -10,10 +10,6 @@ from sixbtc.domain.candles import Candles
 from sixbtc.domain.timeframe import Timeframe
 
 
-def _ms(when: datetime) -> int:
-    return int(when.timestamp() * 1000)
-
-
 class InMemoryMarketData:
     """Serves the candles it was built with, keyed by symbol and timeframe."""
 
@@ -30,5 +26,4 @@ class InMemoryMarketData:
             series = self._candles[(symbol, timeframe)]
         except KeyError:
             raise MarketDataUnavailable(f"no {timeframe} candles for {symbol!r}") from None
-        # only bars closed by ``end``: open time + bar length <= end
-        return series.between(_ms(start), _ms(end - timeframe.duration) + 1)
+        return series.closed_between(start, end)
