@@ -46,7 +46,7 @@ def test_helper_is_causal(name):
     np.testing.assert_array_equal(whole[:250], cut)
 
 
-def test_known_values():
+def test_indicators_give_their_textbook_values_on_a_small_series():
     values = pd.Series([1.0, 2.0, 3.0, 4.0, 5.0])
     np.testing.assert_array_equal(ta.sma(values, 3), [np.nan, np.nan, 2.0, 3.0, 4.0])
     np.testing.assert_array_equal(ta.highest(values, 2), [np.nan, 2.0, 3.0, 4.0, 5.0])

@@ -34,10 +34,6 @@ class ExchangeError(ApplicationError):
     """The exchange refused or failed an operation; nothing is assumed to have happened."""
 
 
-class RateLimited(ExchangeError):
-    """The exchange asked us to slow down; retrying later is safe."""
-
-
 class StrategyFailed(ApplicationError):
     """Strategy code raised, or returned something other than one -1/0/+1 signal per bar."""
 

@@ -269,7 +269,7 @@ class Exchange(Protocol):
     """Orders and balances on one subaccount per strategy.
 
     :meth:`place_order` is idempotent by ``client_order_id``: placing the same id twice returns the
-    first fill and never trades twice. Failures raise ExchangeError (RateLimited to retry later).
+    first fill and never trades twice. Failures raise ExchangeError.
     """
 
     def balance(self, subaccount: int) -> float:

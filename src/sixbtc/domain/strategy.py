@@ -26,18 +26,21 @@ class Status(enum.StrEnum):
     RETIRED = "RETIRED"
 
 
-#: Every legal move, with who makes it. Anything absent is an IllegalTransition.
-#: ACTIVE -> ACTIVE is the re-backtest that keeps a strategy in the pool with a new score.
-TRANSITIONS: dict[tuple[Status, Status], str] = {
-    (Status.GENERATED, Status.VALIDATED): "validator",
-    (Status.GENERATED, Status.RETIRED): "validator",
-    (Status.VALIDATED, Status.ACTIVE): "backtester",
-    (Status.VALIDATED, Status.RETIRED): "backtester",
-    (Status.ACTIVE, Status.ACTIVE): "backtester",
-    (Status.ACTIVE, Status.RETIRED): "backtester",
-    (Status.ACTIVE, Status.LIVE): "rotator",
-    (Status.LIVE, Status.RETIRED): "monitor",
-}
+#: Every legal move; anything absent is an IllegalTransition. ACTIVE -> ACTIVE is the re-backtest
+#: that keeps a strategy in the pool with a new score. Who makes each move (validator, backtester,
+#: rotator, monitor, or an operator retiring by hand) is recorded on the event, not restricted.
+TRANSITIONS: frozenset[tuple[Status, Status]] = frozenset(
+    {
+        (Status.GENERATED, Status.VALIDATED),
+        (Status.GENERATED, Status.RETIRED),
+        (Status.VALIDATED, Status.ACTIVE),
+        (Status.VALIDATED, Status.RETIRED),
+        (Status.ACTIVE, Status.ACTIVE),
+        (Status.ACTIVE, Status.RETIRED),
+        (Status.ACTIVE, Status.LIVE),
+        (Status.LIVE, Status.RETIRED),
+    }
+)
 
 
 def code_hash(code: str) -> str:

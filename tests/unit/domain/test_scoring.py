@@ -84,7 +84,7 @@ def test_too_few_trades_for_the_timeframe_scores_zero():
     assert strict.backtest_score(attrs.evolve(good, trades=26), good, Timeframe.M5) > 0
 
 
-def test_degradation():
+def test_degradation_is_the_relative_fall_of_the_sharpe_and_full_below_a_zero_reference():
     assert degradation(2.0, 1.0) == 0.5
     assert degradation(-1.0, -2.0) == 1.0
     assert degradation(0.0, 1.0) == 0.0

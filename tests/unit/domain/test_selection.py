@@ -81,7 +81,7 @@ def test_ties_go_to_the_most_recently_backtested_then_larger_id():
 
 
 @pytest.mark.parametrize("live_count,free", [(0, 10), (9, 1), (10, 0), (12, 0)])
-def test_free_slots(live_count, free):
+def test_free_slots_are_the_live_limit_minus_live_strategies_never_below_zero(live_count, free):
     assert selection.free_slots(live_count) == free
 
 
