@@ -71,7 +71,7 @@ def test_a_pass_takes_every_strategy_to_a_recorded_end(world):
     with container.unit_of_work() as uow:
         for strategy in uow.strategies.by_status(Status.ACTIVE):
             assert strategy.score_backtest >= 15
-            assert strategy.timeframe is not None and strategy.parameters
+            assert strategy.timeframe is not None and strategy.execution
             assert uow.backtests.for_strategy(strategy.id)
             events = uow.strategies.events(strategy.id)
             assert [e.to_status for e in events] == [Status.VALIDATED, Status.ACTIVE]

@@ -20,6 +20,7 @@ from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine, migr
 from sixbtc.adapters.sqlalchemy.tables import strategies, strategy_events
 from sixbtc.application import pool
 from sixbtc.application.errors import ConcurrentChange, DuplicateStrategy
+from sixbtc.domain.backtest import ExecutionParameters
 from sixbtc.domain.strategy import Status, Strategy, code_hash
 from sixbtc.domain.timeframe import Timeframe
 
@@ -151,7 +152,7 @@ def admit_claimed(url: str, owner: str, scores: dict[uuid.UUID, float], rules, r
                 candidate = uow.strategies.get(sid)
                 pool.admit(
                     uow, rules, candidate, scores[sid], at=ADMITTED_AT, timeframe=Timeframe.H1,
-                    parameters={"sl": 0.02},
+                    execution=ExecutionParameters(0.02, 0.04, 1.0, 24),
                 )  # fmt: skip
                 uow.claims.release(sid, owner)
             uow.commit()

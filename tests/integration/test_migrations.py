@@ -31,6 +31,7 @@ from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine, migr
 from sixbtc.adapters.sqlalchemy.migrations import MigrationRefused
 from sixbtc.adapters.sqlalchemy.tables import metadata
 from sixbtc.application import pool
+from sixbtc.domain.backtest import ExecutionParameters
 from sixbtc.domain.strategy import Status
 from sixbtc.domain.timeframe import Timeframe
 
@@ -433,7 +434,9 @@ def test_downgrade_after_the_pipeline_ran_keeps_its_decisions(legacy_url: str) -
         retested.move_to(Status.ACTIVE, reason="retest: 44", at=at, service="backtester")
         uow.strategies.get(names["tested_backtests"]).retire("pool_trim: 1", at=at, service="pool")
         admitted = uow.strategies.get(names["val"])
-        admitted.record_backtest(30.0, at=at, timeframe=Timeframe.H1, parameters={})
+        admitted.record_backtest(
+            30.0, at=at, timeframe=Timeframe.H1, execution=ExecutionParameters(0.02, 0.04, 1.0, 24)
+        )
         admitted.move_to(Status.ACTIVE, reason="admitted", at=at, service="backtester")
         uow.commit()
     engine.dispose()

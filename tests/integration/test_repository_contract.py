@@ -23,6 +23,7 @@ from sixbtc.domain.timeframe import Timeframe
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=10)
+EXECUTION = ExecutionParameters(0.02, 0.04, 1.0, 24)
 
 UowFactory = Callable[[], UnitOfWork]
 
@@ -52,7 +53,7 @@ def make_active(n: int, score: float, backtested: datetime) -> Strategy:
     strategy = make_strategy(n)
     strategy.validate(at=T0)
     strategy.record_backtest(
-        score, at=backtested, timeframe=Timeframe.H1, parameters={"k": n}, coins=("SOL", "BTC")
+        score, at=backtested, timeframe=Timeframe.H1, execution=EXECUTION, coins=("SOL", "BTC")
     )
     strategy.move_to(Status.ACTIVE, reason="admitted", at=backtested, service="backtester")
     return strategy
@@ -67,12 +68,12 @@ def store(new_uow: UowFactory, *strategies: Strategy) -> None:
 
 def test_committed_strategy_reads_back_with_every_field(new_uow: UowFactory) -> None:
     original = make_active(1, 42.5, T0 + timedelta(hours=1))
-    original.parameters = {"stop_loss": 0.02, "nested": {"a": [1, 2]}}
+    original.execution = ExecutionParameters(0.03, 0.06, 2.0, 12, "atr", 20)
     store(new_uow, original)
     with new_uow() as uow:
         loaded = uow.strategies.get(original.id)
     for field in (
-        "name", "code", "strategy_type", "created_at", "status", "timeframe", "parameters", "coins",
+        "name", "code", "strategy_type", "created_at", "status", "timeframe", "execution", "coins",
         "score_backtest", "score_live", "last_backtested_at", "live_since", "retired_reason",
         "retired_at", "code_hash",
     ):  # fmt: skip
@@ -91,7 +92,7 @@ def test_backtest_coins_are_saved_in_their_order_and_none_reads_back_empty(
     store(new_uow, recorded, never)
     with new_uow() as uow:
         uow.strategies.get(recorded.id).record_backtest(
-            20.0, at=T0, timeframe=Timeframe.H4, parameters={}, coins=["ETH", "BTC", "XRP"]
+            20.0, at=T0, timeframe=Timeframe.H4, execution=EXECUTION, coins=["ETH", "BTC", "XRP"]
         )
         uow.commit()
     with new_uow() as uow:
@@ -308,7 +309,9 @@ def test_pool_admission_applies_the_leaderboard(new_uow: UowFactory) -> None:
     for candidate, score in zip(candidates, (25.0, 10.0, 22.0), strict=True):
         with new_uow() as uow:
             strategy = uow.strategies.get(candidate.id)
-            pool.admit(uow, rules, strategy, score, at=T0, timeframe=Timeframe.H4, parameters={})
+            pool.admit(
+                uow, rules, strategy, score, at=T0, timeframe=Timeframe.H4, execution=EXECUTION
+            )
             uow.commit()
     with new_uow() as uow:
         active = {s.id for s in uow.strategies.by_status(Status.ACTIVE)}

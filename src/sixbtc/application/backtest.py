@@ -180,12 +180,11 @@ class Backtester:
     def _rerun(self, strategy: Strategy, now: datetime) -> BacktestResult:
         if strategy.timeframe is None:
             raise StrategyCodeFailed("no timeframe recorded; expected the one chosen initially")
-        try:
-            parameters = ExecutionParameters(**strategy.parameters)
-        except (TypeError, ValueError) as error:
+        parameters = strategy.execution
+        if parameters is None:
             raise StrategyCodeFailed(
-                f"parameters {strategy.parameters!r} are not execution parameters ({error})"
-            ) from None
+                "no execution parameters recorded; expected those chosen initially"
+            )
         symbols = list(strategy.coins) or self.markets.symbols(self.settings.coins)
         windows = self.settings.windows(now, strategy.timeframe)
         evaluation = self.markets.evaluation(strategy.code, symbols, strategy.timeframe, windows)
@@ -253,7 +252,7 @@ class Backtester:
                         result.score,
                         at=at,
                         timeframe=result.timeframe,
-                        parameters=result.parameters.as_dict(),
+                        execution=result.parameters,
                         coins=coins,
                     )
                 strategy.retire(problem, at=at, service=service)
@@ -267,7 +266,7 @@ class Backtester:
                     result.score,
                     at=at,
                     timeframe=result.timeframe,
-                    parameters=result.parameters.as_dict(),
+                    execution=result.parameters,
                     coins=coins,
                     service=service,
                 )

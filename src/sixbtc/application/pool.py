@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import attrs
 
 from sixbtc.application.ports import Clock, UnitOfWork
+from sixbtc.domain.backtest import ExecutionParameters
 from sixbtc.domain.pool import Action, ActivePool, PoolDecision
 from sixbtc.domain.reasons import Code, Reason
 from sixbtc.domain.strategy import Status, Strategy
@@ -62,13 +62,13 @@ def admit(
     *,
     at: datetime,
     timeframe: Timeframe,
-    parameters: dict[str, Any],
+    execution: ExecutionParameters,
     coins: Sequence[str] | None = None,
     service: str = "backtester",
 ) -> list[PoolDecision]:
     """Record a VALIDATED strategy's initial backtest and let the pool admit or retire it."""
     pool = rules.load(uow)
-    strategy.record_backtest(score, at=at, timeframe=timeframe, parameters=parameters, coins=coins)
+    strategy.record_backtest(score, at=at, timeframe=timeframe, execution=execution, coins=coins)
     decisions = pool.admit(strategy.standing())
     _apply(uow, decisions, at, service, candidate=strategy)
     return decisions

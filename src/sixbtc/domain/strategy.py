@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from sixbtc.domain.backtest import ExecutionParameters
 from sixbtc.domain.errors import IllegalTransition
 from sixbtc.domain.reasons import Code, Reason
 from sixbtc.domain.timeframe import Timeframe
@@ -83,7 +84,8 @@ class Strategy:
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
     status: Status = Status.GENERATED
     timeframe: Timeframe | None = None
-    parameters: dict[str, Any] = attrs.field(factory=dict)
+    #: How its signals are traded (chosen by the initial backtest); None before it.
+    execution: ExecutionParameters | None = None
     #: The coins of the initial backtest, in its order; the re-backtests run on the same ones.
     coins: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     score_backtest: float | None = None
@@ -147,7 +149,7 @@ class Strategy:
         *,
         at: datetime,
         timeframe: Timeframe | None = None,
-        parameters: dict[str, Any] | None = None,
+        execution: ExecutionParameters | None = None,
         coins: Sequence[str] | None = None,
     ) -> None:
         """Store a (re-)backtest result: the score, its time and, initially, what was chosen and
@@ -160,8 +162,8 @@ class Strategy:
         self.last_backtested_at = at
         if timeframe is not None:
             self.timeframe = timeframe
-        if parameters is not None:
-            self.parameters = dict(parameters)
+        if execution is not None:
+            self.execution = execution
         if coins is not None:
             self.coins = tuple(coins)
 

@@ -180,7 +180,7 @@ def test_initial_backtest_admits_a_profitable_strategy_with_its_choice(world):
     assert strategy.score_backtest == result.score
     assert strategy.last_backtested_at == NOW
     assert strategy.timeframe is result.timeframe
-    assert strategy.parameters == result.parameters.as_dict()
+    assert strategy.execution == result.parameters
     assert strategy.coins == ("BTC", "ETH")
     assert source.calls == len(TIMEFRAMES) * SETTINGS.coins  # once per coin and timeframe
 
@@ -310,14 +310,14 @@ def test_retest_without_recorded_parameters_retires_with_backtest_error(world):
     strategy_id = add_strategy(store, "long", status=Status.ACTIVE)
     with InMemoryUnitOfWork(store) as uow:
         strategy = uow.strategies.get(strategy_id)
-        strategy.timeframe, strategy.parameters = Timeframe.H4, {"sl_pct": 2}
+        strategy.timeframe, strategy.execution = Timeframe.H4, None
         uow.strategies.save(strategy)
         uow.commit()
     assert build().retest(strategy_id) is None
 
     strategy, runs = stored(store, strategy_id)
     assert strategy.status is Status.RETIRED
-    assert strategy.retired_reason.startswith("backtest_error: parameters {'sl_pct': 2}")
+    assert strategy.retired_reason.startswith("backtest_error: no execution parameters recorded")
     assert runs == []
 
 
@@ -347,7 +347,7 @@ def test_retest_of_a_strategy_without_recorded_coins_uses_the_current_ones(world
     strategy_id = add_strategy(store, "long", status=Status.ACTIVE)
     with InMemoryUnitOfWork(store) as uow:
         strategy = uow.strategies.get(strategy_id)
-        strategy.timeframe, strategy.parameters = Timeframe.H4, GRID.combinations()[0].as_dict()
+        strategy.timeframe, strategy.execution = Timeframe.H4, GRID.combinations()[0]
         uow.strategies.save(strategy)
         uow.commit()
     build().retest(strategy_id)

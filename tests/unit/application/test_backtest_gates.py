@@ -75,7 +75,7 @@ def test_too_few_training_trades_retire_with_the_counts_and_keep_the_result(worl
     assert strategy.retired_reason == f"min_trades_training: {result.training.trades} < 10000"
     assert runs == [result]
     assert strategy.score_backtest == result.score
-    assert strategy.parameters == result.parameters.as_dict()
+    assert strategy.execution == result.parameters
     with InMemoryUnitOfWork(store) as uow:
         events = uow.strategies.events(strategy_id)
     assert (events[-1].from_status, events[-1].to_status) == (Status.VALIDATED, Status.RETIRED)

@@ -6,10 +6,13 @@ from tests.factories import T0, make_strategy
 from sixbtc.adapters.memory import InMemoryUnitOfWork
 from sixbtc.application import pool
 from sixbtc.application.pool import PoolRules
+from sixbtc.domain.backtest import ExecutionParameters
 from sixbtc.domain.strategy import Status
 from sixbtc.domain.timeframe import Timeframe
 
 RULES = PoolRules(max_size=3, min_score_entry=15.0)
+
+EXECUTION = ExecutionParameters(0.02, 0.04, 1.0, 24)
 
 
 @pytest.fixture
@@ -28,7 +31,7 @@ def admit(uow, strategy_id, score, at=T0):
     with uow:
         strategy = uow.strategies.get(strategy_id)
         decisions = pool.admit(
-            uow, RULES, strategy, score, at=at, timeframe=Timeframe.H4, parameters={"sl": 0.02}
+            uow, RULES, strategy, score, at=at, timeframe=Timeframe.H4, execution=EXECUTION
         )
         uow.commit()
     return decisions
@@ -49,7 +52,7 @@ def test_validated_strategy_enters_a_pool_with_room(uow):
         assert stored.status is Status.ACTIVE
         assert stored.score_backtest == 42.0
         assert stored.timeframe is Timeframe.H4
-        assert stored.parameters == {"sl": 0.02}
+        assert stored.execution == EXECUTION
         assert stored.last_backtested_at == T0
         events = uow.strategies.events(s.id)
     assert [(e.from_status, e.to_status) for e in events] == [(Status.VALIDATED, Status.ACTIVE)]
@@ -90,7 +93,7 @@ def test_nothing_changes_without_commit(uow):
     seed(uow, s)
     with uow:
         strategy = uow.strategies.get(s.id)
-        pool.admit(uow, RULES, strategy, 50.0, at=T0, timeframe=Timeframe.H1, parameters={})
+        pool.admit(uow, RULES, strategy, 50.0, at=T0, timeframe=Timeframe.H1, execution=EXECUTION)
     assert status_of(uow, s.id) == (Status.VALIDATED, None)
     with uow:
         assert uow.strategies.events(s.id) == []

@@ -43,7 +43,6 @@ class InMemoryStore:
 def _detached(strategy: Strategy) -> Strategy:
     """A copy that shares nothing mutable with ``strategy`` and carries no pending events."""
     clone = copy.copy(strategy)
-    clone.parameters = copy.deepcopy(strategy.parameters)
     clone.events = []
     return clone
 

@@ -43,7 +43,7 @@ def _to_strategy(row: RowMapping) -> Strategy:
         created_at=row["created_at"],
         status=Status(row["status"]),
         timeframe=_timeframe(row["optimal_timeframe"]) or _timeframe(row["timeframe"]),
-        parameters=row["parameters"] or {},
+        execution=_execution(row["parameters"]),
         coins=row["backtest_coins"] or (),
         score_backtest=row["score_backtest"],
         score_live=row["score_live"],
@@ -55,6 +55,15 @@ def _to_strategy(row: RowMapping) -> Strategy:
     )
 
 
+def _execution(stored: Any) -> ExecutionParameters | None:
+    """The execution parameters stored as JSON; None for none, or for what the original system
+    stored there (its rows keep it: a row is only written where it changed)."""
+    try:
+        return ExecutionParameters(**stored) if isinstance(stored, dict) else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _text(reason: str | None) -> str | None:
     """A reason as the plain text stored."""
     return None if reason is None else str(reason)
@@ -64,7 +73,7 @@ def _mutable_values(strategy: Strategy) -> dict[str, Any]:
     return {
         "status": strategy.status.value,
         "optimal_timeframe": strategy.timeframe.value if strategy.timeframe else None,
-        "parameters": strategy.parameters,
+        "parameters": strategy.execution.as_dict() if strategy.execution else None,
         "backtest_coins": list(strategy.coins) or None,
         "score_backtest": strategy.score_backtest,
         "score_live": strategy.score_live,

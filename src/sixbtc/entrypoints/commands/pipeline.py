@@ -86,13 +86,16 @@ def print_report(report: PassReport, top: int, seconds: float) -> None:
         f"{'hold':>4}  name"
     )
     for rank, strategy in enumerate(report.leaderboard[:top], start=1):
-        p = strategy.parameters
+        p = strategy.execution
         score = "-" if strategy.score_backtest is None else f"{strategy.score_backtest:.2f}"
+        chosen = (
+            f"{p.stop_loss:>5g} {p.take_profit:>5g} {p.leverage:>4g} {p.max_hold_bars:>4}"
+            if p
+            else f"{'-':>5} {'-':>5} {'-':>4} {'-':>4}"
+        )
         print(
             f"{rank:>3} {score:>6}  {strategy.strategy_type:<4} "
-            f"{strategy.timeframe or '-':<4} {p.get('stop_loss', 0):>5g} "
-            f"{p.get('take_profit', 0):>5g} {p.get('leverage', 0):>4g} "
-            f"{p.get('max_hold_bars', 0):>4}  {strategy.name}"
+            f"{strategy.timeframe or '-':<4} {chosen}  {strategy.name}"
         )
     picks = ", ".join(f"{s.name} ({s.score_backtest:.1f})" for s in report.live_candidates)
     print(f"\nrotator would deploy (score >= min_score_live, diversified): {picks or 'none yet'}")
