@@ -69,7 +69,7 @@ def random_walk(strategies: int) -> None:
         f"  admitted: {admitted} ({admitted / max(backtested, 1):.1%}), LIVE: "
         f"{report.statuses[Status.LIVE]}"
     )
-    container.signal_source().close()
+    container.shutdown_resources()
 
 
 def planted_edge() -> None:
@@ -92,7 +92,7 @@ def planted_edge() -> None:
         f"  time per strategy: search {search_s:.2f} s, gates {gates_s:.2f} s "
         f"({gates_s / search_s:.0%} of the search; 3 coins, 20 + 5 days)"
     )
-    container.signal_source().close()
+    container.shutdown_resources()
 
 
 if __name__ == "__main__":

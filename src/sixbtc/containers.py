@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
 from dependency_injector import containers, providers
+from sqlalchemy.engine import Engine
 
 from sixbtc.adapters.ccxt.market_data import CcxtMarketData, ccxt_exchange
 from sixbtc.adapters.clock import SystemClock
@@ -23,13 +25,15 @@ from sixbtc.adapters.market.synthetic import COINS
 from sixbtc.adapters.memory import InMemoryStore, InMemoryUnitOfWork
 from sixbtc.adapters.sandbox import SandboxSignalSource
 from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine
+from sixbtc.adapters.sqlalchemy.schema import Schema
+from sixbtc.application import pool
 from sixbtc.application.backtest import Backtester, BacktestSettings
 from sixbtc.application.backtest_worker import BacktestWorker
 from sixbtc.application.claims import ClaimKeeper
 from sixbtc.application.generate import AddStrategy, GenerateStrategies
 from sixbtc.application.pipeline import PipelinePass
 from sixbtc.application.pool import PoolRules
-from sixbtc.application.ports import Clock, MarketData
+from sixbtc.application.ports import Clock
 from sixbtc.application.validate import StrategyChecker, ValidateStrategies, ValidationSettings
 from sixbtc.config import Config
 from sixbtc.domain.retest import RetestSchedule
@@ -51,66 +55,85 @@ def _ccxt_market_data(
     )
 
 
-def _market_data(config: Config, clock: Clock, cache: ParquetCandleCache) -> MarketData:
-    """Synthetic markets ending at 00:00 UTC of ``market_data.synthetic_end`` (empty: today), ccxt
-    history through the cache, or the cache alone (``market_data.exchange``'s bars as they are)."""
+def _synthetic_market_data(config: Config, clock: Clock) -> SyntheticMarketData:
+    """Synthetic markets ending at 00:00 UTC of ``market_data.synthetic_end`` (empty: today)."""
     settings = config.market_data
-    if settings.source == "synthetic":
-        days = config.backtester.training_days + config.backtester.holdout_days
-        if settings.synthetic_end:
-            end = datetime.combine(date.fromisoformat(settings.synthetic_end), time(), UTC)
-        else:
-            end = clock.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        coins = settings.symbols or COINS[: config.backtester.coins]
-        return SyntheticMarketData(end, settings.seed, settings.synthetic_mode, days, coins)
-    if settings.source == "cache":
-        coins = [entry.split("/")[0] for entry in settings.symbols]  # BTC/USDT:USDT is BTC
-        return CachedMarketData(cache, settings.exchange, coins)
-    return _ccxt_market_data(config, clock, cache)
+    days = config.backtester.training_days + config.backtester.holdout_days
+    if settings.synthetic_end:
+        end = datetime.combine(date.fromisoformat(settings.synthetic_end), time(), UTC)
+    else:
+        end = clock.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    coins = settings.symbols or COINS[: config.backtester.coins]
+    return SyntheticMarketData(end, settings.seed, settings.synthetic_mode, days, coins)
+
+
+def _cached_market_data(config: Config, cache: ParquetCandleCache) -> CachedMarketData:
+    """The cache of ``market_data.exchange``'s bars as they are (imported history)."""
+    coins = [entry.split("/")[0] for entry in config.market_data.symbols]  # BTC/USDT:USDT is BTC
+    return CachedMarketData(cache, config.market_data.exchange, coins)
+
+
+def _database_engine(url: str) -> Iterator[Engine]:
+    """The engine of ``database.url``, disposed when the container shuts its resources down."""
+    engine = create_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _sandbox(workers: int, cpu_seconds: int, memory_mb: int) -> Iterator[SandboxSignalSource]:
+    """The sandbox's worker pool (``workers`` 0: one per core), stopped with the container."""
+    with SandboxSignalSource(
+        workers=workers or None, cpu_seconds=cpu_seconds, memory_mb=memory_mb
+    ) as source:
+        yield source
 
 
 class Container(containers.DeclarativeContainer):
-    """Adapters and policies wired from one Config."""
+    """Adapters and policies wired from one Config. Entrypoints call :meth:`shutdown_resources`
+    when done: it stops the sandbox and disposes of the database engine."""
 
     config = providers.Dependency(instance_of=Config)
     clock = providers.Singleton(SystemClock)
     #: The in-memory store, for tests: ``unit_of_work.override(in_memory_unit_of_work)``.
     store = providers.Singleton(InMemoryStore)
     in_memory_unit_of_work = providers.Factory(InMemoryUnitOfWork, store=store)
-    engine = providers.Singleton(lambda c: create_engine(c.database.url), config)
+    engine = providers.Resource(_database_engine, config.provided.database.url)
+    #: The schema of ``database.url``: its revision and the migrations.
+    schema = providers.Factory(Schema, config.provided.database.url)
     unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)
-    selection = providers.Singleton(lambda c: c.live_selection(), config)
-    candle_cache = providers.Singleton(
-        lambda c: ParquetCandleCache(c.market_data.cache_dir), config
-    )
-    #: ``market_data.source``: synthetic (offline, deterministic), ccxt with the parquet cache, or
-    #: the parquet cache alone.
-    market_data = providers.Singleton(_market_data, config, clock, candle_cache)
+    selection = providers.Singleton(config.provided.live_selection.call())
+    candle_cache = providers.Singleton(ParquetCandleCache, config.provided.market_data.cache_dir)
     #: ccxt history whatever ``market_data.source`` says (``sixbtc data download``).
     ccxt_market_data = providers.Factory(_ccxt_market_data, config, clock, candle_cache)
+    #: ``market_data.source``: synthetic (offline, deterministic), ccxt with the parquet cache, or
+    #: the parquet cache alone.
+    market_data = providers.Selector(
+        config.provided.market_data.source,
+        synthetic=providers.Singleton(_synthetic_market_data, config, clock),
+        cache=providers.Singleton(_cached_market_data, config, candle_cache),
+        ccxt=providers.Singleton(ccxt_market_data),
+    )
     backtest_engine = providers.Singleton(
-        lambda c: NumbaBacktestEngine(workers=c.backtester.workers), config
+        NumbaBacktestEngine, workers=config.provided.backtester.workers
     )
     #: Strategy code runs only in these confined worker processes (backtester and executor).
-    signal_source = providers.Singleton(
-        lambda c: SandboxSignalSource(
-            workers=c.sandbox.workers or None,
-            cpu_seconds=c.sandbox.cpu_seconds,
-            memory_mb=c.sandbox.memory_mb,
-        ),
-        config,
+    signal_source = providers.Resource(
+        _sandbox,
+        workers=config.provided.sandbox.workers,
+        cpu_seconds=config.provided.sandbox.cpu_seconds,
+        memory_mb=config.provided.sandbox.memory_mb,
     )
     code_inspector = providers.Singleton(AstCodeInspector)
     add_strategy = providers.Factory(
         AddStrategy, unit_of_work=unit_of_work, clock=clock, inspector=code_inspector
     )
+    validation_settings = providers.Singleton(
+        ValidationSettings, live_history_bars=config.provided.validator.live_history_bars
+    )
     strategy_checker = providers.Singleton(
-        lambda c, inspector, source: StrategyChecker(
-            inspector, source, ValidationSettings(live_history_bars=c.validator.live_history_bars)
-        ),
-        config,
-        code_inspector,
-        signal_source,
+        StrategyChecker, code_inspector, signal_source, validation_settings
     )
 
 
@@ -118,6 +141,10 @@ def claim_owner(thread: str | None = None) -> str:
     """Who holds a claim: ``host:pid:thread`` (the current thread's name unless ``thread`` is
     given), so that the claims of machines, processes and worker threads never mix."""
     return f"{socket.gethostname()}:{os.getpid()}:{thread or threading.current_thread().name}"
+
+
+def _seed(seed: int) -> int | None:
+    return seed or None
 
 
 def _pool_rules(config: Config) -> PoolRules:
@@ -147,25 +174,23 @@ class Pipeline(containers.DeclarativeContainer):
     config = adapters.config
     pool_rules = providers.Singleton(_pool_rules, config)
     retest_schedule = providers.Singleton(
-        lambda c: RetestSchedule(timedelta(days=c.backtester.retest_interval_days)), config
+        RetestSchedule,
+        providers.Factory(timedelta, days=config.provided.backtester.retest_interval_days),
     )
-    lease = providers.Singleton(
-        lambda c: timedelta(minutes=c.backtester.claim_lease_minutes), config
-    )
+    lease = providers.Singleton(timedelta, minutes=config.provided.backtester.claim_lease_minutes)
+    #: ``generator.seed``; 0: fresh entropy in every process.
+    seed = providers.Callable(_seed, config.provided.generator.seed)
     #: The catalogue first; children of ACTIVE strategies once the pool has some (genetic).
-    strategy_sources = providers.Singleton(
-        lambda c: (
-            GeneticStrategySource(seed=c.generator.seed or None),
-            CatalogueStrategySource(seed=c.generator.seed or None),
-        ),
-        config,
+    strategy_sources = providers.List(
+        providers.Singleton(GeneticStrategySource, seed=seed),
+        providers.Singleton(CatalogueStrategySource, seed=seed),
     )
     generate = providers.Factory(
         GenerateStrategies,
         unit_of_work=adapters.unit_of_work,
         clock=adapters.clock,
         sources=strategy_sources,
-        queue_limit=providers.Callable(lambda c: c.pipeline.queue_limits.generated, config),
+        queue_limit=config.provided.pipeline.queue_limits.generated,
     )
     #: The claims of one worker (``owner=claim_owner(name)`` names its thread): renewed while it
     #: works, deferred with a back-off when our machinery fails.
@@ -182,6 +207,15 @@ class Pipeline(containers.DeclarativeContainer):
         clock=adapters.clock,
         checker=adapters.strategy_checker,
         claims=claim_keeper,
+    )
+    #: The validator service's use case: it pauses while ``pipeline.queue_limits.validated``
+    #: strategies wait for the backtester (back-pressure).
+    validator_service = providers.Factory(
+        validate, queue_limit=config.provided.pipeline.queue_limits.validated
+    )
+    #: Retire members below the entry score and trim the pool to its size, committed.
+    maintain_pool = providers.Callable(
+        pool.maintain_now, adapters.unit_of_work, pool_rules, adapters.clock
     )
     backtester = providers.Factory(
         Backtester,

@@ -56,7 +56,7 @@ def world(tmp_path, gates):
     clock = ManualClock(NOW)
     container.clock.override(providers.Object(clock))
     yield container, clock
-    container.signal_source().close()
+    container.shutdown_resources()
 
 
 def test_a_pass_takes_every_strategy_to_a_recorded_end(world):

@@ -68,7 +68,7 @@ def containers():
 
     yield make
     for container in built:
-        container.signal_source().close()
+        container.shutdown_resources()
 
 
 def random_walk_pass(containers, tmp_path, strategies: int, timeframes: str):

@@ -22,6 +22,7 @@ from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine, migr
 from sixbtc.containers import build, use_cases
 from sixbtc.domain.strategy import Status
 from sixbtc.entrypoints import services
+from sixbtc.entrypoints.runner import ServiceRunner
 
 
 @pytest.fixture
@@ -124,7 +125,7 @@ def test_two_backtester_threads_take_every_validated_strategy_once(environment, 
         waiting = {s.name for s in uow.strategies.by_status(Status.VALIDATED)}
     assert len(waiting) >= 2, "the catalogue's first strategies pass the validator"
 
-    runner = services.ServiceRunner("backtester", interval=0.05)
+    runner = ServiceRunner("backtester", interval=0.05)
 
     def stop_when_drained() -> None:
         while count(Status.VALIDATED) and not runner.stopping:
@@ -140,7 +141,7 @@ def test_two_backtester_threads_take_every_validated_strategy_once(environment, 
             assert runner.run(loops) == 0
     finally:
         watcher.join(timeout=10)
-        container.signal_source().close()
+        container.shutdown_resources()
 
     done = [r for r in caplog.records if "initial" in r.getMessage()]
     taken = [next(name for name in waiting if f" {name}:" in r.getMessage()) for r in done]

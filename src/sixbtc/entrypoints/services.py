@@ -12,167 +12,26 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 
 import attrs
-from sqlalchemy.engine import make_url
 
 from sixbtc import config as configuration
-from sixbtc.adapters.sqlalchemy import migrations
-from sixbtc.application import pool
 from sixbtc.application.backtest_worker import BacktestWorker
 from sixbtc.application.claims import ClaimKeeper
-from sixbtc.application.errors import DatabaseUnavailable
 from sixbtc.application.pipeline import describe
 from sixbtc.config import Config, ConfigError
 from sixbtc.containers import Pipeline, build, claim_owner, use_cases
+from sixbtc.entrypoints.runner import Loop, ServiceRunner, Tick
 
 log = logging.getLogger(__name__)
-
-#: A tick: one unit of work; True when it did some (the loop then goes on at once).
-Tick = Callable[[], bool]
 
 #: Strategies the generator adds and the validator claims per tick.
 GENERATOR_BATCH = 50
 VALIDATOR_BATCH = 10
 #: Seconds between two maintenances of the ACTIVE pool by the backtester service.
 POOL_MAINTENANCE_SECONDS = 15 * 60
-
-
-@attrs.frozen
-class Loop:
-    """A named tick that the runner repeats: at once after a tick that did work, after
-    ``interval`` seconds (None: the runner's) after one that found nothing to do. A ``delayed``
-    loop waits an interval before its first tick, so that ``--once`` never runs it."""
-
-    name: str
-    tick: Tick
-    interval: float | None = None
-    delayed: bool = False
-
-
-@attrs.define
-class ServiceRunner:
-    """Runs loops until stopped, each in its own thread (a single loop in the calling thread).
-
-    :meth:`stop`, SIGTERM and SIGINT set the stop flag: every loop finishes its current tick and
-    returns (a second signal ends the process at once). A tick that raises is logged with its
-    traceback and its loop waits ``backoff`` seconds, doubled after each further failure in a row
-    up to ``max_backoff``; at most ``database_backoff`` seconds while the database is unavailable,
-    so that work resumes within seconds of its return. ``sleep(seconds)`` waits; by default on the stop flag, so that a stop
-    cuts every wait short (tests pass a fake one)."""
-
-    name: str
-    interval: float = 10.0
-    backoff: float = 5.0
-    max_backoff: float = 300.0
-    database_backoff: float = 10.0
-    sleep: Callable[[float], object] | None = None
-    _stopping: threading.Event = attrs.field(factory=threading.Event, init=False)
-    _failed: list[str] = attrs.field(factory=list, init=False)
-
-    @property
-    def stopping(self) -> bool:
-        return self._stopping.is_set()
-
-    def stop(self) -> None:
-        """Let every loop finish its current tick and return."""
-        self._stopping.set()
-
-    def run(self, loops: Sequence[Loop], *, once: bool = False) -> int:
-        """Repeat ``loops`` until stopped; ``once``: one tick of each loop that is not delayed.
-        Returns how many ticks failed."""
-        if once:
-            loops = [loop for loop in loops if not loop.delayed]
-        restore = self._handle_signals()
-        log.info("%s: started (%s)", self.name, ", ".join(loop.name for loop in loops))
-        try:
-            if len(loops) == 1:
-                self._repeat(loops[0], once)
-            else:
-                # Daemon threads: a second SIGINT (KeyboardInterrupt here) ends the process.
-                threads = [
-                    threading.Thread(
-                        target=self._repeat, args=(loop, once), name=loop.name, daemon=True
-                    )
-                    for loop in loops
-                ]
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    while thread.is_alive():  # short joins, so that signals reach their handler
-                        thread.join(0.5)
-        finally:
-            restore()
-        log.info("%s: stopped", self.name)
-        return len(self._failed)
-
-    def _wait(self, seconds: float) -> None:
-        if self.stopping:
-            return
-        if self.sleep is None:
-            self._stopping.wait(seconds)
-        else:
-            self.sleep(seconds)
-
-    def _repeat(self, loop: Loop, once: bool) -> None:
-        idle = self.interval if loop.interval is None else loop.interval
-        failures = 0
-        if loop.delayed:
-            self._wait(idle)
-        while not self.stopping:
-            try:
-                worked = loop.tick()
-            except Exception as error:
-                self._failed.append(loop.name)  # list.append is atomic: loops share the list
-                failures += 1
-                longest = (
-                    self.database_backoff
-                    if isinstance(error, DatabaseUnavailable)
-                    else self.max_backoff
-                )
-                pause = min(self.backoff * 2 ** (failures - 1), longest)
-                log.exception(
-                    "%s: tick failed (%d in a row); next try in %g s", loop.name, failures, pause
-                )
-                if once:
-                    return
-                self._wait(pause)
-                continue
-            failures = 0
-            if once:
-                return
-            if not worked:
-                self._wait(idle)
-
-    def _handle_signals(self) -> Callable[[], None]:
-        """Install the SIGTERM and SIGINT handlers (main thread only); returns their undo."""
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-        defaults = {signal.SIGTERM: signal.SIG_DFL, signal.SIGINT: signal.default_int_handler}
-        previous = {number: signal.getsignal(number) for number in defaults}
-
-        def handle(number: int, _frame: object) -> None:
-            log.info(
-                "%s: %s received; stopping after the current ticks (send it again to stop at once)",
-                self.name,
-                signal.Signals(number).name,
-            )
-            self.stop()
-            for each, default in defaults.items():
-                signal.signal(each, default)
-
-        for number in defaults:
-            signal.signal(number, handle)
-
-        def restore() -> None:
-            for number, handler in previous.items():
-                signal.signal(number, handler)
-
-        return restore
 
 
 @attrs.frozen
@@ -200,7 +59,7 @@ def _generator_loops(pipeline: Pipeline, config: Config) -> list[Loop]:
 
 
 def _validator_loops(pipeline: Pipeline, config: Config) -> list[Loop]:
-    validate = pipeline.validate(queue_limit=config.pipeline.queue_limits.validated)
+    validate = pipeline.validator_service()
 
     def tick() -> bool:
         outcome = validate.run(limit=VALIDATOR_BATCH)
@@ -227,9 +86,7 @@ def _backtest_tick(name: str, worker: BacktestWorker) -> Tick:
 
 def _maintain_pool(pipeline: Pipeline) -> bool:
     """Retire ACTIVE members below the entry score and trim the pool to its size."""
-    decisions = pool.maintain_now(
-        pipeline.adapters.unit_of_work(), pipeline.pool_rules(), pipeline.adapters.clock()
-    )
+    decisions = pipeline.maintain_pool()
     if decisions:
         log.info("pool maintenance retired %d strategies", len(decisions))
     return bool(decisions)
@@ -321,23 +178,16 @@ def add_arguments(parser: argparse.ArgumentParser, service: Service) -> None:
 def serve(service: Service, config_path: str | None, *, once: bool, interval: float) -> int:
     """Run ``service`` on the configuration at ``config_path`` until a signal (or one tick)."""
     loaded = configuration.load(config_path)
-    url = loaded.database.url
-    at, latest = migrations.current(url), migrations.head()
-    if at != latest:
-        shown = make_url(url).render_as_string(hide_password=True)
-        print(
-            f"sixbtc {service.name}: the database {shown} is at revision "
-            f"{at or 'base (empty)'}; this version needs {latest}. Services never migrate: "
-            "run `sixbtc db upgrade` (back the database up first), then start them again.",
-            file=sys.stderr,
-        )
-        return 1
     container = build(loaded)
     try:
+        refused = container.schema().outdated()
+        if refused:
+            print(f"sixbtc {service.name}: {refused}", file=sys.stderr)
+            return 1
         loops = service.loops(use_cases(container), loaded)
         failed = ServiceRunner(service.name, interval=interval).run(loops, once=once)
     finally:
-        container.signal_source().close()
+        container.shutdown_resources()
     return 1 if once and failed else 0
 
 

@@ -6,7 +6,7 @@ import logging
 import threading
 
 from sixbtc.application.errors import DatabaseUnavailable
-from sixbtc.entrypoints.services import Loop, ServiceRunner
+from sixbtc.entrypoints.runner import Loop, ServiceRunner
 
 
 class ScriptedTick:
@@ -50,7 +50,7 @@ def test_a_loop_interval_overrides_the_runner_interval():
 def test_a_failed_tick_is_logged_with_its_traceback_and_the_loop_goes_on(caplog):
     runner, slept = runner_with_fake_sleep(interval=7.0, backoff=3.0)
     tick = ScriptedTick(runner, RuntimeError("database went away"), True, False)
-    with caplog.at_level(logging.ERROR, logger="sixbtc.entrypoints.services"):
+    with caplog.at_level(logging.ERROR, logger="sixbtc.entrypoints.runner"):
         failed = runner.run([Loop("work", tick)])
     assert tick.calls == 3
     assert failed == 1
