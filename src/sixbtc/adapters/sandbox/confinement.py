@@ -19,6 +19,7 @@ import resource
 
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
+PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 NOBODY = 65534
@@ -74,6 +75,14 @@ def drop_root() -> bool:
     os.setresgid(NOBODY, NOBODY, NOBODY)
     os.setresuid(NOBODY, NOBODY, NOBODY)
     return True
+
+
+def die_with_parent(parent: int) -> None:
+    """SIGKILL when ``parent`` (a single-threaded fork server) dies; if it already has, exit now."""
+    if _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0) != 0:  # SIGKILL
+        raise _os_error("prctl(PR_SET_PDEATHSIG)")
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def forbid_new_privileges() -> None:
@@ -162,16 +171,22 @@ def confine_server(keep_fds: set[int], memory_bytes: int, cpu_seconds_total: int
 
 
 def confine_strategy_process(
-    keep_fds: set[int], memory_bytes: int, cpu_seconds_total: int
+    keep_fds: set[int], memory_bytes: int, cpu_seconds_total: int, server: int
 ) -> list[str]:
     """Confine a process just forked from the server, before it runs strategy code: the server's
     descriptors closed, a nested Landlock domain (it cannot signal or trace the server), no new
-    processes, its own CPU and memory limits. Returns the layer names as :func:`confine_server`."""
-    for fd in range(3, MAX_DESCRIPTORS):
+    processes, its own CPU and memory limits, and death with the server. Returns the layer names as
+    :func:`confine_server`.
+
+    Every descriptor but ``keep_fds`` is closed, from 0: the server closed its standard streams, so
+    its pipes may have reused 0-2, and a strategy process that kept a copy of a pipe's write end
+    would never see the end of its requests (it would outlive the server forever)."""
+    for fd in range(MAX_DESCRIPTORS):
         if fd not in keep_fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
-    applied = ["strategy_closed_descriptors", *_landlock("strategy_")]
+    die_with_parent(server)
+    applied = ["strategy_closed_descriptors", "die_with_server", *_landlock("strategy_")]
     limit_resources(memory_bytes, cpu_seconds_total)
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
     applied.append("strategy_resource_limits")

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
@@ -46,8 +47,8 @@ _MARGIN_SECONDS = 30.0
 
 
 class SandboxError(ApplicationError):
-    """The sandbox itself failed (a worker did not start, could not start a strategy process or
-    answered another request): not the strategy's fault."""
+    """The sandbox itself failed (a worker did not start or died, could not start a strategy
+    process, answered another request, or the sandbox was closed): not the strategy's fault."""
 
 
 class _Worker:
@@ -69,6 +70,9 @@ class _Worker:
             env=WORKER_ENVIRONMENT,
             close_fds=True,
             cwd="/",
+            # A session of its own: Ctrl-C in a terminal or SIGTERM to the service's process
+            # group must not kill it under a strategy in flight; the service closes it itself.
+            start_new_session=True,
         )
         self.requests = self.process.stdin.fileno()
         self.replies = self.process.stdout.fileno()
@@ -117,8 +121,9 @@ class _Worker:
         self.process.stdout.close()
 
 
-def _kill_all(workers: list[_Worker]) -> None:
-    for worker in workers:
+def _kill_all(workers: list[_Worker], closed: threading.Event) -> None:
+    closed.set()
+    for worker in list(workers):
         worker.kill()
 
 
@@ -154,12 +159,19 @@ class SandboxSignalSource:
         self._available = threading.Condition()
         self._live: list[_Worker] = []
         self._logged_layers = False
-        self._finalizer = weakref.finalize(self, _kill_all, self._live)
+        self._closed = threading.Event()
+        self._finalizer = weakref.finalize(self, _kill_all, self._live, self._closed)
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed.is_set():
+            raise SandboxError("the sandbox was closed (the service is stopping)")
 
     def _take(self, code: str | None) -> _Worker | None:
         with self._available:
             while not self._idle:
-                self._available.wait()
+                self._refuse_if_closed()
+                self._available.wait(0.5)
+            self._refuse_if_closed()
             same = [w for w in self._idle if w is not None and w.code == code]
             started = [w for w in self._idle if w is not None]
             if same:
@@ -180,6 +192,10 @@ class SandboxSignalSource:
         worker = _Worker(self.memory_mb, self._cpu_total)
         with self._available:
             self._live.append(worker)
+            if self._closed.is_set():  # closed while it started: it must not outlive the close
+                self._live.remove(worker)
+                worker.kill()
+                self._refuse_if_closed()
             if not self._logged_layers:
                 self._logged_layers = True
                 missing = [layer for layer in worker.layers if layer.startswith("missing:")]
@@ -209,6 +225,9 @@ class SandboxSignalSource:
         served no other request (a new fork, about 10 ms)."""
         worker = self._take(code)
         try:
+            if worker is not None and worker.process.poll() is not None:  # died while idle
+                self._retire(worker)
+                worker = None
             worker = worker or self._start()
             reply = self._ask(worker, code, candles, fresh)
         finally:
@@ -226,9 +245,10 @@ class SandboxSignalSource:
         except protocol.ChannelTimeout:
             worker.kill()
             raise StrategyTimeout(f"no signals within {wall_seconds(self.cpu_seconds)} s") from None
-        except (protocol.ChannelClosed, BrokenPipeError):
+        except (protocol.ChannelClosed, OSError):  # the pipe broke or was closed under us
             worker.kill()
-            raise StrategyFailed("sandbox worker died") from None
+            self._refuse_if_closed()
+            raise SandboxError("sandbox worker died") from None
         message = payload.decode(errors="replace")
         if status == protocol.SIGNALS and len(payload) == len(candles):
             signals = np.frombuffer(payload, dtype=np.int8).copy()
@@ -241,13 +261,19 @@ class SandboxSignalSource:
         if status == protocol.BROKEN:
             worker.kill()
             raise SandboxError(message)
+        if status == protocol.DIED and message == f"signal {signal.SIGKILL.value}":
+            # Not by the sandbox's own limits (those report TIMEOUT or an error): killed from
+            # outside, by an operator or the kernel's out-of-memory killer.
+            raise SandboxError(f"sandbox strategy process killed ({message})")
         if status == protocol.DIED:
             raise StrategyFailed(f"sandbox strategy process died ({message})")
         raise StrategyFailed(f"sandbox worker sent a malformed reply ({len(payload) + 1} bytes)")
 
     def close(self) -> None:
-        """Stop every worker."""
+        """Stop every worker; requests in flight and later ones raise SandboxError."""
         self._finalizer()
+        with self._available:
+            self._available.notify_all()
 
     def __enter__(self) -> SandboxSignalSource:
         return self

@@ -144,11 +144,12 @@ class ForkServer:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         memory = min(self._size() + self._extra, resource.getrlimit(resource.RLIMIT_AS)[1])
+        server = os.getpid()
         pid = os.fork()
         if pid == 0:
             try:
                 layers = confinement.confine_strategy_process(
-                    {request_read, reply_write}, memory, self.cpu_total
+                    {request_read, reply_write}, memory, self.cpu_total, server
                 )
                 protocol.write_frame(reply_write, json.dumps(layers).encode())
                 _serve_strategy(self.runtime, request_read, reply_write, self.cpu_total)
