@@ -99,7 +99,7 @@ class BacktesterConfig:
     holdout_days: int = attrs.field(default=30, validator=at_least_one)
     timeframes: tuple[str, ...] = attrs.field(default=("5m", "15m", "30m", "1h", "4h", "1d"))
     coins: int = attrs.field(default=30, validator=at_least_one)
-    claim_lease_minutes: float = attrs.field(default=30.0, validator=positive)
+    claim_lease_minutes: float = attrs.field(default=5.0, validator=positive)
     costs: CostsConfig = CostsConfig()
     grid: GridConfig = GridConfig()
 
@@ -165,6 +165,7 @@ class GeneratorConfig:
 @attrs.frozen
 class ValidatorConfig:
     live_history_bars: int = attrs.field(default=5000, validator=at_least_one)
+    claim_lease_minutes: float = attrs.field(default=5.0, validator=positive)
 
 
 @attrs.frozen

@@ -206,7 +206,12 @@ class Pipeline(containers.DeclarativeContainer):
         unit_of_work=adapters.unit_of_work,
         clock=adapters.clock,
         checker=adapters.strategy_checker,
-        claims=claim_keeper,
+        claims=providers.Factory(
+            claim_keeper,
+            lease=providers.Factory(
+                timedelta, minutes=config.provided.validator.claim_lease_minutes
+            ),
+        ),
     )
     #: The validator service's use case: it pauses while ``pipeline.queue_limits.validated``
     #: strategies wait for the backtester (back-pressure).
