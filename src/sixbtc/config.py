@@ -51,6 +51,37 @@ fraction = _check(lambda v: 0 <= v <= 1, "a fraction between 0 and 1")
 non_empty = _check(lambda v: len(v) > 0, "a non-empty list")
 
 
+_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
+
+
+def _hide_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def database_url_problem(url: str) -> str | None:
+    """What is wrong with a ``database.url`` before any connection (None: nothing)."""
+    scheme, separator, rest = url.partition("://")
+    expected = "expected sqlite:///FILE or postgresql+psycopg://USER@HOST:PORT/DATABASE"
+    if not separator:
+        return expected
+    if scheme in ("postgres", "postgres+psycopg"):
+        return f"the scheme postgres:// is not accepted; write postgresql+psycopg://{rest}"
+    if scheme not in _SCHEMES:
+        return f"the database {scheme!r} is not supported; {expected}"
+    if scheme == "sqlite":
+        path = rest[1:].split("?", 1)[0] if rest.startswith("/") else rest
+        if path in ("", ":memory:"):
+            return None
+        folder = Path(path).expanduser().resolve().parent
+        if not folder.is_dir():
+            return (
+                f"the folder {folder} of the SQLite file does not exist; create it or fix the path"
+            )
+    elif not rest.partition("/")[2]:
+        return f"no database name after the host; {expected}"
+    return None
+
+
 def _is_iso_date_or_empty(value: str) -> bool:
     try:
         return value == "" or bool(datetime.date.fromisoformat(value))
@@ -228,7 +259,13 @@ class ScoringConfig:
 
 @attrs.frozen
 class DatabaseConfig:
-    url: str = "sqlite:///sixbtc.db"
+    url: str = attrs.field(default="sqlite:///sixbtc.db")
+
+    @url.validator
+    def _known(self, attribute: attrs.Attribute, value: str) -> None:
+        problem = database_url_problem(value)
+        if problem:
+            raise ConfigError(f"{attribute.name}: {_hide_password(value)!r}; {problem}")
 
 
 @attrs.frozen

@@ -21,6 +21,8 @@ from sixbtc.adapters.engine import NumbaBacktestEngine
 from sixbtc.adapters.generator.sources import CatalogueStrategySource, GeneticStrategySource
 from sixbtc.adapters.inspection import AstCodeInspector
 from sixbtc.adapters.market import CachedMarketData, ParquetCandleCache, SyntheticMarketData
+from sixbtc.adapters.market.checks import iso
+from sixbtc.adapters.market.files import import_file, symbol_from_name
 from sixbtc.adapters.market.synthetic import COINS
 from sixbtc.adapters.memory import InMemoryStore, InMemoryUnitOfWork
 from sixbtc.adapters.sandbox import SandboxSignalSource
@@ -105,6 +107,12 @@ class Container(containers.DeclarativeContainer):
     unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)
     selection = providers.Singleton(config.provided.live_selection.call())
     candle_cache = providers.Singleton(ParquetCandleCache, config.provided.market_data.cache_dir)
+    #: ``import_candles(source, symbol, path)``: check a file's bars and merge them into the cache.
+    import_candles = providers.Callable(import_file, candle_cache)
+    #: The coin a file name suggests (``BTCUSDT-5m-2024-01.zip`` is BTC).
+    symbol_of_file = providers.Object(symbol_from_name)
+    #: UTC epoch milliseconds as ISO 8601, for reports.
+    iso_time = providers.Object(iso)
     #: ccxt history whatever ``market_data.source`` says (``sixbtc data download``).
     ccxt_market_data = providers.Factory(_ccxt_market_data, config, clock, candle_cache)
     #: ``market_data.source``: synthetic (offline, deterministic), ccxt with the parquet cache, or
@@ -192,7 +200,9 @@ class Pipeline(containers.DeclarativeContainer):
         sources=strategy_sources,
         queue_limit=config.provided.pipeline.queue_limits.generated,
     )
-    #: The claims of one worker (``owner=claim_owner(name)`` names its thread): renewed while it
+    #: Who holds a claim: ``owner(thread_name)`` is ``host:pid:thread_name``.
+    owner = providers.Callable(claim_owner)
+    #: The claims of one worker (``owner=owner(name)`` names its thread): renewed while it
     #: works, deferred with a back-off when our machinery fails.
     claim_keeper = providers.Factory(
         ClaimKeeper,

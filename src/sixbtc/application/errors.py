@@ -26,6 +26,11 @@ class DatabaseUnavailable(ApplicationError):
     shortly."""
 
 
+class SchemaError(ApplicationError):
+    """The database's schema cannot be used or changed as asked (an unknown revision, a migration
+    refused or cancelled); nothing was changed."""
+
+
 class MarketDataUnavailable(ApplicationError):
     """Candles could not be obtained (unknown symbol, no data in range, exchange down)."""
 

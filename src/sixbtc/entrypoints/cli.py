@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
 from sixbtc import __version__
-from sixbtc.config import ConfigError
 from sixbtc.entrypoints.commands import config as config_command
 from sixbtc.entrypoints.commands import data as data_command
 from sixbtc.entrypoints.commands import db as db_command
 from sixbtc.entrypoints.commands import pipeline as pipeline_command
 from sixbtc.entrypoints.commands import service as service_command
 from sixbtc.entrypoints.commands import strategy as strategy_command
+from sixbtc.entrypoints.console import configure_logging, guarded
 
 COMMANDS = (
     pipeline_command,
@@ -50,15 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        return int(args.handler(args) or 0)
-    except ConfigError as error:
-        print(f"sixbtc: configuration error: {error}", file=sys.stderr)
-        return 2
+    configure_logging(args.verbose)
+    return guarded(args.handler, args, "sixbtc")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import itertools
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -22,8 +23,12 @@ from sixbtc.application.backtest_worker import BacktestWorker
 from sixbtc.application.claims import ClaimKeeper
 from sixbtc.application.pipeline import describe
 from sixbtc.config import Config, ConfigError
-from sixbtc.containers import Pipeline, build, claim_owner, use_cases
+from sixbtc.entrypoints import wiring
+from sixbtc.entrypoints.console import configure_logging, guarded
 from sixbtc.entrypoints.runner import Loop, ServiceRunner, Tick
+
+if TYPE_CHECKING:
+    from sixbtc.containers import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +108,7 @@ def _backtester_loops(pipeline: Pipeline, config: Config) -> list[Loop]:
     retest_names = [f"retest-{n}" for n in range(1, threads.retest + 1)]
 
     def claims(name: str) -> ClaimKeeper:
-        return pipeline.claim_keeper(owner=claim_owner(name))
+        return pipeline.claim_keeper(owner=pipeline.owner(name))
 
     workers = [pipeline.backtest_worker(claims=claims(name)) for name in names]
     workers += [pipeline.retest_worker(claims=claims(name)) for name in retest_names]
@@ -178,13 +183,13 @@ def add_arguments(parser: argparse.ArgumentParser, service: Service) -> None:
 def serve(service: Service, config_path: str | None, *, once: bool, interval: float) -> int:
     """Run ``service`` on the configuration at ``config_path`` until a signal (or one tick)."""
     loaded = configuration.load(config_path)
-    container = build(loaded)
+    container = wiring.container(loaded)
     try:
         refused = container.schema().outdated()
         if refused:
             print(f"sixbtc {service.name}: {refused}", file=sys.stderr)
             return 1
-        loops = service.loops(use_cases(container), loaded)
+        loops = service.loops(wiring.use_cases(container), loaded)
         failed = ServiceRunner(service.name, interval=interval).run(loops, once=once)
     finally:
         container.shutdown_resources()
@@ -203,15 +208,12 @@ def main(service: Service, argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     add_arguments(parser, service)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    configure_logging(args.verbose)
+    return guarded(
+        lambda a: serve(service, a.config, once=a.once, interval=a.interval),
+        args,
+        f"sixbtc-{service.name}",
     )
-    try:
-        return serve(service, args.config, once=args.once, interval=args.interval)
-    except ConfigError as error:
-        print(f"sixbtc-{service.name}: configuration error: {error}", file=sys.stderr)
-        return 2
 
 
 def generator(argv: Sequence[str] | None = None) -> int:

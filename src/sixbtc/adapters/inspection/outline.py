@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from sixbtc.application.errors import InvalidStrategyCode
 from sixbtc.application.ports import StrategyOutline
+from sixbtc.application.strategy_file import syntax_tree
 from sixbtc.domain.reasons import Code, Reason
 
 
@@ -20,13 +21,7 @@ def _refuse(message: str) -> InvalidStrategyCode:
     return InvalidStrategyCode(Reason(Code.SYNTAX_ERROR, message))
 
 
-def parse(code: str) -> ast.Module:
-    try:
-        return ast.parse(code, filename="<strategy>")
-    except SyntaxError as error:
-        raise _refuse(f"{error.msg} at line {error.lineno}") from None
-    except ValueError as error:  # null bytes
-        raise _refuse(str(error)) from None
+parse = syntax_tree
 
 
 def _is_docstring(node: ast.stmt) -> bool:

@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from sixbtc.adapters.market.cache import ParquetCandleCache
 from sixbtc.adapters.market.checks import STEP_MS, CandleRows, DataReport
+from sixbtc.application.errors import ApplicationError
 from sixbtc.domain.candles import COLUMNS, FIELDS
 
 BINANCE_HEADER = "open_time"
@@ -45,7 +46,7 @@ MICROSECONDS_FROM = 10**14  # open times at or above this are microseconds (year
 ARCHIVE_QUOTES = ("USDT", "USDC")  # quotes of the perpetuals downloads use, left out of names
 
 
-class MalformedFile(ValueError):
+class MalformedFile(ApplicationError, ValueError):
     """A file does not follow its layout; the message names the file, the line and the
     expectation."""
 

@@ -4,7 +4,6 @@ current, and the migrations to move it (:mod:`.migrations`)."""
 from __future__ import annotations
 
 import attrs
-from sqlalchemy.engine import make_url
 
 from sixbtc.adapters.sqlalchemy import migrations
 
@@ -18,15 +17,19 @@ class Schema:
     @property
     def shown_url(self) -> str:
         """The URL with its password hidden, for messages."""
-        return make_url(self.url).render_as_string(hide_password=True)
+        return migrations.shown(self.url)
 
     def current(self) -> str | None:
-        """The revision the database is at (None: empty)."""
+        """The revision the database is at (None: empty or no database yet)."""
         return migrations.current(self.url)
 
     def head(self) -> str:
         """The revision this version of sixbtc needs."""
         return migrations.head()
+
+    def history(self) -> list[tuple[str, str]]:
+        """The revisions this version knows, oldest first, with their descriptions."""
+        return migrations.history()
 
     def upgrade(self, revision: str = "head") -> None:
         migrations.upgrade(self.url, revision)
@@ -34,13 +37,24 @@ class Schema:
     def downgrade(self, revision: str) -> None:
         migrations.downgrade(self.url, revision)
 
+    def describe(self) -> str:
+        """Where the database stands, in words: its revision, or why there is none to use."""
+        missing = migrations.missing_file(self.url)
+        if missing is not None:
+            return f"base (empty): no database at {missing} yet (`sixbtc db upgrade` creates it)"
+        at = self.current()
+        if at is None:
+            return "base (empty)"
+        if not migrations.known(at):
+            return f"{at} (not a revision this version of sixbtc knows; see `sixbtc db history`)"
+        return at
+
     def outdated(self) -> str | None:
         """Why services may not run on this database (None: it is at the latest revision)."""
-        at, latest = self.current(), self.head()
-        if at == latest:
+        if self.current() == self.head():
             return None
         return (
-            f"the database {self.shown_url} is at revision {at or 'base (empty)'}; this version "
-            f"needs {latest}. Services never migrate: run `sixbtc db upgrade` (back the database "
-            "up first), then start them again."
+            f"the database {self.shown_url} is at revision {self.describe()}; this version "
+            f"needs {self.head()}. Services never migrate: run `sixbtc db upgrade` (back the "
+            "database up first), then start them again."
         )

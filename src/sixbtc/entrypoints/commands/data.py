@@ -6,10 +6,8 @@ import argparse
 import sys
 
 from sixbtc import config as configuration
-from sixbtc.adapters.market.checks import iso
-from sixbtc.adapters.market.files import MalformedFile, import_file, symbol_from_name
-from sixbtc.application.errors import MarketDataUnavailable
-from sixbtc.containers import build
+from sixbtc.application.errors import ApplicationError, MarketDataUnavailable
+from sixbtc.entrypoints import wiring
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _download(args: argparse.Namespace) -> int:
-    container = build(configuration.load(args.config))
+    container = wiring.container(args.config)
     try:
         market = container.ccxt_market_data(symbols=tuple(args.symbols))
     except ValueError as error:
@@ -82,13 +80,14 @@ def _download(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     settings = configuration.load(args.config)
-    cache = build(settings).candle_cache()
+    container = wiring.container(settings)
     source = args.source or settings.market_data.exchange
     failed = 0
     for path in args.files:
+        symbol = args.symbol or container.symbol_of_file()(path)
         try:
-            report = import_file(cache, source, args.symbol or symbol_from_name(path), path)
-        except (MalformedFile, MarketDataUnavailable, OSError) as error:
+            report = container.import_candles(source, symbol, path)
+        except (ApplicationError, OSError) as error:
             failed += 1
             print(f"refused: {error}", file=sys.stderr)
             continue
@@ -98,7 +97,8 @@ def _import(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     settings = configuration.load(args.config)
-    cache = build(settings).candle_cache()
+    container = wiring.container(settings)
+    cache, iso = container.candle_cache(), container.iso_time()
     source = args.source or settings.market_data.exchange
     holdings = cache.holdings(source)
     if not holdings:

@@ -6,11 +6,10 @@ import argparse
 import logging
 import time
 
-from sixbtc import config as configuration
-from sixbtc.adapters.sqlalchemy import migrations
+from sixbtc.application.errors import MarketDataUnavailable
 from sixbtc.application.pipeline import PassReport
-from sixbtc.containers import build, use_cases
 from sixbtc.domain.strategy import Status
+from sixbtc.entrypoints import wiring
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,21 +52,35 @@ def run(args: argparse.Namespace) -> int:
         # The pass prints one line per step itself; the services' INFO logs would repeat them.
         for name in ("sixbtc", "alembic"):
             logging.getLogger(name).setLevel(logging.WARNING)
-    loaded = configuration.load(args.config)
-    print(f"database {loaded.database.url}: upgrading to the latest schema", flush=True)
-    migrations.upgrade(loaded.database.url)
-    container = build(loaded)
+    container = wiring.container(args.config)
     started = time.monotonic()
     try:
+        _check_market_data(container)
+        schema = container.schema()
+        print(f"database {schema.shown_url}: upgrading to the latest schema", flush=True)
+        schema.upgrade()
         report = (
-            use_cases(container)
+            wiring.use_cases(container)
             .pipeline_pass()
             .run(args.strategies, progress=lambda line: print(line, flush=True))
         )
     finally:
-        container.signal_source().close()
+        container.shutdown_resources()
     print_report(report, args.top, time.monotonic() - started)
     return 0
+
+
+def _check_market_data(container) -> None:
+    """Refuse at once a market that serves no coin (say, an empty cache) rather than defer every
+    strategy of the pass."""
+    if container.market_data().symbols():
+        return
+    settings = container.config().market_data
+    raise MarketDataUnavailable(
+        f"market_data.source {settings.source}: no coin to backtest (no candles of "
+        f"{settings.exchange} in {settings.cache_dir}); get history with `sixbtc data download` "
+        "or `sixbtc data import FILE...`, or use market_data.source: synthetic"
+    )
 
 
 def print_report(report: PassReport, top: int, seconds: float) -> None:
@@ -97,5 +110,14 @@ def print_report(report: PassReport, top: int, seconds: float) -> None:
             f"{rank:>3} {score:>6}  {strategy.strategy_type:<4} "
             f"{strategy.timeframe or '-':<4} {chosen}  {strategy.name}"
         )
+    if report.deferred:
+        print(
+            f"\nwaiting after failures of ours (not theirs; retried later): {len(report.deferred)}"
+        )
+        for strategy, failure in report.deferred[:top]:
+            print(
+                f"  {strategy.name} {strategy.status}: {failure.count} in a row, last "
+                f"{failure.error}; next try after {failure.retry_after:%Y-%m-%d %H:%M} UTC"
+            )
     picks = ", ".join(f"{s.name} ({s.score_backtest:.1f})" for s in report.live_candidates)
     print(f"\nrotator would deploy (score >= min_score_live, diversified): {picks or 'none yet'}")

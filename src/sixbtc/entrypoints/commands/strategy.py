@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from sixbtc import config as configuration
 from sixbtc.application.errors import DuplicateStrategy, InvalidStrategyCode
-from sixbtc.containers import build
+from sixbtc.application.strategy_file import MAX_BYTES, StrategyFileError, read_source
+from sixbtc.entrypoints import wiring
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="store a strategy file as GENERATED for the validator",
         description="Check that FILE defines one strategy class with the interface and store it "
         "as GENERATED; the validator then checks it like any generated strategy. The same code "
-        "(up to blank lines and trailing spaces) is refused a second time.",
+        "(up to blank lines and trailing spaces) is refused a second time. A file larger than "
+        f"{MAX_BYTES // 1024} KB, not UTF-8 text or not valid Python is refused at once.",
     )
     add.add_argument("file", type=Path, metavar="FILE", help="the strategy's Python source")
     add.add_argument("--name", default=None, help="name to store (default: the class name)")
@@ -31,16 +32,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add(args: argparse.Namespace) -> int:
-    if not args.file.is_file():
-        what = "is not a file" if args.file.exists() else "not found"
-        print(f"sixbtc: strategy file {args.file}: {what}", file=sys.stderr)
-        return 2
     try:
-        code = args.file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        print(f"sixbtc: strategy file {args.file}: not UTF-8 text ({error})", file=sys.stderr)
+        code = read_source(args.file)  # cheap checks first: a refusal answers at once
+    except StrategyFileError as error:  # the file itself: a usage error, as argparse's
+        print(f"sixbtc: {error}", file=sys.stderr)
         return 2
-    container = build(configuration.load(args.config))
+    except InvalidStrategyCode as refused:
+        print(f"sixbtc: {args.file} refused: {refused.reason}", file=sys.stderr)
+        return 1
+    container = wiring.container(args.config)  # loads every adapter: only once the file is sane
     try:
         strategy = container.add_strategy()(code, name=args.name)
     except InvalidStrategyCode as refused:
@@ -53,6 +53,8 @@ def _add(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    finally:
+        container.shutdown_resources()
     print(f"added {strategy.name} ({strategy.strategy_type}) as {strategy.status}: {strategy.id}")
     problem = container.code_inspector().problem(code)
     if problem:

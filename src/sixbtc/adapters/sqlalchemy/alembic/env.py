@@ -1,8 +1,8 @@
 """Alembic environment: every run of upgrades or downgrades is ONE transaction, refused (rolled
 back) if a table it keeps ends with another number of rows than it had.
 
-The URL comes from ``-x url=...``, else ``sqlalchemy.url`` (set by ``sixbtc db``), else the SixBTC
-configuration (``database.url``). A caller may also hand over an open connection in
+The URL comes from ``-x url=...``, else ``sqlalchemy.url`` (set by ``sixbtc db``; for the plain
+``alembic`` command, in ``alembic.ini``). A caller may also hand over an open connection in
 ``config.attributes["connection"]``; the revisions then run inside that connection's transaction.
 """
 
@@ -11,17 +11,19 @@ from __future__ import annotations
 from alembic import context
 
 from sixbtc.adapters.sqlalchemy.engine import create_engine
-from sixbtc.adapters.sqlalchemy.migrations import check_row_counts, row_counts
+from sixbtc.adapters.sqlalchemy.migrations import (
+    LOCK_TIMEOUT_SECONDS,
+    check_row_counts,
+    row_counts,
+)
 
 
 def _url() -> str:
     url = context.get_x_argument(as_dictionary=True).get("url")
     url = url or context.config.get_main_option("sqlalchemy.url")
-    if url:
-        return url
-    from sixbtc.config import load
-
-    return load(None).database.url
+    if not url:
+        raise SystemExit("no database URL: pass -x url=... or set sqlalchemy.url in alembic.ini")
+    return url
 
 
 def _run(connection) -> None:
@@ -40,6 +42,10 @@ def run_migrations_online() -> None:
     engine = create_engine(_url())
     try:
         with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                # Wait this long for a lock another session holds, then give up: the whole
+                # migration is rolled back and the caller says so.
+                connection.exec_driver_sql(f"SET lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
             if connection.dialect.name == "sqlite":
                 # Batch migrations rebuild tables; foreign keys must not fire while they do. The
                 # pragma only works outside a transaction, so it goes to the driver directly.

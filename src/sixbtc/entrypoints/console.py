@@ -1,0 +1,41 @@
+"""What every command line does the same way: logging, and errors users cause or stop said in one
+line (never a traceback) with an exit code a script can test."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+
+from sixbtc.application.errors import ApplicationError
+from sixbtc.config import ConfigError
+
+
+def configure_logging(verbose: bool) -> None:
+    """Our INFO lines (DEBUG with -v); the libraries' chatter only with -v."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def guarded(
+    handler: Callable[[argparse.Namespace], int | None], args: argparse.Namespace, prog: str
+):
+    """``handler(args)`` with what users get wrong or stop said in one line, never a traceback:
+    exit 2 for a configuration error, 1 when the database, the schema, the market data or the
+    input refuse, 130 after Ctrl-C."""
+    try:
+        return int(handler(args) or 0)
+    except ConfigError as error:
+        print(f"{prog}: configuration error: {error}", file=sys.stderr)
+        return 2
+    except ApplicationError as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; nothing half-done is kept", file=sys.stderr)
+        return 130
