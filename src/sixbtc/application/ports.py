@@ -18,6 +18,7 @@ import numpy as np
 from sixbtc.domain.backtest import BacktestResult, Costs, ExecutionParameters
 from sixbtc.domain.candles import Candles
 from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.orders import OrderFill, OrderRequest, Position
 from sixbtc.domain.reasons import Reason
 from sixbtc.domain.retry import WorkFailure
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy
@@ -230,39 +231,6 @@ class BacktestEngine(Protocol):
         """Metrics of the equally weighted portfolio of ``markets`` for each combination, in the
         order given. Annualisation uses the markets' timeframe (all markets share one)."""
         ...
-
-
-@attrs.frozen
-class OrderRequest:
-    """A market order; ``client_order_id`` makes retries idempotent."""
-
-    client_order_id: str
-    subaccount: int
-    symbol: str
-    side: str  # "buy" or "sell"
-    amount: float
-    reduce_only: bool = False
-
-
-@attrs.frozen
-class OrderFill:
-    """A filled order: ``amount`` in coins at the average ``price``, ``fee`` in quote currency."""
-
-    client_order_id: str
-    symbol: str
-    side: str
-    amount: float
-    price: float
-    fee: float
-
-
-@attrs.frozen
-class Position:
-    """An open position of one subaccount on ``symbol``."""
-
-    symbol: str
-    amount: float  # signed: > 0 long, < 0 short
-    entry_price: float
 
 
 class Exchange(Protocol):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sixbtc.domain.backtest import Costs, ExecutionParameters, StopUnit
+from sixbtc.domain.orders import Position, Side
 from sixbtc.domain.position import (
     Bar,
     Direction,
@@ -76,3 +77,10 @@ def test_atr_before_a_bar_uses_only_closed_bars() -> None:
     assert math.isnan(atr[0]) and math.isnan(atr[1])
     assert atr[2] == pytest.approx((2 + 2) / 2)  # bars 0 and 1
     assert atr[3] == pytest.approx((2.0 * 1 + 2.0) / 2)  # Wilder with bar 2's range 2
+
+
+def test_sides_open_and_close_each_direction() -> None:
+    assert (Side.opening(Direction.LONG), Side.closing(Direction.LONG)) == (Side.BUY, Side.SELL)
+    assert (Side.opening(Direction.SHORT), Side.closing(Direction.SHORT)) == (Side.SELL, Side.BUY)
+    assert (Side.BUY.sign, Side.SELL.sign) == (1, -1)
+    assert Position("BTC", -0.5, 100.0).direction is Direction.SHORT

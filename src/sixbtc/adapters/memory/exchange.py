@@ -1,4 +1,5 @@
-"""An in-memory exchange: market orders fill at a given price, idempotent by client order id."""
+"""An in-memory exchange: market orders fill at a given price, idempotent by client order id, and
+pay ``Costs.per_side`` (fee plus slippage) on their notional, as in the backtest."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from sixbtc.application.errors import ExchangeError
-from sixbtc.application.ports import OrderFill, OrderRequest, Position
+from sixbtc.domain.backtest import Costs
+from sixbtc.domain.orders import OrderFill, OrderRequest, Position
 
 
 class InMemoryExchange:
@@ -19,10 +21,10 @@ class InMemoryExchange:
         self,
         price_of: Callable[[str], float],
         balances: dict[int, float] | None = None,
-        fee: float = 0.00045,
+        costs: Costs | None = None,
     ) -> None:
         self._price_of = price_of
-        self._fee = fee
+        self._costs = costs or Costs()
         self._cash: dict[int, float] = defaultdict(float, balances or {})
         self._positions: dict[int, dict[str, Position]] = defaultdict(dict)
         self._fills: dict[str, OrderFill] = {}
@@ -39,20 +41,15 @@ class InMemoryExchange:
     def place_order(self, order: OrderRequest) -> OrderFill:
         if order.client_order_id in self._fills:
             return self._fills[order.client_order_id]
-        if order.side not in ("buy", "sell") or not order.amount > 0:
-            raise ExchangeError(
-                f"order {order.client_order_id}: side {order.side!r} amount {order.amount}; "
-                "expected side buy/sell and amount > 0"
-            )
         price = self._price_of(order.symbol)
-        signed = order.amount if order.side == "buy" else -order.amount
+        signed = order.amount * order.side.sign
         book = self._positions[order.subaccount]
         held = book.get(order.symbol)
         if order.reduce_only and (held is None or held.amount * signed >= 0):
             raise ExchangeError(
                 f"order {order.client_order_id}: reduce-only with nothing to reduce"
             )
-        fee = abs(signed) * price * self._fee
+        fee = abs(signed) * price * self._costs.per_side
         self._cash[order.subaccount] -= fee
         self._apply(book, order.symbol, held, signed, price, order.subaccount)
         fill = OrderFill(order.client_order_id, order.symbol, order.side, order.amount, price, fee)

@@ -1,0 +1,74 @@
+"""Orders, fills and exchange positions: the value objects the executor, the paper exchange and
+the live exchange speak. Sides are a :class:`Side`, never strings."""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from sixbtc.domain.position import Direction
+
+
+class Side(enum.StrEnum):
+    """Which way an order trades; the values are the exchanges' labels."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        """+1 for a buy, -1 for a sell: the sign of the exposure it adds."""
+        return 1 if self is Side.BUY else -1
+
+    @classmethod
+    def opening(cls, direction: Direction) -> Side:
+        """The side that opens a position of ``direction``."""
+        return cls.BUY if direction is Direction.LONG else cls.SELL
+
+    @classmethod
+    def closing(cls, direction: Direction) -> Side:
+        """The side that closes a position of ``direction``."""
+        return cls.SELL if direction is Direction.LONG else cls.BUY
+
+
+def _positive(instance: object, attribute: attrs.Attribute, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name}: {value}; expected a number > 0")
+
+
+@attrs.frozen
+class OrderRequest:
+    """A market order of one subaccount; ``client_order_id`` makes retries idempotent."""
+
+    client_order_id: str
+    subaccount: int
+    symbol: str
+    side: Side = attrs.field(converter=Side)
+    amount: float = attrs.field(validator=_positive)
+    reduce_only: bool = False
+
+
+@attrs.frozen
+class OrderFill:
+    """A filled order: ``amount`` in coins at the average ``price``, ``fee`` in quote currency."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    amount: float
+    price: float
+    fee: float
+
+
+@attrs.frozen
+class Position:
+    """An open position of one subaccount on ``symbol``; ``amount`` is signed (> 0 long)."""
+
+    symbol: str
+    amount: float
+    entry_price: float
+
+    @property
+    def direction(self) -> Direction:
+        return Direction.LONG if self.amount > 0 else Direction.SHORT
