@@ -20,7 +20,10 @@ from typing import Any
 import attrs
 import yaml
 
+from sixbtc.application.backtest import BacktestSettings
+from sixbtc.application.pool import PoolRules
 from sixbtc.domain.backtest import Costs, ParameterGrid
+from sixbtc.domain.retest import RetestSchedule
 from sixbtc.domain.retirement import RetirementPolicy
 from sixbtc.domain.robustness import RobustnessPolicy
 from sixbtc.domain.scoring import ScoringBounds, ScoringPolicy, ScoringWeights
@@ -82,6 +85,12 @@ def database_url_problem(url: str) -> str | None:
     return None
 
 
+def _default(cls: type, name: str) -> Any:
+    """The default of ``cls.name``: each default lives once, in the value object that uses it."""
+    default = attrs.fields_dict(cls)[name].default
+    return default.factory() if isinstance(default, attrs.Factory) else default  # type: ignore[arg-type]
+
+
 def _is_iso_date_or_empty(value: str) -> bool:
     try:
         return value == "" or bool(datetime.date.fromisoformat(value))
@@ -91,8 +100,10 @@ def _is_iso_date_or_empty(value: str) -> bool:
 
 @attrs.frozen
 class ActivePoolConfig:
-    max_size: int = attrs.field(default=300, validator=at_least_one)
-    min_score_entry: float = attrs.field(default=15.0, validator=score_range)
+    max_size: int = attrs.field(default=_default(PoolRules, "max_size"), validator=at_least_one)
+    min_score_entry: float = attrs.field(
+        default=_default(PoolRules, "min_score_entry"), validator=score_range
+    )
 
 
 @attrs.frozen
@@ -103,33 +114,46 @@ class ThreadsConfig:
 
 @attrs.frozen
 class CostsConfig:
-    fee: float = attrs.field(default=0.00045, validator=non_negative)
-    slippage: float = attrs.field(default=0.0005, validator=non_negative)
+    fee: float = attrs.field(default=_default(Costs, "fee"), validator=non_negative)
+    slippage: float = attrs.field(default=_default(Costs, "slippage"), validator=non_negative)
 
 
 @attrs.frozen
 class GridConfig:
     stop_loss: tuple[float, ...] = attrs.field(
-        default=(0.01, 0.02, 0.03, 0.05, 0.08), validator=non_empty
+        default=_default(ParameterGrid, "stop_loss"), validator=non_empty
     )
     take_profit: tuple[float, ...] = attrs.field(
-        default=(0.01, 0.02, 0.04, 0.06, 0.10), validator=non_empty
+        default=_default(ParameterGrid, "take_profit"), validator=non_empty
     )
-    leverage: tuple[float, ...] = attrs.field(default=(1.0, 2.0, 3.0), validator=non_empty)
-    max_hold_bars: tuple[int, ...] = attrs.field(default=(12, 24, 48, 96), validator=non_empty)
+    leverage: tuple[float, ...] = attrs.field(
+        default=_default(ParameterGrid, "leverage"), validator=non_empty
+    )
+    max_hold_bars: tuple[int, ...] = attrs.field(
+        default=_default(ParameterGrid, "max_hold_bars"), validator=non_empty
+    )
     stop_unit: str = "percent"  # or "atr": stop_loss and take_profit as ATR multiples
-    atr_period: int = attrs.field(default=14, validator=at_least_one)
+    atr_period: int = attrs.field(
+        default=_default(ParameterGrid, "atr_period"), validator=at_least_one
+    )
 
 
 @attrs.frozen
 class BacktesterConfig:
-    retest_interval_days: float = attrs.field(default=3.0, validator=positive)
+    retest_interval_days: float = attrs.field(
+        default=_default(RetestSchedule, "interval") / datetime.timedelta(days=1),
+        validator=positive,
+    )
     threads: ThreadsConfig = ThreadsConfig()
     workers: int = attrs.field(default=0, validator=non_negative)  # 0: every core
-    training_days: int = attrs.field(default=365, validator=at_least_one)
-    holdout_days: int = attrs.field(default=30, validator=at_least_one)
+    training_days: int = attrs.field(
+        default=_default(BacktestSettings, "training_days"), validator=at_least_one
+    )
+    holdout_days: int = attrs.field(
+        default=_default(BacktestSettings, "holdout_days"), validator=at_least_one
+    )
     timeframes: tuple[str, ...] = attrs.field(default=("5m", "15m", "30m", "1h", "4h", "1d"))
-    coins: int = attrs.field(default=30, validator=at_least_one)
+    coins: int = attrs.field(default=_default(BacktestSettings, "coins"), validator=at_least_one)
     claim_lease_minutes: float = attrs.field(default=5.0, validator=positive)
     costs: CostsConfig = CostsConfig()
     grid: GridConfig = GridConfig()
@@ -148,24 +172,40 @@ class BacktesterConfig:
 
 @attrs.frozen
 class SelectionConfig:
-    max_per_type: int = attrs.field(default=3, validator=at_least_one)
-    max_per_timeframe: int = attrs.field(default=3, validator=at_least_one)
+    max_per_type: int = attrs.field(
+        default=_default(LiveSelection, "max_per_type"), validator=at_least_one
+    )
+    max_per_timeframe: int = attrs.field(
+        default=_default(LiveSelection, "max_per_timeframe"), validator=at_least_one
+    )
 
 
 @attrs.frozen
 class RotatorConfig:
     check_interval_minutes: float = attrs.field(default=15.0, validator=positive)
-    max_live_strategies: int = attrs.field(default=10, validator=non_negative)
-    min_score_live: float = attrs.field(default=50.0, validator=score_range)
+    max_live_strategies: int = attrs.field(
+        default=_default(LiveSelection, "max_live"), validator=non_negative
+    )
+    min_score_live: float = attrs.field(
+        default=_default(LiveSelection, "min_score"), validator=score_range
+    )
     selection: SelectionConfig = SelectionConfig()
 
 
 @attrs.frozen
 class RetirementConfig:
-    min_score: float = attrs.field(default=30.0, validator=score_range)
-    max_degradation: float = attrs.field(default=0.50, validator=non_negative)
-    max_drawdown: float = attrs.field(default=0.30, validator=fraction)
-    min_trades: int = attrs.field(default=10, validator=non_negative)
+    min_score: float = attrs.field(
+        default=_default(RetirementPolicy, "min_score"), validator=score_range
+    )
+    max_degradation: float = attrs.field(
+        default=_default(RetirementPolicy, "max_degradation"), validator=non_negative
+    )
+    max_drawdown: float = attrs.field(
+        default=_default(RetirementPolicy, "max_drawdown"), validator=fraction
+    )
+    min_trades: int = attrs.field(
+        default=_default(RetirementPolicy, "min_trades"), validator=non_negative
+    )
 
 
 @attrs.frozen
@@ -212,30 +252,56 @@ class SandboxConfig:
 
 @attrs.frozen
 class RobustnessConfig:
-    min_deflated_sharpe: float = attrs.field(default=0.95, validator=fraction)
-    max_permutation_p: float = attrs.field(default=0.05, validator=fraction)
-    min_trades_training: int = attrs.field(default=30, validator=non_negative)
-    min_trades_holdout: int = attrs.field(default=5, validator=non_negative)
+    min_deflated_sharpe: float = attrs.field(
+        default=_default(RobustnessPolicy, "min_deflated_sharpe"), validator=fraction
+    )
+    max_permutation_p: float = attrs.field(
+        default=_default(RobustnessPolicy, "max_permutation_p"), validator=fraction
+    )
+    min_trades_training: int = attrs.field(
+        default=_default(RobustnessPolicy, "min_trades_training"), validator=non_negative
+    )
+    min_trades_holdout: int = attrs.field(
+        default=_default(RobustnessPolicy, "min_trades_holdout"), validator=non_negative
+    )
     #: Markets with permuted bar returns per permutation test; 0 turns the test off (only with
     #: max_permutation_p 1: the smallest p-value, 1 / (permutations + 1), must be attainable).
-    permutations: int = attrs.field(default=20, validator=non_negative)
+    permutations: int = attrs.field(
+        default=_default(RobustnessPolicy, "permutations"), validator=non_negative
+    )
 
 
 @attrs.frozen
 class WeightsConfig:
-    expectancy: float = attrs.field(default=0.40, validator=non_negative)
-    sharpe: float = attrs.field(default=0.25, validator=non_negative)
-    win_rate: float = attrs.field(default=0.10, validator=non_negative)
-    drawdown: float = attrs.field(default=0.15, validator=non_negative)
-    recency: float = attrs.field(default=0.10, validator=non_negative)
+    expectancy: float = attrs.field(
+        default=_default(ScoringWeights, "expectancy"), validator=non_negative
+    )
+    sharpe: float = attrs.field(default=_default(ScoringWeights, "sharpe"), validator=non_negative)
+    win_rate: float = attrs.field(
+        default=_default(ScoringWeights, "win_rate"), validator=non_negative
+    )
+    drawdown: float = attrs.field(
+        default=_default(ScoringWeights, "drawdown"), validator=non_negative
+    )
+    recency: float = attrs.field(
+        default=_default(ScoringWeights, "recency"), validator=non_negative
+    )
 
 
 @attrs.frozen
 class BoundsConfig:
-    expectancy_full: float = attrs.field(default=0.10, validator=positive)
-    sharpe_full: float = attrs.field(default=3.0, validator=positive)
-    drawdown_zero: float = attrs.field(default=0.30, validator=positive)
-    recency_offset: float = attrs.field(default=0.5, validator=non_negative)
+    expectancy_full: float = attrs.field(
+        default=_default(ScoringBounds, "expectancy_full"), validator=positive
+    )
+    sharpe_full: float = attrs.field(
+        default=_default(ScoringBounds, "sharpe_full"), validator=positive
+    )
+    drawdown_zero: float = attrs.field(
+        default=_default(ScoringBounds, "drawdown_zero"), validator=positive
+    )
+    recency_offset: float = attrs.field(
+        default=_default(ScoringBounds, "recency_offset"), validator=non_negative
+    )
 
 
 def _default_min_trades() -> dict[str, int]:
@@ -246,8 +312,12 @@ def _default_min_trades() -> dict[str, int]:
 class ScoringConfig:
     weights: WeightsConfig = WeightsConfig()
     bounds: BoundsConfig = BoundsConfig()
-    training_weight: float = attrs.field(default=0.40, validator=fraction)
-    holdout_weight: float = attrs.field(default=0.60, validator=fraction)
+    training_weight: float = attrs.field(
+        default=_default(ScoringPolicy, "training_weight"), validator=fraction
+    )
+    holdout_weight: float = attrs.field(
+        default=_default(ScoringPolicy, "holdout_weight"), validator=fraction
+    )
     min_trades: dict[str, int] = attrs.field(factory=_default_min_trades)
 
     @min_trades.validator

@@ -93,7 +93,7 @@ class Costs:
     def __attrs_post_init__(self) -> None:
         for name in ("fee", "slippage"):
             if getattr(self, name) < 0:
-                raise ValueError(f"backtester.costs.{name}: {getattr(self, name)}; expected >= 0")
+                raise ValueError(f"{name}: {getattr(self, name)}; expected >= 0")
 
 
 @attrs.frozen

@@ -55,7 +55,7 @@ class ActivePool:
         self, max_size: int, min_score_entry: float, members: Iterable[Standing] = ()
     ) -> None:
         if max_size < 1:
-            raise ValueError(f"active_pool.max_size: {max_size}; expected an integer >= 1")
+            raise ValueError(f"max_size: {max_size}; expected an integer >= 1")
         self.max_size = max_size
         self.min_score_entry = min_score_entry
         self._members: dict[uuid.UUID, Standing] = {}
