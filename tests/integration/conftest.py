@@ -84,7 +84,15 @@ def migrated_postgres_session_url() -> Iterator[str]:
         yield url
 
 
-HEAD_TABLES = ("strategy_events", "backtest_results", "trades", "subaccounts", "strategies")
+HEAD_TABLES = (
+    "fills",
+    "orders",
+    "strategy_events",
+    "backtest_results",
+    "trades",
+    "subaccounts",
+    "strategies",
+)
 
 
 @pytest.fixture

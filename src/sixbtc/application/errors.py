@@ -11,6 +11,10 @@ class NotFound(ApplicationError):
     """The requested record does not exist."""
 
 
+class DuplicateRecord(ApplicationError):
+    """A record with the same key is already stored (a subaccount id, an order's client id)."""
+
+
 class DuplicateStrategy(ApplicationError):
     """A strategy with the same normalised code hash is already stored."""
 

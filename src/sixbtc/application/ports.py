@@ -18,11 +18,13 @@ import numpy as np
 from sixbtc.domain.backtest import BacktestResult, Costs, ExecutionParameters
 from sixbtc.domain.candles import Candles
 from sixbtc.domain.metrics import Metrics
-from sixbtc.domain.orders import OrderFill, OrderRequest, Position
+from sixbtc.domain.orders import Fill, Order, OrderFill, OrderRequest, Position
 from sixbtc.domain.reasons import Reason
 from sixbtc.domain.retry import WorkFailure
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy
+from sixbtc.domain.subaccount import Subaccount
 from sixbtc.domain.timeframe import Timeframe
+from sixbtc.domain.trade import Trade
 
 
 class Clock(Protocol):
@@ -130,6 +132,78 @@ class BacktestRepository(Protocol):
         ...
 
 
+class SubaccountRepository(Protocol):
+    """The exchange subaccounts, one per LIVE strategy."""
+
+    def add(self, subaccount: Subaccount) -> None:
+        """Store a new subaccount (DuplicateRecord if its id exists)."""
+        ...
+
+    def get(self, subaccount_id: int) -> Subaccount:
+        """The subaccount with this id; NotFound otherwise."""
+        ...
+
+    def save(self, subaccount: Subaccount) -> None:
+        """Persist a subaccount's changes."""
+        ...
+
+    def all(self) -> list[Subaccount]:
+        """Every subaccount, by id."""
+        ...
+
+
+class OrderRepository(Protocol):
+    """Orders, each recorded with its client id before it is sent."""
+
+    def add(self, order: Order) -> None:
+        """Store a new order (DuplicateRecord if its client id exists)."""
+        ...
+
+    def get(self, client_order_id: str) -> Order:
+        """The order with this client id; NotFound otherwise."""
+        ...
+
+    def save(self, order: Order) -> None:
+        """Persist an order's new status."""
+        ...
+
+    def unsettled(self, subaccount: int) -> list[Order]:
+        """The subaccount's orders still PENDING or OPEN, oldest first."""
+        ...
+
+
+class FillRepository(Protocol):
+    """The executions of orders."""
+
+    def add(self, fill: Fill) -> None:
+        """Record one execution of a stored order."""
+        ...
+
+    def for_order(self, client_order_id: str) -> list[Fill]:
+        """The order's fills, in the order they happened."""
+        ...
+
+
+class TradeRepository(Protocol):
+    """The live trades of every strategy."""
+
+    def add(self, trade: Trade) -> None:
+        """Store a new (open) trade."""
+        ...
+
+    def save(self, trade: Trade) -> None:
+        """Persist a trade's exit."""
+        ...
+
+    def for_strategy(self, strategy_id: uuid.UUID) -> list[Trade]:
+        """A strategy's trades, by entry time."""
+        ...
+
+    def open_for(self, strategy_id: uuid.UUID) -> list[Trade]:
+        """A strategy's trades not closed yet, by entry time."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One atomic piece of work: ``with uow: ...; uow.commit()``.
 
@@ -140,6 +214,10 @@ class UnitOfWork(Protocol):
     strategies: StrategyRepository
     claims: ClaimRepository
     backtests: BacktestRepository
+    subaccounts: SubaccountRepository
+    orders: OrderRepository
+    fills: FillRepository
+    trades: TradeRepository
 
     def __enter__(self) -> Self: ...
 

@@ -4,6 +4,8 @@ the live exchange speak. Sides are a :class:`Side`, never strings."""
 from __future__ import annotations
 
 import enum
+import uuid
+from datetime import datetime
 
 import attrs
 
@@ -72,3 +74,50 @@ class Position:
     @property
     def direction(self) -> Direction:
         return Direction.LONG if self.amount > 0 else Direction.SHORT
+
+
+class OrderStatus(enum.StrEnum):
+    """Where an order is: recorded before it is sent (PENDING), resting, or done."""
+
+    PENDING = "pending"
+    OPEN = "open"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+@attrs.define
+class Order:
+    """An order of a strategy, recorded with its client id before it is sent: a retry after a
+    crash or a timeout sends the same id again, so the exchange never trades it twice."""
+
+    strategy_id: uuid.UUID
+    request: OrderRequest
+    created_at: datetime
+    status: OrderStatus = OrderStatus.PENDING
+
+    @property
+    def client_order_id(self) -> str:
+        return self.request.client_order_id
+
+    def filled(self) -> None:
+        self.status = OrderStatus.FILLED
+
+    def cancelled(self) -> None:
+        self.status = OrderStatus.CANCELLED
+
+    def rejected(self) -> None:
+        self.status = OrderStatus.REJECTED
+
+
+@attrs.frozen
+class Fill:
+    """One execution of an order (an order may fill in parts): ``fee`` in quote currency."""
+
+    client_order_id: str
+    symbol: str
+    side: Side = attrs.field(converter=Side)
+    amount: float
+    price: float
+    fee: float
+    at: datetime

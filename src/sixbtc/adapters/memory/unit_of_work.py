@@ -16,10 +16,19 @@ from typing import Self
 
 import attrs
 
+from sixbtc.adapters.memory.trading import (
+    InMemoryFillRepository,
+    InMemoryOrderRepository,
+    InMemorySubaccountRepository,
+    InMemoryTradeRepository,
+)
 from sixbtc.application.errors import DuplicateStrategy, NotFound
 from sixbtc.domain.backtest import BacktestResult
+from sixbtc.domain.orders import Fill, Order
 from sixbtc.domain.retry import WorkFailure
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy
+from sixbtc.domain.subaccount import Subaccount
+from sixbtc.domain.trade import Trade
 
 
 @attrs.frozen
@@ -38,6 +47,10 @@ class InMemoryStore:
         self.backtests: list[BacktestResult] = []
         self.claims: dict[uuid.UUID, Claim] = {}
         self.failures: dict[uuid.UUID, WorkFailure] = {}
+        self.subaccounts: dict[int, Subaccount] = {}
+        self.orders: dict[str, Order] = {}
+        self.fills: list[Fill] = []
+        self.trades: dict[uuid.UUID, Trade] = {}
 
 
 def _detached(strategy: Strategy) -> Strategy:
@@ -225,6 +238,10 @@ class InMemoryUnitOfWork:
     def _begin(self) -> None:
         self.strategies = InMemoryStrategyRepository(self.store)
         self.claims = InMemoryClaimRepository(self.store, self.strategies)
+        self.subaccounts = InMemorySubaccountRepository(self.store.subaccounts)
+        self.orders = InMemoryOrderRepository(self.store.orders)
+        self.fills = InMemoryFillRepository(self.store.fills, self.orders)
+        self.trades = InMemoryTradeRepository(self.store.trades)
         self.backtests = InMemoryBacktestRepository(self.store)
 
     def commit(self) -> None:
@@ -236,6 +253,8 @@ class InMemoryUnitOfWork:
         store.claims = dict(self.claims.claims)
         store.failures = dict(self.claims.failures)
         store.backtests.extend(self.backtests.added)
+        for records in (self.subaccounts, self.orders, self.fills, self.trades):
+            records.publish()
         self.committed = True
         self._begin()
 

@@ -174,6 +174,42 @@ trades = sa.Table(
     sa.Column("fees_usd", sa.Float),
     sa.Column("leverage", sa.Integer),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    #: The leverage as it is (``leverage``, the original system's integer, is kept rounded).
+    sa.Column("leverage_ratio", sa.Float),
+)
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("client_order_id", sa.String(64), primary_key=True),
+    sa.Column("strategy_id", sa.Uuid, sa.ForeignKey("strategies.id"), nullable=False),
+    sa.Column("subaccount_id", sa.Integer, nullable=False),
+    sa.Column("symbol", sa.String(20), nullable=False),
+    sa.Column("side", sa.String(4), nullable=False),
+    sa.Column("amount", sa.Float, nullable=False),
+    sa.Column("reduce_only", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_orders_subaccount_status", "subaccount_id", "status"),
+)
+
+fills = sa.Table(
+    "fills",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "client_order_id",
+        sa.String(64),
+        sa.ForeignKey("orders.client_order_id"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("symbol", sa.String(20), nullable=False),
+    sa.Column("side", sa.String(4), nullable=False),
+    sa.Column("amount", sa.Float, nullable=False),
+    sa.Column("price", sa.Float, nullable=False),
+    sa.Column("fee", sa.Float, nullable=False),
+    sa.Column("filled_at", UtcDateTime, nullable=False),
 )
 
 #: One subaccount per LIVE strategy (ids 1..10 in practice); ``status`` is the account's own

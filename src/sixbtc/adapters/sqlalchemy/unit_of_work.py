@@ -19,6 +19,12 @@ from sixbtc.adapters.sqlalchemy.repositories import (
     SqlAlchemyBacktestRepository,
     SqlAlchemyStrategyRepository,
 )
+from sixbtc.adapters.sqlalchemy.trading import (
+    SqlAlchemyFillRepository,
+    SqlAlchemyOrderRepository,
+    SqlAlchemySubaccountRepository,
+    SqlAlchemyTradeRepository,
+)
 from sixbtc.application.errors import DatabaseUnavailable
 
 #: Errors of the database itself, not of the statement: the same work succeeds once it is back.
@@ -83,6 +89,10 @@ class SqlAlchemyUnitOfWork:
     def _begin(self) -> None:
         self.strategies = SqlAlchemyStrategyRepository(self.connection)
         self.claims = SqlAlchemyClaimRepository(self.connection, self.strategies)
+        self.subaccounts = SqlAlchemySubaccountRepository(self.connection)
+        self.orders = SqlAlchemyOrderRepository(self.connection)
+        self.fills = SqlAlchemyFillRepository(self.connection)
+        self.trades = SqlAlchemyTradeRepository(self.connection)
         self.backtests = SqlAlchemyBacktestRepository(self.connection)
 
     def commit(self) -> None:

@@ -1,0 +1,100 @@
+"""In-memory repositories of live trading's records (subaccounts, orders, fills, trades) over an
+:class:`~sixbtc.adapters.memory.unit_of_work.InMemoryStore`: a unit of work sees its own changes
+and the store's committed records; commit publishes its changes, anything else discards them."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+from sixbtc.application.errors import DuplicateRecord, NotFound
+from sixbtc.domain.orders import Fill, Order, OrderStatus
+from sixbtc.domain.subaccount import Subaccount
+from sixbtc.domain.trade import Trade
+
+T = TypeVar("T")
+
+
+class Keyed(Generic[T]):
+    """Records by key: the committed ones (``committed``, shared) and this unit of work's."""
+
+    def __init__(self, what: str, committed: dict, key: Callable[[T], Hashable]) -> None:
+        self.what, self.committed, self.key = what, committed, key
+        self.changed: dict[Hashable, T] = {}
+
+    def add(self, record: T) -> None:
+        key = self.key(record)
+        if key in self.changed or key in self.committed:
+            raise DuplicateRecord(f"{self.what} {key} already exists")
+        self.changed[key] = record
+
+    def get(self, key: Hashable) -> T:
+        if key not in self.changed:
+            if key not in self.committed:
+                raise NotFound(f"{self.what} {key} does not exist")
+            self.changed[key] = copy.copy(self.committed[key])
+        return self.changed[key]
+
+    def save(self, record: T) -> None:
+        key = self.key(record)
+        if key not in self.changed and key not in self.committed:
+            raise NotFound(f"{self.what} {key} does not exist")
+        self.changed[key] = record
+
+    def all(self) -> list[T]:
+        return [self.get(key) for key in {**self.committed, **self.changed}]
+
+    def publish(self) -> None:
+        self.committed.update({key: copy.copy(record) for key, record in self.changed.items()})
+
+
+class InMemorySubaccountRepository(Keyed[Subaccount]):
+    def __init__(self, committed: dict) -> None:
+        super().__init__("subaccount", committed, lambda s: s.id)
+
+    def all(self) -> list[Subaccount]:
+        return sorted(super().all(), key=lambda s: s.id)
+
+
+class InMemoryOrderRepository(Keyed[Order]):
+    def __init__(self, committed: dict) -> None:
+        super().__init__("order", committed, lambda o: o.client_order_id)
+
+    def unsettled(self, subaccount: int) -> list[Order]:
+        found = [
+            o
+            for o in self.all()
+            if o.request.subaccount == subaccount
+            and o.status in (OrderStatus.PENDING, OrderStatus.OPEN)
+        ]
+        return sorted(found, key=lambda o: (o.created_at, o.client_order_id))
+
+
+class InMemoryFillRepository:
+    def __init__(self, committed: list[Fill], orders: InMemoryOrderRepository) -> None:
+        self.committed, self.orders = committed, orders
+        self.added: list[Fill] = []
+
+    def add(self, fill: Fill) -> None:
+        self.orders.get(fill.client_order_id)  # NotFound for an order never recorded
+        self.added.append(fill)
+
+    def for_order(self, client_order_id: str) -> list[Fill]:
+        return [f for f in (*self.committed, *self.added) if f.client_order_id == client_order_id]
+
+    def publish(self) -> None:
+        self.committed.extend(self.added)
+
+
+class InMemoryTradeRepository(Keyed[Trade]):
+    def __init__(self, committed: dict) -> None:
+        super().__init__("trade", committed, lambda t: t.id)
+
+    def for_strategy(self, strategy_id: uuid.UUID) -> list[Trade]:
+        found = [t for t in self.all() if t.strategy_id == strategy_id]
+        return sorted(found, key=lambda t: (t.entry_time, t.id.int))
+
+    def open_for(self, strategy_id: uuid.UUID) -> list[Trade]:
+        return [t for t in self.for_strategy(strategy_id) if t.is_open]
