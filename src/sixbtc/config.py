@@ -113,12 +113,6 @@ class ThreadsConfig:
 
 
 @attrs.frozen
-class CostsConfig:
-    fee: float = attrs.field(default=_default(Costs, "fee"), validator=non_negative)
-    slippage: float = attrs.field(default=_default(Costs, "slippage"), validator=non_negative)
-
-
-@attrs.frozen
 class GridConfig:
     stop_loss: tuple[float, ...] = attrs.field(
         default=_default(ParameterGrid, "stop_loss"), validator=non_empty
@@ -155,7 +149,7 @@ class BacktesterConfig:
     timeframes: tuple[str, ...] = attrs.field(default=("5m", "15m", "30m", "1h", "4h", "1d"))
     coins: int = attrs.field(default=_default(BacktestSettings, "coins"), validator=at_least_one)
     claim_lease_minutes: float = attrs.field(default=5.0, validator=positive)
-    costs: CostsConfig = CostsConfig()
+    costs: Costs = attrs.field(factory=Costs)
     grid: GridConfig = GridConfig()
 
     @timeframes.validator
@@ -193,25 +187,9 @@ class RotatorConfig:
 
 
 @attrs.frozen
-class RetirementConfig:
-    min_score: float = attrs.field(
-        default=_default(RetirementPolicy, "min_score"), validator=score_range
-    )
-    max_degradation: float = attrs.field(
-        default=_default(RetirementPolicy, "max_degradation"), validator=non_negative
-    )
-    max_drawdown: float = attrs.field(
-        default=_default(RetirementPolicy, "max_drawdown"), validator=fraction
-    )
-    min_trades: int = attrs.field(
-        default=_default(RetirementPolicy, "min_trades"), validator=non_negative
-    )
-
-
-@attrs.frozen
 class MonitorConfig:
     check_interval_minutes: float = attrs.field(default=15.0, validator=positive)
-    retirement: RetirementConfig = RetirementConfig()
+    retirement: RetirementPolicy = attrs.field(factory=RetirementPolicy)
 
 
 @attrs.frozen
@@ -250,68 +228,14 @@ class SandboxConfig:
     workers: int = attrs.field(default=0, validator=non_negative)  # 0: one per core
 
 
-@attrs.frozen
-class RobustnessConfig:
-    min_deflated_sharpe: float = attrs.field(
-        default=_default(RobustnessPolicy, "min_deflated_sharpe"), validator=fraction
-    )
-    max_permutation_p: float = attrs.field(
-        default=_default(RobustnessPolicy, "max_permutation_p"), validator=fraction
-    )
-    min_trades_training: int = attrs.field(
-        default=_default(RobustnessPolicy, "min_trades_training"), validator=non_negative
-    )
-    min_trades_holdout: int = attrs.field(
-        default=_default(RobustnessPolicy, "min_trades_holdout"), validator=non_negative
-    )
-    #: Markets with permuted bar returns per permutation test; 0 turns the test off (only with
-    #: max_permutation_p 1: the smallest p-value, 1 / (permutations + 1), must be attainable).
-    permutations: int = attrs.field(
-        default=_default(RobustnessPolicy, "permutations"), validator=non_negative
-    )
-
-
-@attrs.frozen
-class WeightsConfig:
-    expectancy: float = attrs.field(
-        default=_default(ScoringWeights, "expectancy"), validator=non_negative
-    )
-    sharpe: float = attrs.field(default=_default(ScoringWeights, "sharpe"), validator=non_negative)
-    win_rate: float = attrs.field(
-        default=_default(ScoringWeights, "win_rate"), validator=non_negative
-    )
-    drawdown: float = attrs.field(
-        default=_default(ScoringWeights, "drawdown"), validator=non_negative
-    )
-    recency: float = attrs.field(
-        default=_default(ScoringWeights, "recency"), validator=non_negative
-    )
-
-
-@attrs.frozen
-class BoundsConfig:
-    expectancy_full: float = attrs.field(
-        default=_default(ScoringBounds, "expectancy_full"), validator=positive
-    )
-    sharpe_full: float = attrs.field(
-        default=_default(ScoringBounds, "sharpe_full"), validator=positive
-    )
-    drawdown_zero: float = attrs.field(
-        default=_default(ScoringBounds, "drawdown_zero"), validator=positive
-    )
-    recency_offset: float = attrs.field(
-        default=_default(ScoringBounds, "recency_offset"), validator=non_negative
-    )
-
-
 def _default_min_trades() -> dict[str, int]:
     return {"5m": 50, "15m": 40, "30m": 30, "1h": 20, "4h": 10, "1d": 5}
 
 
 @attrs.frozen
 class ScoringConfig:
-    weights: WeightsConfig = WeightsConfig()
-    bounds: BoundsConfig = BoundsConfig()
+    weights: ScoringWeights = attrs.field(factory=ScoringWeights)
+    bounds: ScoringBounds = attrs.field(factory=ScoringBounds)
     training_weight: float = attrs.field(
         default=_default(ScoringPolicy, "training_weight"), validator=fraction
     )
@@ -386,7 +310,7 @@ class Config:
     generator: GeneratorConfig = GeneratorConfig()
     validator: ValidatorConfig = ValidatorConfig()
     sandbox: SandboxConfig = SandboxConfig()
-    robustness: RobustnessConfig = RobustnessConfig()
+    robustness: RobustnessPolicy = attrs.field(factory=RobustnessPolicy)
     scoring: ScoringConfig = ScoringConfig()
     database: DatabaseConfig = DatabaseConfig()
     market_data: MarketDataConfig = MarketDataConfig()
@@ -408,10 +332,6 @@ class Config:
         except ValueError as error:
             raise ConfigError(f"scoring.{error}") from None
         try:
-            self.robustness_policy()
-        except ValueError as error:
-            raise ConfigError(f"robustness.{error}") from None
-        try:
             self.parameter_grid().combinations()
         except ValueError as error:
             raise ConfigError(f"backtester.grid: {error}") from None
@@ -419,18 +339,18 @@ class Config:
     def scoring_policy(self) -> ScoringPolicy:
         s = self.scoring
         return ScoringPolicy(
-            weights=ScoringWeights(**attrs.asdict(s.weights)),
-            bounds=ScoringBounds(**attrs.asdict(s.bounds)),
+            weights=s.weights,
+            bounds=s.bounds,
             training_weight=s.training_weight,
             holdout_weight=s.holdout_weight,
             min_trades={Timeframe.parse(k): v for k, v in s.min_trades.items()},
         )
 
     def robustness_policy(self) -> RobustnessPolicy:
-        return RobustnessPolicy(**attrs.asdict(self.robustness))
+        return self.robustness
 
     def retirement_policy(self) -> RetirementPolicy:
-        return RetirementPolicy(**attrs.asdict(self.monitor.retirement))
+        return self.monitor.retirement
 
     def live_selection(self) -> LiveSelection:
         r = self.rotator
@@ -445,7 +365,7 @@ class Config:
         return ParameterGrid(**attrs.asdict(self.backtester.grid))
 
     def costs(self) -> Costs:
-        return Costs(**attrs.asdict(self.backtester.costs))
+        return self.backtester.costs
 
     def timeframes(self) -> list[Timeframe]:
         return [Timeframe.parse(label) for label in self.backtester.timeframes]
@@ -505,8 +425,16 @@ def _build(cls: type, data: Mapping[str, Any], path: str) -> Any:
     }
     try:
         return cls(**kwargs)
-    except ConfigError as error:
-        raise ConfigError(f"{path}.{error}" if path else str(error)) from None
+    except (ConfigError, ValueError) as error:  # a value object refusing a value names its field
+        raise ConfigError(_within(path, str(error), fields)) from None
+
+
+def _within(path: str, message: str, fields: set[str]) -> str:
+    """``message`` of a section at ``path``: ``path.field: ...`` when it names a field."""
+    if not path:
+        return message
+    named = message.split(":", 1)[0].split(".", 1)[0] in fields
+    return f"{path}.{message}" if named else f"{path}: {message}"
 
 
 def _set_path(tree: dict[str, Any], keys: list[str], value: Any) -> None:

@@ -29,6 +29,18 @@ class RetirementPolicy:
     max_drawdown: float = 0.30
     min_trades: int = 10
 
+    def __attrs_post_init__(self) -> None:
+        if not 0 <= self.min_score <= 100:
+            raise ValueError(f"min_score: {self.min_score}; expected a score between 0 and 100")
+        if self.max_degradation < 0:
+            raise ValueError(f"max_degradation: {self.max_degradation}; expected a number >= 0")
+        if not 0 <= self.max_drawdown <= 1:
+            raise ValueError(
+                f"max_drawdown: {self.max_drawdown}; expected a fraction between 0 and 1"
+            )
+        if self.min_trades < 0:
+            raise ValueError(f"min_trades: {self.min_trades}; expected an integer >= 0")
+
     def reason_to_retire(self, record: LiveRecord) -> Reason | None:
         """The retirement reason (with its figures), or None to keep trading."""
         if record.drawdown > self.max_drawdown:

@@ -39,10 +39,10 @@ class ScoringWeights:
         values = attrs.asdict(self)
         for name, value in values.items():
             if value < 0:
-                raise ValueError(f"weights.{name}: {value} is negative; expected >= 0")
+                raise ValueError(f"{name}: {value} is negative; expected >= 0")
         total = sum(values.values())
         if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"weights: they sum to {total}; expected 1.0")
+            raise ValueError(f"they sum to {total}; expected 1.0")
 
 
 @attrs.frozen
@@ -62,7 +62,7 @@ class ScoringBounds:
         for name in ("expectancy_full", "sharpe_full", "drawdown_zero"):
             value = getattr(self, name)
             if value <= 0:
-                raise ValueError(f"bounds.{name}: {value}; expected a number > 0")
+                raise ValueError(f"{name}: {value}; expected a number > 0")
 
 
 @attrs.frozen
