@@ -4,11 +4,13 @@ the live exchange speak. Sides are a :class:`Side`, never strings."""
 from __future__ import annotations
 
 import enum
+import math
 import uuid
 from datetime import datetime
 
 import attrs
 
+from sixbtc.domain.backtest import ExecutionParameters
 from sixbtc.domain.position import Direction
 
 
@@ -121,3 +123,13 @@ class Fill:
     price: float
     fee: float
     at: datetime
+
+
+@attrs.frozen
+class Protection:
+    """What an order that opens a position attaches to it at the fill: stop, target and holding
+    time of ``parameters`` (fractions of the fill price, or multiples of ``atr``, the ATR of the
+    bars closed before the entry)."""
+
+    parameters: ExecutionParameters
+    atr: float = math.nan

@@ -36,6 +36,15 @@ class ExitReason(enum.StrEnum):
     END = "end"
 
 
+def wanted(signal: int, held: Direction | None) -> Direction | None:
+    """The position a signal of the last closed bar asks for at the next open: an opposite signal
+    exits (flat: never a reversal in the same step), a signal while flat enters its direction, any
+    other signal keeps what is held."""
+    if held is not None:
+        return None if signal == -int(held) else held
+    return Direction(signal) if signal else None
+
+
 @attrs.frozen
 class Bar:
     """One closed candle's prices."""
@@ -121,10 +130,10 @@ class OpenPosition:
         return None
 
 
-def average_true_range_before(
+def average_true_range(
     high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int
 ) -> list[float]:
-    """For each bar, the ATR of the bars closed before it (NaN until ``period`` have closed).
+    """For each bar, the ATR including it (NaN until ``period`` bars have closed).
 
     True range: high - low for the first bar, else ``max(high, previous close) - min(low,
     previous close)``. ATR: the mean of the first ``period`` true ranges, then Wilder's
@@ -135,10 +144,17 @@ def average_true_range_before(
     for i in range(1, bars):
         previous_close = float(close[i - 1])
         ranges.append(max(float(high[i]), previous_close) - min(float(low[i]), previous_close))
-    atr_after = [math.nan] * bars  # ATR including bar i
+    atr = [math.nan] * bars
     for i in range(period - 1, bars):
         if i == period - 1:
-            atr_after[i] = sum(ranges[:period]) / period
+            atr[i] = sum(ranges[:period]) / period
         else:
-            atr_after[i] = (atr_after[i - 1] * (period - 1) + ranges[i]) / period
-    return [math.nan, *atr_after[:-1]][:bars]
+            atr[i] = (atr[i - 1] * (period - 1) + ranges[i]) / period
+    return atr
+
+
+def average_true_range_before(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int
+) -> list[float]:
+    """For each bar, the ATR of the bars closed before it: what an entry at its open knows."""
+    return [math.nan, *average_true_range(high, low, close, period)[:-1]][: len(close)]
