@@ -130,3 +130,27 @@ def test_thirty_coins_trade_side_by_side_in_one_subaccount():
         ]
     assert sum(len(t) for t in got.values()) > 300
     assert {t.direction for trades in got.values() for t in trades} == set(Direction)
+
+
+def test_sync_processes_each_bar_once_and_cash_follows_the_fills():
+    bars = [(100, 100, 100, 100), (100, 101, 99.5, 100.5), (100.5, 103, 100, 102), (102,) * 4]
+    m = market(bars, [1, 0, 0, 0])
+    costs = Costs(fee=0.001, slippage=0.0)
+    params = ExecutionParameters(stop_loss=0.02, take_profit=0.02, leverage=2.0, max_hold_bars=5)
+    exchange = PaperExchange(costs)
+    exchange.fund(SUBACCOUNT, 1000.0)
+    assert exchange.sync(m.candles.slice(0, 1)) == 1
+    order = OrderRequest("e0", SUBACCOUNT, "BTC", Side.BUY, 4.0)
+    exchange.place_order(order, Protection(params))
+    exchange.place_order(order, Protection(params))  # a retry: the same client id trades once
+    assert exchange.sync(m.candles.slice(0, 2)) == 1  # bar 0 again is not processed twice
+    assert exchange.positions(SUBACCOUNT)[0].amount == 4.0
+    assert exchange.balance(SUBACCOUNT) == pytest.approx(1000.0 - 0.4 + 4 * 0.5)
+    assert exchange.sync(m.candles) == 2  # the target (102) fills in bar 2
+    (trade,) = exchange.closed_trades(SUBACCOUNT)
+    assert (trade.reason, trade.exit_price) == (ExitReason.TAKE_PROFIT, 102.0)
+    fees = 4 * 100 * 0.001 + 4 * 102 * 0.001
+    assert exchange.balance(SUBACCOUNT) == pytest.approx(1000.0 + 4 * 2.0 - fees)
+    entry_fill, exit_fill = exchange.fills(SUBACCOUNT)
+    assert (entry_fill.client_order_id, exit_fill.side) == ("e0", Side.SELL)
+    assert trade.return_on_margin == pytest.approx((4 * 2.0 - fees) / (4 * 100 / 2.0))

@@ -18,9 +18,11 @@ from __future__ import annotations
 from collections import defaultdict
 
 import attrs
+import numpy as np
 
 from sixbtc.adapters.engine.run import SimulatedTrade
 from sixbtc.domain.backtest import Costs
+from sixbtc.domain.candles import Candles
 from sixbtc.domain.orders import OrderFill, OrderRequest, Position, Protection, Side
 from sixbtc.domain.position import Bar, Direction, Exit, ExitReason, OpenPosition
 
@@ -55,6 +57,7 @@ class PaperExchange:
         #: Bars processed per symbol: a position's holding time counts them.
         self._bars: dict[str, int] = defaultdict(int)
         self._last_close: dict[str, float] = {}
+        self._last_time: dict[str, int] = {}
 
     def fund(self, subaccount: int, amount: float) -> None:
         """Move ``amount`` from the main account to the subaccount (negative: back)."""
@@ -97,6 +100,16 @@ class PaperExchange:
         else:
             book.pending.append((order, protection))
 
+    def sync(self, candles: Candles) -> int:
+        """Process the closed bars of ``candles`` newer than the last one processed for their
+        symbol (a window that overlaps what was seen is fine); returns how many were new."""
+        last = self._last_time.get(candles.symbol)
+        start = 0 if last is None else int(np.searchsorted(candles.time, last, side="right"))
+        c = candles
+        for i in range(start, len(c)):
+            self.on_bar(c.symbol, int(c.time[i]), Bar(c.open[i], c.high[i], c.low[i], c.close[i]))
+        return len(c) - start
+
     def on_bar(self, symbol: str, time: int, bar: Bar) -> None:
         """Process one closed bar of ``symbol`` (opening at ``time``, UTC ms) on every book."""
         index = self._bars[symbol]
@@ -111,6 +124,7 @@ class PaperExchange:
             if exit is not None:
                 self._close(book, symbol, time, exit, None)
         self._last_close[symbol] = bar.close
+        self._last_time[symbol] = time
 
     def _open(self, book: _Book, symbol: str, time: int, bar: Bar, index: int) -> None:
         """At the bar's open: an exit order or a gap closes; a waiting entry opens."""
