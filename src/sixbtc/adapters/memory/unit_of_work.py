@@ -25,6 +25,7 @@ from sixbtc.adapters.memory.trading import (
 from sixbtc.application.errors import DuplicateStrategy, NotFound
 from sixbtc.domain.backtest import BacktestResult
 from sixbtc.domain.orders import Fill, Order
+from sixbtc.domain.retest import RetestSchedule
 from sixbtc.domain.retry import WorkFailure
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy
 from sixbtc.domain.subaccount import Subaccount
@@ -147,26 +148,13 @@ class InMemoryClaimRepository:
     def claim_due_for_retest(
         self, cutoff: datetime, limit: int, owner: str, now: datetime, lease: timedelta
     ) -> list[Strategy]:
-        due = [
-            s
+        free = {
+            s.id: s
             for s in self._strategies.all()
-            if s.status is Status.ACTIVE
-            and (
-                s.score_backtest is None
-                or s.last_backtested_at is None
-                or s.last_backtested_at <= cutoff
-            )
-            and self._claimable(s, now)
-        ]
-        due.sort(
-            key=lambda s: (
-                s.score_backtest is not None,
-                s.last_backtested_at is not None,
-                s.last_backtested_at or now,
-                s.id.int,
-            )
-        )
-        return self._take(due[:limit], owner, now, lease)
+            if s.status is Status.ACTIVE and self._claimable(s, now)
+        }
+        due = RetestSchedule(now - cutoff).due([s.standing() for s in free.values()], now, limit)
+        return self._take([free[d.strategy_id] for d in due], owner, now, lease)
 
     def _holds(self, strategy_id: uuid.UUID, owner: str) -> bool:
         claim = self.claims.get(strategy_id)
