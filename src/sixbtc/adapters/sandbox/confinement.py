@@ -5,9 +5,10 @@ Layers, each applied where the platform allows and reported by name so the paren
 holds. The server (:func:`confine_server`): descriptors closed, a private network namespace, an
 unprivileged user, no new privileges, not traceable, Landlock (no file system access at all, no
 TCP, no signals or abstract sockets outside the sandbox) and resource limits. A strategy process
-(:func:`confine_strategy_process`) adds its own nested Landlock domain, so that it cannot signal
-or trace the server it was forked from, and limits of its own: no new processes, CPU time and
-memory. The environment is cleaned by the parent when it starts the server.
+(:func:`confine_strategy_process`) holds no descriptor but its two pipes, adds its own nested
+Landlock domain, so that it cannot signal or trace the server it was forked from, limits of its
+own (no new processes, CPU time and memory) and dies with the server. The environment is cleaned
+by the parent when it starts the server.
 """
 
 from __future__ import annotations
@@ -77,8 +78,24 @@ def drop_root() -> bool:
     return True
 
 
+def close_descriptors_but(keep: set[int]) -> None:
+    """Close every descriptor from 0 except ``keep``, without listing them (``/proc`` may be out of
+    reach): up to the descriptor limit, above which none can have been opened since it was set."""
+    top = max(MAX_DESCRIPTORS, *keep, 0) + 1
+    with contextlib.suppress(ValueError, OSError):
+        top = max(top, min(resource.getrlimit(resource.RLIMIT_NOFILE)[1], 1 << 20))
+    low = 0
+    for high in [*sorted(keep), top]:
+        if low < high:  # os.closerange(n, n) would close everything from n (close_range(n, -1))
+            os.closerange(low, high)
+        low = high + 1
+
+
 def die_with_parent(parent: int) -> None:
-    """SIGKILL when ``parent`` (a single-threaded fork server) dies; if it already has, exit now."""
+    """SIGKILL when ``parent`` dies; if it already has, exit now. ``parent`` must be this process's
+    parent, and the thread that forked it must live as long as it does (the kernel sends the
+    signal when that thread ends): the fork server's main thread. Call it after every change of
+    credentials (user, group, capabilities), since the kernel clears it on those."""
     if _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0) != 0:  # SIGKILL
         raise _os_error("prctl(PR_SET_PDEATHSIG)")
     if os.getppid() != parent:
@@ -181,13 +198,11 @@ def confine_strategy_process(
     Every descriptor but ``keep_fds`` is closed, from 0: the server closed its standard streams, so
     its pipes may have reused 0-2, and a strategy process that kept a copy of a pipe's write end
     would never see the end of its requests (it would outlive the server forever)."""
-    for fd in range(MAX_DESCRIPTORS):
-        if fd not in keep_fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-    die_with_parent(server)
-    applied = ["strategy_closed_descriptors", "die_with_server", *_landlock("strategy_")]
+    close_descriptors_but(keep_fds)
+    applied = ["strategy_closed_descriptors", *_landlock("strategy_")]
     limit_resources(memory_bytes, cpu_seconds_total)
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
     applied.append("strategy_resource_limits")
+    die_with_parent(server)  # last: nothing after it changes the process's credentials
+    applied.append("die_with_server")
     return applied

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import math
 import os
 import select
 import struct
@@ -38,8 +39,17 @@ class ChannelClosed(Exception):
     """The other end closed the pipe (the worker died or was killed)."""
 
 
+class FrameTooLarge(ChannelClosed):
+    """A frame announced more bytes than its limit (the sender broke the protocol)."""
+
+
 class ChannelTimeout(Exception):
     """No complete frame arrived before the deadline."""
+
+
+class Hangup(Exception):
+    """While waiting on one channel, another one that must stay quiet became readable: the fork
+    server's parent closed its end (it is gone) while the server waited on a strategy process."""
 
 
 def widen(fd: int) -> None:
@@ -52,22 +62,33 @@ def new_nonce() -> bytes:
     return os.urandom(NONCE_SIZE)
 
 
-def _wait(fd: int, deadline: float | None, readable: bool, what: str) -> None:
-    """Wait until ``fd`` is readable (or writable), or raise ChannelTimeout at ``deadline``."""
-    if deadline is None:
+def _wait(fd: int, deadline: float | None, readable: bool, what: str, hangup: int | None) -> None:
+    """Wait until ``fd`` is readable (or writable), or raise ChannelTimeout at ``deadline`` and
+    Hangup as soon as ``hangup`` (the read end of a pipe) is readable."""
+    if deadline is None and hangup is None:
         return
-    left = deadline - time.monotonic()
-    watched = ([fd], []) if readable else ([], [fd])
-    if left <= 0 or not any(select.select(*watched, [], left)[:2]):
+    poller = select.poll()  # not select(): a service may hold descriptors above FD_SETSIZE
+    poller.register(fd, select.POLLIN if readable else select.POLLOUT)
+    if hangup is not None:
+        poller.register(hangup, select.POLLIN)
+    left = None if deadline is None else deadline - time.monotonic()
+    if left is not None and left <= 0:
+        raise ChannelTimeout(f"{what} within the time limit")
+    ready = dict(poller.poll(None if left is None else math.ceil(left * 1000)))
+    if hangup is not None and ready.get(hangup):
+        raise Hangup("the watched channel became readable (its writer is gone)")
+    if not ready:
         raise ChannelTimeout(f"{what} within the time limit")
 
 
-def write_frame(fd: int, payload: bytes, deadline: float | None = None) -> None:
-    """Write one frame; with a ``deadline``, ``fd`` must be non-blocking."""
+def write_frame(
+    fd: int, payload: bytes, deadline: float | None = None, hangup: int | None = None
+) -> None:
+    """Write one frame; with a ``deadline`` or ``hangup``, ``fd`` must be non-blocking."""
     for part in (HEADER.pack(len(payload)), payload):
         data = memoryview(part)
         while data:
-            _wait(fd, deadline, readable=False, what=f"could not write {len(data)} bytes")
+            _wait(fd, deadline, False, f"could not write {len(data)} bytes", hangup)
             try:
                 written = os.write(fd, data)
             except BlockingIOError:
@@ -75,11 +96,11 @@ def write_frame(fd: int, payload: bytes, deadline: float | None = None) -> None:
             data = data[written:]
 
 
-def _read_exact(fd: int, size: int, deadline: float | None) -> bytearray:
+def _read_exact(fd: int, size: int, deadline: float | None, hangup: int | None) -> bytearray:
     buffer = bytearray(size)
     view = memoryview(buffer)
     while view:
-        _wait(fd, deadline, readable=True, what=f"no reply ({len(view)} bytes missing)")
+        _wait(fd, deadline, True, f"no reply ({len(view)} bytes missing)", hangup)
         count = os.readv(fd, [view])
         if not count:
             raise ChannelClosed("the other end closed the channel")
@@ -87,9 +108,12 @@ def _read_exact(fd: int, size: int, deadline: float | None) -> bytearray:
     return buffer
 
 
-def read_frame(fd: int, deadline: float | None = None, limit: int = MAX_REPLY) -> bytearray:
-    """One frame's payload; ``deadline`` is a ``time.monotonic()`` value (None: wait forever)."""
-    (size,) = HEADER.unpack(_read_exact(fd, HEADER.size, deadline))
+def read_frame(
+    fd: int, deadline: float | None = None, limit: int = MAX_REPLY, hangup: int | None = None
+) -> bytearray:
+    """One frame's payload; ``deadline`` is a ``time.monotonic()`` value (None: wait forever);
+    ``hangup``: a pipe watched meanwhile (see :func:`_wait`)."""
+    (size,) = HEADER.unpack(_read_exact(fd, HEADER.size, deadline, hangup))
     if size > limit:
-        raise ChannelClosed(f"frame of {size} bytes exceeds the limit of {limit}")
-    return _read_exact(fd, size, deadline)
+        raise FrameTooLarge(f"frame of {size} bytes exceeds the limit of {limit}")
+    return _read_exact(fd, size, deadline, hangup)

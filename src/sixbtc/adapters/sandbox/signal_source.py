@@ -32,7 +32,8 @@ from sixbtc.domain.candles import COLUMNS, Candles
 
 log = logging.getLogger(__name__)
 
-#: The only environment a worker gets: no secrets, one thread per numeric library.
+#: The only environment a worker gets: no secrets, one thread per numeric library, and no
+#: background thread of pyarrow's allocator, so that the fork server forks with one thread only.
 WORKER_ENVIRONMENT = {
     "PATH": "/usr/bin:/bin",
     "LANG": "C.UTF-8",
@@ -40,6 +41,7 @@ WORKER_ENVIRONMENT = {
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
     "NUMBA_NUM_THREADS": "1",
+    "JE_ARROW_MALLOC_CONF": "background_thread:false",
 }
 _STARTUP_SECONDS = 60.0
 #: Time a worker may take beyond a request's own wall-clock limit (to fork, to pass data on).
@@ -47,8 +49,9 @@ _MARGIN_SECONDS = 30.0
 
 
 class SandboxError(ApplicationError):
-    """The sandbox itself failed (a worker did not start or died, could not start a strategy
-    process, answered another request, or the sandbox was closed): not the strategy's fault."""
+    """The sandbox itself failed (a worker did not start, died, did not answer in time, could not
+    start a strategy process or answered another request; a strategy process was killed from
+    outside; or the sandbox was closed): not the strategy's fault."""
 
 
 class _Worker:
@@ -113,17 +116,38 @@ class _Worker:
         status = bytes(reply[protocol.NONCE_SIZE : protocol.NONCE_SIZE + 1])
         return status, reply[protocol.NONCE_SIZE + 1 :]
 
+    def stop(self) -> None:
+        """Kill the fork server (its strategy process dies with it); the pipes stay open."""
+        self.process.kill()
+
     def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
+        """Kill the fork server, reap it and close its pipes (by the thread that uses them)."""
+        self.stop()
         self.process.wait()
         self.process.stdin.close()
         self.process.stdout.close()
 
 
-def _kill_all(workers: list[_Worker], closed: threading.Event) -> None:
+def _stop_all(
+    live: list[_Worker],
+    idle: list[_Worker | None],
+    available: threading.Condition,
+    closed: threading.Event,
+) -> None:
+    """Stop every worker. One serving a request is only killed: the thread that uses it sees its
+    pipe close, raises SandboxError and retires it, so that no descriptor is closed (and perhaps
+    reused for another file) under a thread still reading or writing it."""
     closed.set()
-    for worker in list(workers):
+    with available:
+        idle_workers = [worker for worker in idle if worker is not None]
+        busy = [worker for worker in live if worker not in idle_workers]
+        for worker in idle_workers:
+            idle.remove(worker)
+            live.remove(worker)
+        available.notify_all()
+    for worker in busy:
+        worker.stop()
+    for worker in idle_workers:
         worker.kill()
 
 
@@ -153,14 +177,18 @@ class SandboxSignalSource:
         self.cpu_seconds = cpu_seconds
         self.memory_mb = memory_mb
         self.max_requests = max_requests
-        self._cpu_total = cpu_seconds * (max_requests + 1)
+        # A strategy process's lifetime CPU, one second above any request's soft limit (see
+        # worker._serve_strategy): past that soft limit is a timeout, the hard one a kill.
+        self._cpu_total = cpu_seconds * (max_requests + 1) + 1
         #: Idle workers, least recently used first; None is room to start one.
         self._idle: list[_Worker | None] = [None] * self.size
         self._available = threading.Condition()
         self._live: list[_Worker] = []
         self._logged_layers = False
         self._closed = threading.Event()
-        self._finalizer = weakref.finalize(self, _kill_all, self._live, self._closed)
+        self._finalizer = weakref.finalize(
+            self, _stop_all, self._live, self._idle, self._available, self._closed
+        )
 
     def _refuse_if_closed(self) -> None:
         if self._closed.is_set():
@@ -242,10 +270,14 @@ class SandboxSignalSource:
     def _ask(self, worker: _Worker, code: str, candles: Candles, fresh: bool) -> np.ndarray:
         try:
             status, payload = worker.ask(code, candles, self.cpu_seconds, fresh)
-        except protocol.ChannelTimeout:
+        except protocol.ChannelTimeout:  # the server enforces the limits: it is stuck
             worker.kill()
-            raise StrategyTimeout(f"no signals within {wall_seconds(self.cpu_seconds)} s") from None
-        except (protocol.ChannelClosed, OSError):  # the pipe broke or was closed under us
+            self._refuse_if_closed()
+            raise SandboxError(
+                "sandbox worker did not answer within the request's time limit "
+                f"({wall_seconds(self.cpu_seconds)} s) and its margin"
+            ) from None
+        except (protocol.ChannelClosed, OSError):  # the worker died, was killed or was closed
             worker.kill()
             self._refuse_if_closed()
             raise SandboxError("sandbox worker died") from None
@@ -270,10 +302,9 @@ class SandboxSignalSource:
         raise StrategyFailed(f"sandbox worker sent a malformed reply ({len(payload) + 1} bytes)")
 
     def close(self) -> None:
-        """Stop every worker; requests in flight and later ones raise SandboxError."""
+        """Stop every worker; requests in flight and later ones raise SandboxError. Safe to call
+        from any thread, while others are inside :meth:`signals`, and more than once."""
         self._finalizer()
-        with self._available:
-            self._available.notify_all()
 
     def __enter__(self) -> SandboxSignalSource:
         return self

@@ -14,6 +14,11 @@ A request marked ``fresh`` is answered by a process that has served nothing befo
 starts each group of requests it compares that way (see ``sixbtc.application.validate``).
 Each request gets ``cpu_seconds`` of CPU (past that the kernel stops the strategy process) and
 ``3 * cpu_seconds + 5`` seconds of wall-clock time, enforced by the server.
+
+No process outlives its use. A strategy process sees the end of its requests when the server goes,
+and is killed with it (:func:`.confinement.die_with_parent`). The server ends when its stdin closes:
+when its parent closes it or dies, even while it waits on a strategy process (it watches stdin
+meanwhile; the parent never sends a request before the reply to the last one).
 """
 
 from __future__ import annotations
@@ -101,17 +106,33 @@ class _StrategyProcess:
     def __init__(self, pid: int, requests: int, replies: int) -> None:
         self.code: str | None = None
         self.pid, self.requests, self.replies = pid, requests, replies
+        #: Its wait status once reaped.
+        self.status: int | None = None
         #: Its confinement layers, the first frame it sends.
         self.layers: list[str] = json.loads(protocol.read_frame(replies, time.monotonic() + 30))
 
+    def exited(self, within: float) -> bool:
+        """Whether the process exits (and is reaped) within ``within`` seconds."""
+        deadline = time.monotonic() + within
+        while self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = status
+            elif time.monotonic() >= deadline:
+                return False
+            else:
+                time.sleep(0.005)
+        return True
+
     def end(self) -> int:
         """Kill the process if it still runs, reap it and return its wait status."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
-        _, status = os.waitpid(self.pid, 0)
+        if self.status is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            _, self.status = os.waitpid(self.pid, 0)
         os.close(self.requests)
         os.close(self.replies)
-        return status
+        return self.status
 
 
 class ForkServer:
@@ -124,6 +145,8 @@ class ForkServer:
         # Opened before the lock-down: the server's size, to size a strategy process's memory limit.
         self._statm = os.open("/proc/self/statm", os.O_RDONLY)
         self._process: _StrategyProcess | None = None
+        #: The parent's request pipe, watched while a strategy process works (see the docstring).
+        self._parent: int | None = None
 
     def confine(self, requests: int, replies: int) -> list[str]:
         """Lock the server down; then fork a first strategy process to learn its layers."""
@@ -133,6 +156,7 @@ class ForkServer:
             {requests, replies, self._statm}, self._size() + 2 * self._extra, self.cpu_total
         )
         gc.freeze()  # the objects a fork shares, kept out of the collector so they stay shared
+        self._parent = requests
         self._process = self._fork()
         return layers + self._process.layers
 
@@ -174,7 +198,8 @@ class ForkServer:
         return process.end() if process else 0
 
     def answer(self, header: bytearray, body: bytearray) -> bytes:
-        """The reply to one request (its two frames), starting with its nonce."""
+        """The reply to one request (its two frames), starting with its nonce. Raises
+        protocol.Hangup when the parent goes away meanwhile."""
         nonce, code, cpu_seconds, bars, fresh = pickle.loads(header)
         deadline = time.monotonic() + wall_seconds(cpu_seconds)
         used = self._process is not None and self._process.code is not None
@@ -184,11 +209,12 @@ class ForkServer:
                 self._process = self._fork()
             except (protocol.ChannelClosed, protocol.ChannelTimeout) as error:
                 return nonce + protocol.BROKEN + f"no strategy process: {error}".encode()
-        self._process.code = code
+        process = self._process
+        process.code = code
         try:
-            protocol.write_frame(self._process.requests, header, deadline)
-            protocol.write_frame(self._process.requests, body, deadline)
-            reply = protocol.read_frame(self._process.replies, deadline, limit=bars + 4096)
+            protocol.write_frame(process.requests, header, deadline, self._parent)
+            protocol.write_frame(process.requests, body, deadline, self._parent)
+            reply = protocol.read_frame(process.replies, deadline, bars + 4096, self._parent)
         except protocol.ChannelTimeout:
             self._end_process()
             return (
@@ -196,8 +222,15 @@ class ForkServer:
                 + protocol.TIMEOUT
                 + f"no signals within {wall_seconds(cpu_seconds)} s".encode()
             )
+        except protocol.FrameTooLarge as error:
+            self._end_process()
+            return nonce + protocol.MALFORMED + str(error).encode()
         except (protocol.ChannelClosed, BrokenPipeError):
-            return nonce + _death(self._end_process(), cpu_seconds)
+            # Its pipe closes when it dies; if it lives on, its code closed the pipe itself.
+            if process.exited(within=1.0):
+                return nonce + _death(self._end_process(), cpu_seconds)
+            self._end_process()
+            return nonce + protocol.DIED + b"closed its pipe to the server"
         status = reply[protocol.NONCE_SIZE : protocol.NONCE_SIZE + 1]
         if reply[: protocol.NONCE_SIZE] != nonce or status not in (
             protocol.SIGNALS,
@@ -237,7 +270,10 @@ def _serve_strategy(runtime: StrategyRuntime, requests: int, replies: int, cpu_t
         arrays = pickle.loads(body)
         used = resource.getrusage(resource.RUSAGE_SELF)
         spent = math.ceil(used.ru_utime + used.ru_stime)
-        resource.setrlimit(resource.RLIMIT_CPU, (min(spent + cpu_seconds, cpu_total), cpu_total))
+        # The soft limit (SIGXCPU: a timeout) stays below the hard one (SIGKILL, which the parent
+        # takes for a kill from outside, not the strategy's fault).
+        soft = max(1, min(spent + cpu_seconds, cpu_total - 1))
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, cpu_total))
         try:
             reply = protocol.SIGNALS + runtime.signals(code, arrays).tobytes()
         except StrategyFailure as failure:
@@ -255,14 +291,15 @@ def main(argv: list[str]) -> None:
         os.dup2(null, fd)
     server = ForkServer(runtime, memory_mb, cpu_total)
     layers = server.confine(requests, replies)
-    protocol.write_frame(replies, protocol.READY + json.dumps({"layers": layers}).encode())
-    while True:
-        try:
+    try:
+        protocol.write_frame(replies, protocol.READY + json.dumps({"layers": layers}).encode())
+        while True:
             header, body = _read_request(requests)
-        except protocol.ChannelClosed:
-            server.close()
-            return
-        protocol.write_frame(replies, server.answer(header, body))
+            protocol.write_frame(replies, server.answer(header, body))
+    except (protocol.ChannelClosed, protocol.Hangup, BrokenPipeError):
+        pass  # the parent closed the channel or is gone
+    finally:
+        server.close()
 
 
 if __name__ == "__main__":
