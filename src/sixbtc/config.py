@@ -13,6 +13,7 @@ import os
 import re
 import types
 import typing
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,9 @@ fraction = _check(lambda v: 0 <= v <= 1, "a fraction between 0 and 1")
 non_empty = _check(lambda v: len(v) > 0, "a non-empty list")
 
 
-_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
+_SQLITE_SCHEMES = ("sqlite", "sqlite+pysqlite")
+_POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg")
+_EXPECTED_URL = "expected sqlite:///FILE or postgresql+psycopg://USER@HOST:PORT/DATABASE"
 
 
 def _hide_password(url: str) -> str:
@@ -62,26 +65,51 @@ def _hide_password(url: str) -> str:
 
 
 def database_url_problem(url: str) -> str | None:
-    """What is wrong with a ``database.url`` before any connection (None: nothing)."""
+    """What is wrong with a ``database.url`` before any connection (None: nothing): a scheme we
+    do not speak, a PostgreSQL URL that cannot be parsed or names no database, a SQLite file in a
+    folder that does not exist. Whatever it quotes of the URL has its password hidden."""
     scheme, separator, rest = url.partition("://")
-    expected = "expected sqlite:///FILE or postgresql+psycopg://USER@HOST:PORT/DATABASE"
     if not separator:
-        return expected
+        return _EXPECTED_URL
     if scheme in ("postgres", "postgres+psycopg"):
-        return f"the scheme postgres:// is not accepted; write postgresql+psycopg://{rest}"
-    if scheme not in _SCHEMES:
-        return f"the database {scheme!r} is not supported; {expected}"
-    if scheme == "sqlite":
-        path = rest[1:].split("?", 1)[0] if rest.startswith("/") else rest
-        if path in ("", ":memory:"):
-            return None
-        folder = Path(path).expanduser().resolve().parent
-        if not folder.is_dir():
-            return (
-                f"the folder {folder} of the SQLite file does not exist; create it or fix the path"
-            )
-    elif not rest.partition("/")[2]:
-        return f"no database name after the host; {expected}"
+        return (
+            "the scheme postgres:// is not accepted (SQLAlchemy dropped it); write "
+            f"{_hide_password('postgresql+psycopg://' + rest)}"
+        )
+    backend, _, driver = scheme.partition("+")
+    if backend == "postgresql" and scheme not in _POSTGRES_SCHEMES:
+        return (
+            f"the PostgreSQL driver {driver!r} is not the one sixbtc uses (psycopg 3); write "
+            f"{_hide_password('postgresql+psycopg://' + rest)}"
+        )
+    if scheme in _SQLITE_SCHEMES:
+        return _sqlite_problem(rest)
+    if scheme not in _POSTGRES_SCHEMES:
+        return f"the database {scheme!r} is not supported; {_EXPECTED_URL}"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as error:
+        return f"cannot be parsed ({error}); {_EXPECTED_URL}"
+    if not parts.path.strip("/"):
+        return f"no database name after the host; {_EXPECTED_URL}"
+    return None
+
+
+def _sqlite_problem(rest: str) -> str | None:
+    """What is wrong with the part of a SQLite URL after ``sqlite://`` (None: nothing)."""
+    path = rest[1:].split("?", 1)[0] if rest.startswith("/") else rest
+    if path in ("", ":memory:"):
+        return None
+    file = Path(path).resolve()  # as SQLite will open it: relative to here, no ~ expansion
+    if file.is_dir():
+        return f"{file} is a folder; expected the path of a SQLite file (new or existing)"
+    if not file.parent.is_dir():
+        hint = " (~ is not expanded; write the full path)" if path.startswith("~") else ""
+        return (
+            f"the folder {file.parent} of the SQLite file does not exist{hint}; create it or fix "
+            "the path"
+        )
     return None
 
 

@@ -38,6 +38,11 @@ def run(capsys, monkeypatch, url: str, *argv: str) -> tuple[int, str]:
         ("mysql://u@localhost/db", "the database 'mysql' is not supported"),
         ("sqlite:////no/such/folder/x.db", "the folder /no/such/folder of the SQLite file"),
         ("postgresql+psycopg://u:secret@localhost", "no database name"),
+        ("postgres://u:secret@localhost/db", "write postgresql+psycopg://u:***@localhost/db"),
+        ("postgresql+asyncpg://u:secret@h/db", "the PostgreSQL driver 'asyncpg' is not"),
+        ("postgresql+psycopg://u:secret@h:99999/db", "cannot be parsed (Port out of range"),
+        ("sqlite:////tmp", "/tmp is a folder; expected the path of a SQLite file"),
+        ("sqlite:///~/no-such-folder-x/x.db", "(~ is not expanded; write the full path)"),
         ("sixbtc.db", "expected sqlite:///FILE"),
     ],
 )
