@@ -196,8 +196,8 @@ def check_database(engine: sa.Engine) -> tuple[list[str], dict[str, object]]:
     with engine.connect() as c:
         rows = c.execute(
             sa.text(
-                "SELECT id, status, score_backtest, retired_reason, claimed_by, work_failures "
-                "FROM strategies"
+                "SELECT id, status, score_backtest, retired_reason, claimed_by, claim_expires_at, "
+                "work_failures FROM strategies"
             )
         ).all()
         events = c.execute(
@@ -244,7 +244,14 @@ def check_database(engine: sa.Engine) -> tuple[list[str], dict[str, object]]:
         problems.append(f"{len(initial)} strategies backtested twice: {initial[:3]}")
     held = [row.id for row in rows if row.claimed_by]
     if held:
-        problems.append(f"{len(held)} claims left: {held[:3]}")
+        problems.append(
+            f"{len(held)} claims left: "
+            + "; ".join(
+                f"{row.id} {row.status} by {row.claimed_by} until {row.claim_expires_at}"
+                for row in rows
+                if row.claimed_by
+            )
+        )
     blamed = [
         row.retired_reason
         for row in rows

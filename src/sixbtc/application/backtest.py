@@ -94,9 +94,12 @@ class Backtester:
             else None
         )
 
-    def initial(self, strategy_id: uuid.UUID) -> BacktestResult | None:
+    def initial(
+        self, strategy_id: uuid.UUID, claimed_by: str | None = None
+    ) -> BacktestResult | None:
         """Backtest a VALIDATED strategy on every timeframe and combination, choose on training,
-        judge on holdout, then store the result and let the gates and the pool decide.
+        judge on holdout, then store the result and let the gates and the pool decide; the
+        claim of ``claimed_by`` ends in the same commit as the decision.
 
         Returns the stored result, or None when the strategy was retired for a backtest error.
         """
@@ -113,14 +116,17 @@ class Backtester:
                         "strategy %s passed the research gates: %s", strategy_id, verdict.figures
                     )
         except StrategyCodeFailed as failure:
-            self._decide(
-                strategy_id, Status.VALIDATED, None, Reason(Code.BACKTEST_ERROR, str(failure))
-            )
+            failed = Reason(Code.BACKTEST_ERROR, str(failure))
+            self._decide(strategy_id, Status.VALIDATED, None, failed, claimed_by)
             return None
-        self._decide(strategy_id, Status.VALIDATED, search.result, problem, coins=search.coins)
+        self._decide(
+            strategy_id, Status.VALIDATED, search.result, problem, claimed_by, coins=search.coins
+        )
         return search.result
 
-    def retest(self, strategy_id: uuid.UUID) -> BacktestResult | None:
+    def retest(
+        self, strategy_id: uuid.UUID, claimed_by: str | None = None
+    ) -> BacktestResult | None:
         """Re-backtest an ACTIVE strategy on its timeframe with its parameters and the coins of its
         initial backtest (the current coins for a strategy that recorded none), windows rolled to
         now; store the result and let the pool keep or retire it. A coin the market data no longer
@@ -128,7 +134,7 @@ class Backtester:
 
         Only the trade-count gates apply to a re-backtest, and only to a score the pool would keep
         (at least the entry score): the parameters are not searched again, so there is no new
-        selection to deflate or permute.
+        selection to deflate or permute. The claim of ``claimed_by`` ends with the decision.
 
         Returns the stored result, or None when the strategy was retired for a backtest error.
         """
@@ -137,14 +143,13 @@ class Backtester:
         try:
             result = self._rerun(strategy, now)
         except StrategyCodeFailed as failure:
-            self._decide(
-                strategy_id, Status.ACTIVE, None, Reason(Code.BACKTEST_ERROR, str(failure))
-            )
+            failed = Reason(Code.BACKTEST_ERROR, str(failure))
+            self._decide(strategy_id, Status.ACTIVE, None, failed, claimed_by)
             return None
         problem = None
         if self.gates is not None and result.score >= self.settings.pool.min_score_entry:
             problem = self.gates.trade_counts_problem(result)
-        self._decide(strategy_id, Status.ACTIVE, result, problem)
+        self._decide(strategy_id, Status.ACTIVE, result, problem, claimed_by)
         return result
 
     def _would_enter(self, score: float) -> bool:
@@ -234,10 +239,12 @@ class Backtester:
         status: Status,
         result: BacktestResult | None,
         problem: Reason | None,
+        claimed_by: str | None,
         coins: tuple[str, ...] | None = None,
     ) -> None:
         """Record ``result`` (if any) and the decision in one committed unit of work: retire for
-        ``problem``, else let the pool admit (VALIDATED) or re-score (ACTIVE) the strategy."""
+        ``problem``, else let the pool admit (VALIDATED) or re-score (ACTIVE) the strategy; the
+        claim of ``claimed_by`` ends with it (a crash after the commit leaves no claim behind)."""
         with self.uow as uow:
             strategy = self._current(uow, strategy_id, status)
             uow.lock_pool()  # decisions are timed, and so ordered, under the pool lock
@@ -273,4 +280,6 @@ class Backtester:
             else:
                 assert result is not None
                 rescore(uow, pool, strategy, result.score, at=at, service=service)
+            if claimed_by is not None:
+                uow.claims.release(strategy_id, claimed_by)
             uow.commit()

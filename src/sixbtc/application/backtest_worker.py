@@ -60,7 +60,7 @@ class BacktestWorker:
         run = self.backtester.retest if kind is RunKind.RETEST else self.backtester.initial
         try:
             with self.claims.renewing([strategy.id]):
-                result = run(strategy.id)
+                result = run(strategy.id, claimed_by=self.owner)
         except Exception as error:
             self.claims.defer(strategy.id, error)
             raise

@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 from types import SimpleNamespace
 
+import attrs
 import numpy as np
 import pytest
 from tests.factories import claim_keeper, make_strategy
@@ -172,6 +173,33 @@ def test_a_dead_workers_claim_expires_and_is_taken_over() -> None:
     assert survivor.tick() is None
     clock.advance(lease)
     assert survivor.tick().strategy_id == strategy_id
+
+
+def test_the_decision_ends_the_claim_even_if_the_worker_dies_right_after_it() -> None:
+    store, clock = InMemoryStore(), ManualClock(NOW)
+    strategy_id = stored(store, "cross")
+    w = worker(store, clock, Signals())
+    gone = RuntimeError("the process was killed after the decision's commit")
+    dies = SimpleNamespace(
+        owner=w.claims.owner,
+        lease=w.claims.lease,
+        renewing=w.claims.renewing,
+        release=_raise(gone),
+        defer=_raise(gone),
+    )
+    w = attrs.evolve(w, claims=dies)
+    with pytest.raises(RuntimeError, match="killed"):
+        w.tick()
+    decided, _ = current(store, strategy_id)
+    assert decided.status is not Status.VALIDATED
+    assert store.claims == {}  # no claim outlives the work it was for
+
+
+def _raise(error: Exception):
+    def fail(*args, **kwargs):
+        raise error
+
+    return fail
 
 
 def test_decisions_are_timed_when_made_not_when_the_backtest_started() -> None:
