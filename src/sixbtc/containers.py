@@ -25,19 +25,23 @@ from sixbtc.adapters.market.checks import iso
 from sixbtc.adapters.market.files import import_file, symbol_from_name
 from sixbtc.adapters.market.synthetic import COINS
 from sixbtc.adapters.memory import InMemoryStore, InMemoryUnitOfWork
+from sixbtc.adapters.paper import PaperExchange
+from sixbtc.adapters.paper.book import MemoryPaperStore
 from sixbtc.adapters.sandbox import SandboxSignalSource
 from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine
+from sixbtc.adapters.sqlalchemy.paper import SqlAlchemyPaperStore
 from sixbtc.adapters.sqlalchemy.schema import Schema
 from sixbtc.application import pool
 from sixbtc.application.backtest import Backtester, BacktestSettings
 from sixbtc.application.backtest_worker import BacktestWorker
 from sixbtc.application.claims import ClaimKeeper
+from sixbtc.application.executor import Executor
 from sixbtc.application.generate import AddStrategy, GenerateStrategies
 from sixbtc.application.pipeline import PipelinePass
 from sixbtc.application.pool import PoolRules
 from sixbtc.application.ports import Clock
 from sixbtc.application.validate import StrategyChecker, ValidateStrategies, ValidationSettings
-from sixbtc.config import Config
+from sixbtc.config import Config, ConfigError
 from sixbtc.domain.retest import RetestSchedule
 
 
@@ -92,6 +96,13 @@ def _sandbox(workers: int, cpu_seconds: int, memory_mb: int) -> Iterator[Sandbox
         yield source
 
 
+def _live_exchange(config: Config) -> PaperExchange:
+    raise ConfigError(
+        f"exchange.mode: 'live' ({config.exchange.name}); live trading is not available in this "
+        "version; expected 'paper'"
+    )
+
+
 class Container(containers.DeclarativeContainer):
     """Adapters and policies wired from one Config. Entrypoints call :meth:`shutdown_resources`
     when done: it stops the sandbox and disposes of the database engine."""
@@ -133,6 +144,16 @@ class Container(containers.DeclarativeContainer):
         cpu_seconds=config.provided.sandbox.cpu_seconds,
         memory_mb=config.provided.sandbox.memory_mb,
     )
+    #: The paper exchange's books: in the database (a restart continues where it was); tests
+    #: override ``paper_store`` with ``in_memory_paper_store``.
+    paper_store = providers.Singleton(SqlAlchemyPaperStore, engine)
+    in_memory_paper_store = providers.Singleton(MemoryPaperStore)
+    #: ``exchange.mode``: paper (the default: simulated fills by the backtest's rules) or live.
+    exchange = providers.Selector(
+        config.provided.exchange.mode,
+        paper=providers.Singleton(PaperExchange, config.provided.costs.call(), paper_store),
+        live=providers.Singleton(_live_exchange, config),
+    )
     code_inspector = providers.Singleton(AstCodeInspector)
     add_strategy = providers.Factory(
         AddStrategy, unit_of_work=unit_of_work, clock=clock, inspector=code_inspector
@@ -155,6 +176,11 @@ def _seed(seed: int) -> int | None:
     return seed or None
 
 
+def _signal_concurrency(config: Config) -> int:
+    """Signal requests in flight at once: one per sandbox worker."""
+    return config.sandbox.workers or os.cpu_count() or 1
+
+
 def _pool_rules(config: Config) -> PoolRules:
     return PoolRules(config.active_pool.max_size, config.active_pool.min_score_entry)
 
@@ -170,7 +196,7 @@ def _backtest_settings(config: Config) -> BacktestSettings:
         training_days=b.training_days,
         holdout_days=b.holdout_days,
         coins=b.coins,
-        signal_concurrency=config.sandbox.workers or os.cpu_count() or 1,
+        signal_concurrency=_signal_concurrency(config),
         robustness=config.robustness_policy(),
     )
 
@@ -253,6 +279,18 @@ class Pipeline(containers.DeclarativeContainer):
     )
     #: The elastic worker: a due re-backtest first, else a VALIDATED strategy.
     retest_worker = providers.Factory(backtest_worker, elastic=True)
+    #: Trades the subaccounts of LIVE strategies on ``exchange``; strategy code runs only in the
+    #: sandbox.
+    executor = providers.Factory(
+        Executor,
+        unit_of_work=adapters.unit_of_work.provider,
+        exchange=adapters.exchange,
+        market_data=adapters.market_data,
+        signal_source=adapters.signal_source,
+        clock=adapters.clock,
+        history_bars=config.provided.validator.live_history_bars,
+        concurrency=providers.Callable(_signal_concurrency, config),
+    )
     pipeline_pass = providers.Factory(
         PipelinePass,
         unit_of_work=adapters.unit_of_work,

@@ -85,6 +85,9 @@ def migrated_postgres_session_url() -> Iterator[str]:
 
 
 HEAD_TABLES = (
+    "paper_fills",
+    "paper_requests",
+    "paper_accounts",
     "fills",
     "orders",
     "strategy_events",

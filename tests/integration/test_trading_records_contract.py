@@ -52,7 +52,8 @@ def test_subaccounts_are_assigned_saved_and_listed_by_id(new_uow, strategy_id): 
 
 def order(n: int, strategy_id, subaccount: int = 1, minutes: int = 0) -> Order:
     request = OrderRequest(f"s1-{n:04d}", subaccount, "BTC", Side.BUY, 0.5 + n, reduce_only=n > 1)
-    return Order(strategy_id, request, T0 + timedelta(minutes=minutes))
+    atr = 12.5 if n == 1 else None
+    return Order(strategy_id, request, T0 + timedelta(minutes=minutes), T0, atr)
 
 
 def test_orders_are_recorded_before_they_are_sent_and_never_twice(new_uow, strategy_id):  # noqa: F811
@@ -76,19 +77,27 @@ def test_orders_are_recorded_before_they_are_sent_and_never_twice(new_uow, strat
             uow.orders.get("nope")
 
 
-def test_fills_belong_to_recorded_orders(new_uow, strategy_id):  # noqa: F811
-    fills = [Fill("s1-0001", "BTC", "buy", 0.25, 100.0 + n, 0.01, T0 + timedelta(seconds=n))
-             for n in range(2)]  # fmt: skip
+def test_fills_are_kept_once_per_subaccount_and_sequence(new_uow, strategy_id):  # noqa: F811
+    fills = [
+        Fill(1, n + 1, "s1-0001", "BTC", "buy", 0.25, 100.0 + n, 0.01, T0 + timedelta(seconds=n))
+        for n in range(2)
+    ]
+    closing = Fill(1, 3, "0xstop", "BTC", "sell", 0.5, 98.0, 0.02, T0, ExitReason.STOP_LOSS)
     with new_uow() as uow:
+        assert uow.fills.last_sequence(1) == 0
         uow.orders.add(order(1, strategy_id))
-        for fill in fills:
+        for fill in [*fills, closing, Fill(2, 7, "x", "ETH", "sell", 1.0, 1.0, 0.0, T0)]:
             uow.fills.add(fill)
         uow.commit()
     with new_uow() as uow:
         assert uow.fills.for_order("s1-0001") == fills
+        assert uow.fills.for_order("0xstop") == [closing]
         assert uow.fills.for_order("s1-0002") == []
-        with pytest.raises(NotFound):
-            uow.fills.add(Fill("s1-0009", "BTC", "buy", 1.0, 1.0, 0.0, T0))
+        assert (uow.fills.last_sequence(1), uow.fills.last_sequence(2)) == (3, 7)
+        with pytest.raises(DuplicateRecord):
+            uow.fills.add(Fill(1, 2, "other", "BTC", "buy", 1.0, 1.0, 0.0, T0))
+        assert uow.orders.find("s1-0001") == order(1, strategy_id)
+        assert uow.orders.find("0xstop") is None
 
 
 def test_trades_open_close_and_read_back_with_every_field(new_uow, strategy_id):  # noqa: F811

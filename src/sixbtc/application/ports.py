@@ -18,7 +18,7 @@ import numpy as np
 from sixbtc.domain.backtest import BacktestResult, Costs, ExecutionParameters
 from sixbtc.domain.candles import Candles
 from sixbtc.domain.metrics import Metrics
-from sixbtc.domain.orders import Fill, Order, OrderFill, OrderRequest, Position
+from sixbtc.domain.orders import Fill, Order, OrderRequest, Position, Protection
 from sixbtc.domain.reasons import Reason
 from sixbtc.domain.retry import WorkFailure
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy
@@ -171,12 +171,20 @@ class OrderRepository(Protocol):
         """The subaccount's orders still PENDING or OPEN, oldest first."""
         ...
 
+    def find(self, client_order_id: str) -> Order | None:
+        """The order with this client id, or None (an exchange-made order has none)."""
+        ...
+
 
 class FillRepository(Protocol):
-    """The executions of orders."""
+    """The executions reported by the exchange, per subaccount and sequence number."""
 
     def add(self, fill: Fill) -> None:
-        """Record one execution of a stored order."""
+        """Record one execution (DuplicateRecord if its subaccount and sequence exist)."""
+        ...
+
+    def last_sequence(self, subaccount: int) -> int:
+        """The sequence number of the subaccount's last recorded fill (0: none)."""
         ...
 
     def for_order(self, client_order_id: str) -> list[Fill]:
@@ -312,23 +320,55 @@ class BacktestEngine(Protocol):
 
 
 class Exchange(Protocol):
-    """Orders and balances on one subaccount per strategy.
+    """A venue of subaccounts, one per LIVE strategy, in domain terms. Failures of the venue raise
+    ExchangeError.
 
-    :meth:`place_order` is idempotent by ``client_order_id``: placing the same id twice returns the
-    first fill and never trades twice. Failures raise ExchangeError.
+    Orders are market orders, idempotent by ``client_order_id`` (placing an id again does
+    nothing). One that opens a position carries its :class:`Protection`: the stop and target rest
+    on the venue from the fill on (they survive a crash of ours), and the position closes at the
+    close of its ``max_hold_bars``-th bar. Every execution is reported once by :meth:`fills`, in
+    order, with the reason a position closed.
     """
 
-    def balance(self, subaccount: int) -> float:
-        """Equity of the subaccount in quote currency."""
+    def transfer(self, subaccount: int, amount: float, transfer_id: str) -> None:
+        """Move ``amount`` of quote currency from the main account to the subaccount (negative:
+        back); a ``transfer_id`` seen before moves nothing."""
         ...
 
-    def place_order(self, order: OrderRequest) -> OrderFill:
-        """Fill a market order on ``order.subaccount``; the same ``client_order_id`` again returns
-        the first fill. ExchangeError when refused (reduce-only with nothing to reduce, ...)."""
+    def equity(self, subaccount: int) -> float:
+        """The subaccount's cash plus its positions' value at the last price, in quote currency."""
         ...
 
     def positions(self, subaccount: int) -> list[Position]:
-        """The open positions of the subaccount, one net position per symbol."""
+        """The subaccount's open positions, one net position per symbol."""
+        ...
+
+    def open_orders(self, subaccount: int) -> list[OrderRequest]:
+        """The subaccount's orders placed and not filled yet."""
+        ...
+
+    def place_order(self, order: OrderRequest, protection: Protection | None = None) -> None:
+        """Send a market order; one that opens a position needs ``protection``, a reduce-only one
+        closes the position (it does nothing once the position is gone)."""
+        ...
+
+    def cancel_order(self, subaccount: int, client_order_id: str) -> None:
+        """Cancel an order not filled yet; nothing when it filled or is unknown."""
+        ...
+
+    def close_all(self, subaccount: int, request_id: str) -> None:
+        """Cancel the subaccount's open orders and close each position at market (their fills
+        carry ``ExitReason.END``); ``request_id`` names this request, so a retry closes nothing
+        twice."""
+        ...
+
+    def fills(self, subaccount: int, after: int = 0) -> list[Fill]:
+        """The subaccount's executions with a sequence number above ``after``, in order."""
+        ...
+
+    def observe(self, subaccount: int, windows: Sequence[Candles]) -> None:
+        """The closed candles of the symbols the subaccount's strategy trades on: a simulated
+        venue fills on them (bars seen before are skipped); a real one ignores them."""
         ...
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import attrs
 import numpy as np
@@ -19,6 +19,14 @@ def to_ms(when: datetime) -> int:
     if when.tzinfo is None:
         raise ValueError(f"time {when.isoformat()}: expected a timezone-aware datetime (UTC)")
     return int(when.timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    """UTC epoch milliseconds (a candle time) as an aware UTC datetime, exactly."""
+    return _EPOCH + timedelta(milliseconds=int(ms))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _as_float(values: np.ndarray) -> np.ndarray:

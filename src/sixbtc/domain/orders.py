@@ -4,6 +4,7 @@ the live exchange speak. Sides are a :class:`Side`, never strings."""
 from __future__ import annotations
 
 import enum
+import hashlib
 import math
 import uuid
 from datetime import datetime
@@ -11,7 +12,15 @@ from datetime import datetime
 import attrs
 
 from sixbtc.domain.backtest import ExecutionParameters
-from sixbtc.domain.position import Direction
+from sixbtc.domain.position import Direction, ExitReason
+
+
+def client_order_id(*parts: object) -> str:
+    """The client order id of what ``parts`` name (a strategy, a coin, a candle, an action): the
+    same parts give the same id, so a retry is recognised; 128 bits in hex, ``0x`` first, the form
+    Hyperliquid requires of a ``cloid``."""
+    digest = hashlib.sha256(":".join(str(part) for part in parts).encode()).hexdigest()
+    return "0x" + digest[:32]
 
 
 class Side(enum.StrEnum):
@@ -54,24 +63,15 @@ class OrderRequest:
 
 
 @attrs.frozen
-class OrderFill:
-    """A filled order: ``amount`` in coins at the average ``price``, ``fee`` in quote currency."""
-
-    client_order_id: str
-    symbol: str
-    side: Side
-    amount: float
-    price: float
-    fee: float
-
-
-@attrs.frozen
 class Position:
-    """An open position of one subaccount on ``symbol``; ``amount`` is signed (> 0 long)."""
+    """An open position of one subaccount on ``symbol``; ``amount`` is signed (> 0 long), with
+    its resting stop and target."""
 
     symbol: str
     amount: float
     entry_price: float
+    stop: float | None = None
+    target: float | None = None
 
     @property
     def direction(self) -> Direction:
@@ -91,16 +91,34 @@ class OrderStatus(enum.StrEnum):
 @attrs.define
 class Order:
     """An order of a strategy, recorded with its client id before it is sent: a retry after a
-    crash or a timeout sends the same id again, so the exchange never trades it twice."""
+    crash or a timeout sends the same id again, so the exchange never trades it twice.
+
+    ``candle`` is the open time of the closed candle it acts on (an order not sent before the
+    next candle is cancelled, never sent late); ``atr`` is the ATR its protection uses (None:
+    stops in percent, or an exit)."""
+
+    def protection(self, parameters: ExecutionParameters) -> Protection | None:
+        """What the order attaches at its fill (None for a reduce-only order)."""
+        if self.request.reduce_only:
+            return None
+        return Protection(parameters, math.nan if self.atr is None else self.atr)
+
 
     strategy_id: uuid.UUID
     request: OrderRequest
     created_at: datetime
+    candle: datetime
+    atr: float | None = None
     status: OrderStatus = OrderStatus.PENDING
 
     @property
     def client_order_id(self) -> str:
         return self.request.client_order_id
+
+    def sent(self) -> None:
+        """The exchange has it (resting or about to fill)."""
+        if self.status is OrderStatus.PENDING:
+            self.status = OrderStatus.OPEN
 
     def filled(self) -> None:
         self.status = OrderStatus.FILLED
@@ -114,8 +132,13 @@ class Order:
 
 @attrs.frozen
 class Fill:
-    """One execution of an order (an order may fill in parts): ``fee`` in quote currency."""
+    """One execution in a subaccount, numbered by the exchange (``sequence`` grows by one per
+    fill of the subaccount): ``fee`` in quote currency; ``reason`` says why a position closed
+    (None for a fill that opens one). A fill of a protective or closing order the exchange made
+    carries a client id derived from the entry's."""
 
+    subaccount: int
+    sequence: int
     client_order_id: str
     symbol: str
     side: Side = attrs.field(converter=Side)
@@ -123,6 +146,9 @@ class Fill:
     price: float
     fee: float
     at: datetime
+    reason: ExitReason | None = attrs.field(
+        default=None, converter=attrs.converters.optional(ExitReason)
+    )
 
 
 @attrs.frozen

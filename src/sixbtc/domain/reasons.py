@@ -47,6 +47,8 @@ class Code(enum.StrEnum):
     LIVE_SCORE = "live_score"
     DEGRADATION = "degradation"
     DRAWDOWN = "drawdown"
+    #: The strategy's code failed while it traded.
+    LIVE_ERROR = "live_error"
     # The migration of the original system's FAILED strategies.
     FAILED = "failed"
     #: Text that names no known code.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 MINUTES_PER_YEAR = 365 * 24 * 60
 
@@ -32,6 +32,12 @@ class Timeframe(enum.StrEnum):
     def bars_per_year(self) -> float:
         """Bars in a 365-day year (crypto trades around the clock): the Sharpe annualisation base."""
         return MINUTES_PER_YEAR / self.minutes
+
+    def last_closed(self, now: datetime) -> datetime:
+        """The open time of the last bar closed at ``now`` (bars start on multiples of their
+        length since the epoch, UTC)."""
+        step = self.minutes * 60
+        return datetime.fromtimestamp(int(now.timestamp()) // step * step - step, UTC)
 
     @classmethod
     def parse(cls, label: str) -> Timeframe:

@@ -1,10 +1,11 @@
 """The services of the pipeline: one short ``main()`` per loop, on a shared :class:`ServiceRunner`.
 
-``sixbtc-generator``, ``sixbtc-validator`` and ``sixbtc-backtester`` (also ``sixbtc service NAME``)
-run until SIGTERM or SIGINT on the database of ``database.url``, which they never migrate: they
-refuse to start unless it is at the latest revision (``sixbtc db upgrade``). Each tick of a loop is
-one unit of work of a use case; the runner owns the schedule, the signals and the failed ticks. A
-new service is a function that returns its loops, a :class:`Service` and a three-line ``main()``.
+``sixbtc-generator``, ``sixbtc-validator``, ``sixbtc-backtester`` and ``sixbtc-executor`` (also
+``sixbtc service NAME``) run until SIGTERM or SIGINT on the database of ``database.url``, which
+they never migrate: they refuse to start unless it is at the latest revision (``sixbtc db
+upgrade``). Each tick of a loop is one unit of work of a use case; the runner owns the schedule,
+the signals and the failed ticks. A new service is a function that returns its loops, a
+:class:`Service` and a three-line ``main()``.
 """
 
 from __future__ import annotations
@@ -122,6 +123,25 @@ def _backtester_loops(pipeline: Pipeline, config: Config) -> list[Loop]:
     return [*loops, maintain]
 
 
+def _executor_loops(pipeline: Pipeline, config: Config) -> list[Loop]:
+    executor = pipeline.executor()
+
+    def tick() -> bool:
+        done = executor.tick()
+        if done.orders or done.fills or done.stopped or done.freed:
+            log.info(
+                "executor: %d subaccounts, %d orders sent, %d fills recorded%s%s",
+                done.handled,
+                done.orders,
+                done.fills,
+                f", stopped {', '.join(done.stopped)}" if done.stopped else "",
+                f", freed subaccounts {done.freed}" if done.freed else "",
+            )
+        return bool(done.handled)
+
+    return [Loop("executor", tick)]
+
+
 GENERATOR = Service(
     "generator",
     "fill the GENERATED queue with new strategies",
@@ -150,7 +170,20 @@ BACKTESTER = Service(
     10.0,
     _backtester_loops,
 )
-SERVICES = (GENERATOR, VALIDATOR, BACKTESTER)
+EXECUTOR = Service(
+    "executor",
+    "trade LIVE strategies on their subaccounts (exchange.mode)",
+    "On each closed candle of a LIVE strategy's timeframe: record the exchange's fills and the "
+    "trades they open and close, compute the strategy's signals in the sandbox on the last "
+    "validator.live_history_bars candles and place the orders they ask for on its subaccount, "
+    "each recorded with its client id before it is sent (a restart never doubles one). A "
+    "strategy whose code fails is retired and its positions closed; the subaccount of a "
+    "strategy no longer LIVE is closed, its cash moved back and freed. exchange.mode paper (the "
+    "default) fills on the candles by the backtest's rules.",
+    5.0,
+    _executor_loops,
+)
+SERVICES = (GENERATOR, VALIDATOR, BACKTESTER, EXECUTOR)
 
 
 def _seconds(text: str) -> float:
@@ -229,3 +262,8 @@ def validator(argv: Sequence[str] | None = None) -> int:
 def backtester(argv: Sequence[str] | None = None) -> int:
     """``sixbtc-backtester``: backtest, re-backtest and rank into the ACTIVE pool."""
     return main(BACKTESTER, argv)
+
+
+def executor(argv: Sequence[str] | None = None) -> int:
+    """``sixbtc-executor``: trade LIVE strategies."""
+    return main(EXECUTOR, argv)

@@ -9,50 +9,15 @@ from tests.factories import T0, make_strategy
 
 from sixbtc.adapters.clock import ManualClock, SystemClock
 from sixbtc.adapters.memory import (
-    InMemoryExchange,
     InMemoryMarketData,
     InMemoryStore,
     InMemoryUnitOfWork,
 )
-from sixbtc.application.errors import ExchangeError, MarketDataUnavailable
-from sixbtc.domain.backtest import Costs
+from sixbtc.application.errors import MarketDataUnavailable
 from sixbtc.domain.candles import Candles
-from sixbtc.domain.orders import OrderRequest
 from sixbtc.domain.retest import RetestSchedule
 from sixbtc.domain.strategy import Status
 from sixbtc.domain.timeframe import Timeframe
-
-
-def test_an_order_retried_with_the_same_client_id_trades_once():
-    prices = {"BTC": 100.0}
-    exchange = InMemoryExchange(lambda s: prices[s], balances={1: 1000.0}, costs=Costs(0.001, 0))
-    order = OrderRequest("strategy-1-entry-0001", 1, "BTC", "buy", 2.0)
-    first = exchange.place_order(order)
-    prices["BTC"] = 110.0
-    again = exchange.place_order(order)
-    assert again == first
-    assert [p.amount for p in exchange.positions(1)] == [2.0]
-    assert exchange.balance(1) == pytest.approx(1000.0 - 0.2 + 20.0)
-
-
-def test_closing_a_position_realises_its_profit():
-    prices = {"ETH": 10.0}
-    exchange = InMemoryExchange(lambda s: prices[s], balances={2: 100.0}, costs=Costs(0, 0))
-    exchange.place_order(OrderRequest("a", 2, "ETH", "sell", 3.0))
-    prices["ETH"] = 8.0
-    exchange.place_order(OrderRequest("b", 2, "ETH", "buy", 3.0, reduce_only=True))
-    assert exchange.positions(2) == []
-    assert exchange.balance(2) == pytest.approx(106.0)
-
-
-def test_invalid_orders_are_refused():
-    exchange = InMemoryExchange(lambda s: 1.0)
-    with pytest.raises(ValueError, match="hold"):  # no such side: the order cannot be made
-        OrderRequest("x", 1, "BTC", "hold", 1.0)
-    with pytest.raises(ValueError, match="amount"):
-        OrderRequest("x", 1, "BTC", "buy", 0.0)
-    with pytest.raises(ExchangeError, match="reduce-only"):
-        exchange.place_order(OrderRequest("y", 1, "BTC", "sell", 1.0, reduce_only=True))
 
 
 def test_market_data_serves_the_requested_range():

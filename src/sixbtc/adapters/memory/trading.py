@@ -44,7 +44,15 @@ class Keyed(Generic[T]):
         self.changed[key] = record
 
     def all(self) -> list[T]:
-        return [self.get(key) for key in {**self.committed, **self.changed}]
+        return self.where(lambda record: True)
+
+    def where(self, wanted: Callable[[T], bool]) -> list[T]:
+        """The records ``wanted`` accepts (only those are copied into the unit of work)."""
+        return [
+            self.get(key)
+            for key in {**self.committed, **self.changed}
+            if wanted(self.changed[key] if key in self.changed else self.committed[key])
+        ]
 
     def publish(self) -> None:
         self.committed.update({key: copy.copy(record) for key, record in self.changed.items()})
@@ -63,29 +71,31 @@ class InMemoryOrderRepository(Keyed[Order]):
         super().__init__("order", committed, lambda o: o.client_order_id)
 
     def unsettled(self, subaccount: int) -> list[Order]:
-        found = [
-            o
-            for o in self.all()
-            if o.request.subaccount == subaccount
+        found = self.where(
+            lambda o: o.request.subaccount == subaccount
             and o.status in (OrderStatus.PENDING, OrderStatus.OPEN)
-        ]
+        )
         return sorted(found, key=lambda o: (o.created_at, o.client_order_id))
 
+    def find(self, client_order_id: str) -> Order | None:
+        try:
+            return self.get(client_order_id)
+        except NotFound:
+            return None
 
-class InMemoryFillRepository:
-    def __init__(self, committed: list[Fill], orders: InMemoryOrderRepository) -> None:
-        self.committed, self.orders = committed, orders
-        self.added: list[Fill] = []
 
-    def add(self, fill: Fill) -> None:
-        self.orders.get(fill.client_order_id)  # NotFound for an order never recorded
-        self.added.append(fill)
+class InMemoryFillRepository(Keyed[Fill]):
+    def __init__(self, committed: dict) -> None:
+        super().__init__("fill", committed, lambda f: (f.subaccount, f.sequence))
+
+    def last_sequence(self, subaccount: int) -> int:
+        return max(
+            (f.sequence for f in self.where(lambda f: f.subaccount == subaccount)), default=0
+        )
 
     def for_order(self, client_order_id: str) -> list[Fill]:
-        return [f for f in (*self.committed, *self.added) if f.client_order_id == client_order_id]
-
-    def publish(self) -> None:
-        self.committed.extend(self.added)
+        found = self.where(lambda f: f.client_order_id == client_order_id)
+        return sorted(found, key=lambda f: (f.subaccount, f.sequence))
 
 
 class InMemoryTradeRepository(Keyed[Trade]):
@@ -93,8 +103,11 @@ class InMemoryTradeRepository(Keyed[Trade]):
         super().__init__("trade", committed, lambda t: t.id)
 
     def for_strategy(self, strategy_id: uuid.UUID) -> list[Trade]:
-        found = [t for t in self.all() if t.strategy_id == strategy_id]
-        return sorted(found, key=lambda t: (t.entry_time, t.id.int))
+        return self._sorted(self.where(lambda t: t.strategy_id == strategy_id))
 
     def open_for(self, strategy_id: uuid.UUID) -> list[Trade]:
-        return [t for t in self.for_strategy(strategy_id) if t.is_open]
+        return self._sorted(self.where(lambda t: t.strategy_id == strategy_id and t.is_open))
+
+    @staticmethod
+    def _sorted(trades: list[Trade]) -> list[Trade]:
+        return sorted(trades, key=lambda t: (t.entry_time, t.id.int))

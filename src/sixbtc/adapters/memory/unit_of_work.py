@@ -50,7 +50,7 @@ class InMemoryStore:
         self.failures: dict[uuid.UUID, WorkFailure] = {}
         self.subaccounts: dict[int, Subaccount] = {}
         self.orders: dict[str, Order] = {}
-        self.fills: list[Fill] = []
+        self.fills: dict[tuple[int, int], Fill] = {}
         self.trades: dict[uuid.UUID, Trade] = {}
 
 
@@ -228,7 +228,7 @@ class InMemoryUnitOfWork:
         self.claims = InMemoryClaimRepository(self.store, self.strategies)
         self.subaccounts = InMemorySubaccountRepository(self.store.subaccounts)
         self.orders = InMemoryOrderRepository(self.store.orders)
-        self.fills = InMemoryFillRepository(self.store.fills, self.orders)
+        self.fills = InMemoryFillRepository(self.store.fills)
         self.trades = InMemoryTradeRepository(self.store.trades)
         self.backtests = InMemoryBacktestRepository(self.store)
 

@@ -1,185 +1,224 @@
-"""``PaperExchange``: simulated fills on closed candles by the domain's trading rules, so that a
-strategy trades on paper exactly as it was backtested.
+"""``PaperExchange``: the :class:`~sixbtc.application.ports.Exchange` port simulated on closed
+candles by the domain's trading rules, so that a strategy trades on paper exactly as it was
+backtested.
 
-A market order placed while a bar is forming fills at the open of the next bar; an order that
-opens a position carries its :class:`~sixbtc.domain.orders.Protection` (stop and target as
-fractions or ATR multiples of the fill price, maximum holding time), attached at the fill with
-:meth:`OpenPosition.open`, which also refuses an ATR entry whose stop cannot be placed. On each
-closed bar, per position, in the order of :mod:`sixbtc.domain.position`: an exit order waiting
-fills at the open (``signal``), else a gap beyond a level fills at the open; inside the bar the
-stop, then the target; at its close the maximum holding time. Every fill pays
-``Costs.per_side`` of its notional, so a closed position's return on margin is the backtest's.
+Each subaccount fills on the candles its strategy trades on (:meth:`PaperExchange.observe`, bars
+seen before are skipped). A market order placed while a bar forms fills at the open of the next
+bar; one that opens a position attaches its :class:`~sixbtc.domain.orders.Protection` at the fill
+with :meth:`OpenPosition.open` (which refuses an ATR entry whose stop cannot be placed). On each
+bar, per position, in the order of :mod:`sixbtc.domain.position`: a closing order waiting fills at
+the open, else a gap beyond a level fills at the open; inside the bar the stop, then the target;
+at its close the maximum holding time. Every fill pays ``Costs.per_side`` of its notional, so a
+closed position's return on margin is the backtest's.
 
-The state lives in memory here (one process); orders are idempotent by client order id.
+The books live in a :class:`~sixbtc.adapters.paper.book.PaperStore` (memory or the database),
+one transaction per call: a restart continues where it was, and a request id seen before (order,
+close or transfer) does nothing again.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Sequence
 
-import attrs
 import numpy as np
 
-from sixbtc.adapters.engine.run import SimulatedTrade
+from sixbtc.adapters.paper.book import Account, Held, Lane, MemoryPaperStore, PaperStore, Waiting
+from sixbtc.application.errors import ExchangeError
 from sixbtc.domain.backtest import Costs
-from sixbtc.domain.candles import Candles
-from sixbtc.domain.orders import OrderFill, OrderRequest, Position, Protection, Side
+from sixbtc.domain.candles import Candles, from_ms
+from sixbtc.domain.orders import Fill, OrderRequest, Position, Protection, Side, client_order_id
 from sixbtc.domain.position import Bar, Direction, Exit, ExitReason, OpenPosition
 
 
-@attrs.define
-class _Held:
-    """A position of one subaccount on one symbol, with what it needs to exit."""
-
-    position: OpenPosition
-    amount: float
-    protection: Protection
-    entry_time: int
-    exit_order: OrderRequest | None = None
-
-
-@attrs.define
-class _Book:
-    cash: float = 0.0
-    held: dict[str, _Held] = attrs.field(factory=dict)
-    pending: list[tuple[OrderRequest, Protection | None]] = attrs.field(factory=list)
-    fills: list[OrderFill] = attrs.field(factory=list)
-    closed: list[SimulatedTrade] = attrs.field(factory=list)
-
-
 class PaperExchange:
-    """Subaccounts with cash and positions, filled on the bars handed to :meth:`on_bar`."""
+    """Subaccounts with cash and positions, filled on the candles handed to :meth:`observe`."""
 
-    def __init__(self, costs: Costs) -> None:
+    def __init__(self, costs: Costs, store: PaperStore | None = None) -> None:
         self.costs = costs
-        self._books: dict[int, _Book] = defaultdict(_Book)
-        self._seen: set[str] = set()
-        #: Bars processed per symbol: a position's holding time counts them.
-        self._bars: dict[str, int] = defaultdict(int)
-        self._last_close: dict[str, float] = {}
-        self._last_time: dict[str, int] = {}
+        self.store = store if store is not None else MemoryPaperStore()
 
-    def fund(self, subaccount: int, amount: float) -> None:
-        """Move ``amount`` from the main account to the subaccount (negative: back)."""
-        self._books[subaccount].cash += amount
+    def transfer(self, subaccount: int, amount: float, transfer_id: str) -> None:
+        with self.store.account(subaccount) as account:
+            if account.is_known(transfer_id):
+                return
+            if account.book.cash + amount < 0:
+                raise ExchangeError(
+                    f"subaccount {subaccount}: cannot move {-amount:.2f} out; it holds "
+                    f"{account.book.cash:.2f} in cash"
+                )
+            account.book.cash += amount
+            account.remember(transfer_id, {"transfer": amount})
 
-    def balance(self, subaccount: int) -> float:
-        """Equity: cash plus each position's value at its symbol's last close."""
-        book = self._books[subaccount]
-        return book.cash + sum(
-            int(h.position.direction) * h.amount
-            * (self._last_close.get(symbol, h.position.entry_price) - h.position.entry_price)
-            for symbol, h in book.held.items()
-        )  # fmt: skip
+    def equity(self, subaccount: int) -> float:
+        with self.store.account(subaccount) as account:
+            book = account.book
+            return book.cash + sum(
+                _unrealised(lane.held, lane.last_close)
+                for lane in book.lanes.values()
+                if lane.held is not None
+            )
 
     def positions(self, subaccount: int) -> list[Position]:
-        return [
-            Position(symbol, int(h.position.direction) * h.amount, h.position.entry_price)
-            for symbol, h in self._books[subaccount].held.items()
-        ]
+        with self.store.account(subaccount) as account:
+            return [
+                Position(
+                    symbol,
+                    int(h.position.direction) * h.amount,
+                    h.position.entry_price,
+                    h.position.stop,
+                    h.position.target,
+                )
+                for symbol, lane in account.book.lanes.items()
+                if (h := lane.held) is not None
+            ]
 
-    def fills(self, subaccount: int) -> list[OrderFill]:
-        return list(self._books[subaccount].fills)
-
-    def closed_trades(self, subaccount: int) -> list[SimulatedTrade]:
-        """The subaccount's closed positions, in the order they closed."""
-        return list(self._books[subaccount].closed)
+    def open_orders(self, subaccount: int) -> list[OrderRequest]:
+        with self.store.account(subaccount) as account:
+            found = []
+            for lane in account.book.lanes.values():
+                found += [w.request for w in lane.entries]
+                if lane.held is not None and lane.held.closing is not None:
+                    found.append(lane.held.closing.request)
+            return found
 
     def place_order(self, order: OrderRequest, protection: Protection | None = None) -> None:
-        """Queue a market order for the next bar's open; its client id again is ignored. An
-        order that opens a position needs ``protection``; a reduce-only one closes it."""
-        if order.client_order_id in self._seen:
-            return
         if not order.reduce_only and protection is None:
             raise ValueError(f"order {order.client_order_id}: opens a position; needs protection")
-        self._seen.add(order.client_order_id)
-        book = self._books[order.subaccount]
-        held = book.held.get(order.symbol)
-        if order.reduce_only and held is not None:
-            held.exit_order = order
+        with self.store.account(order.subaccount) as account:
+            if account.is_known(order.client_order_id):
+                return
+            account.remember(order.client_order_id, {"order": order.side.value})
+            lane = account.book.lane(order.symbol)
+            if not order.reduce_only:
+                lane.entries.append(Waiting(order, protection))
+            elif lane.held is not None and lane.held.closing is None:
+                lane.held.closing = Waiting(order)
+
+    def cancel_order(self, subaccount: int, client_order_id: str) -> None:
+        with self.store.account(subaccount) as account:
+            for lane in account.book.lanes.values():
+                lane.entries = [
+                    w for w in lane.entries if w.request.client_order_id != client_order_id
+                ]
+                closing = lane.held.closing if lane.held is not None else None
+                if closing is not None and closing.request.client_order_id == client_order_id:
+                    lane.held.closing = None
+
+    def close_all(self, subaccount: int, request_id: str) -> None:
+        with self.store.account(subaccount) as account:
+            if account.is_known(request_id):
+                return
+            account.remember(request_id, {"close_all": True})
+            for symbol, lane in account.book.lanes.items():
+                lane.entries = []
+                held = lane.held
+                if held is not None:
+                    side = Side.closing(held.position.direction)
+                    request = OrderRequest(
+                        client_order_id(request_id, symbol),
+                        subaccount,
+                        symbol,
+                        side,
+                        held.amount,
+                        reduce_only=True,
+                    )
+                    held.closing = Waiting(request, reason=ExitReason.END)
+
+    def fills(self, subaccount: int, after: int = 0) -> list[Fill]:
+        return self.store.fills(subaccount, after)
+
+    def observe(self, subaccount: int, windows: Sequence[Candles]) -> None:
+        with self.store.account(subaccount) as account:
+            for c in windows:
+                lane = account.book.lane(c.symbol)
+                start = 0
+                if lane.last_time is not None:
+                    start = int(np.searchsorted(c.time, lane.last_time, side="right"))
+                for i in range(start, len(c)):
+                    bar = Bar(
+                        float(c.open[i]), float(c.high[i]), float(c.low[i]), float(c.close[i])
+                    )
+                    self._bar(account, lane, c.symbol, int(c.time[i]), bar)
+
+    def _bar(self, account: Account, lane: Lane, symbol: str, time: int, bar: Bar) -> None:
+        """One closed bar of one lane: at its open, then inside it, then at its close."""
+        index = lane.bars
+        lane.bars += 1
+        held = lane.held
+        if held is not None:
+            signal = -int(held.position.direction) if held.closing else 0
+            exit = held.position.exit_at_open(signal, bar.open)
+            if exit is not None:
+                self._close(account, lane, symbol, time, exit)
         else:
-            book.pending.append((order, protection))
-
-    def sync(self, candles: Candles) -> int:
-        """Process the closed bars of ``candles`` newer than the last one processed for their
-        symbol (a window that overlaps what was seen is fine); returns how many were new."""
-        last = self._last_time.get(candles.symbol)
-        start = 0 if last is None else int(np.searchsorted(candles.time, last, side="right"))
-        c = candles
-        for i in range(start, len(c)):
-            self.on_bar(c.symbol, int(c.time[i]), Bar(c.open[i], c.high[i], c.low[i], c.close[i]))
-        return len(c) - start
-
-    def on_bar(self, symbol: str, time: int, bar: Bar) -> None:
-        """Process one closed bar of ``symbol`` (opening at ``time``, UTC ms) on every book."""
-        index = self._bars[symbol]
-        self._bars[symbol] += 1
-        for book in self._books.values():
-            self._open(book, symbol, time, bar, index)
-            held = book.held.get(symbol)
-            if held is None:
-                continue
+            self._enter(account, lane, symbol, time, bar, index)
+        held = lane.held
+        if held is not None:
             p = held.protection.parameters
             exit = held.position.exit_within(bar, index, p.max_hold_bars, last=False)
             if exit is not None:
-                self._close(book, symbol, time, exit, None)
-        self._last_close[symbol] = bar.close
-        self._last_time[symbol] = time
+                self._close(account, lane, symbol, time, exit)
+        lane.last_time, lane.last_close = time, bar.close
 
-    def _open(self, book: _Book, symbol: str, time: int, bar: Bar, index: int) -> None:
-        """At the bar's open: an exit order or a gap closes; a waiting entry opens."""
-        held = book.held.get(symbol)
-        if held is not None:
-            signal = -int(held.position.direction) if held.exit_order else 0
-            exit = held.position.exit_at_open(signal, bar.open)
-            if exit is not None:
-                self._close(book, symbol, time, exit, held.exit_order)
-            return
-        waiting = [(o, p) for o, p in book.pending if o.symbol == symbol]
-        book.pending = [(o, p) for o, p in book.pending if o.symbol != symbol]
-        for order, protection in waiting:
-            if order.reduce_only or protection is None:
-                continue  # nothing to reduce any more
+    def _enter(
+        self, account: Account, lane: Lane, symbol: str, time: int, bar: Bar, index: int
+    ) -> None:
+        """At the bar's open, the first entry waiting opens (unless the ATR guard refuses it);
+        the others are dropped (one position per symbol)."""
+        entries, lane.entries = lane.entries, []
+        for waiting in entries:
+            order, protection = waiting.request, waiting.protection
+            assert protection is not None
             direction = Direction(order.side.sign)
             position = OpenPosition.open(
                 direction, bar.open, index, protection.parameters, protection.atr
             )
             if position is None:
-                continue  # the ATR guard: the signal is not taken
-            book.held[symbol] = _Held(position, order.amount, protection, time)
-            self._fill(book, order, bar.open)
+                continue
+            lane.held = Held(position, order.amount, protection, order.client_order_id)
+            self._fill(
+                account,
+                order.client_order_id,
+                symbol,
+                order.side,
+                order.amount,
+                bar.open,
+                time,
+                None,
+            )
             return
 
-    def _fill(self, book: _Book, order: OrderRequest, price: float) -> None:
-        fee = order.amount * price * self.costs.per_side
-        book.cash -= fee
-        book.fills.append(
-            OrderFill(order.client_order_id, order.symbol, order.side, order.amount, price, fee)
-        )
-
-    def _close(
-        self, book: _Book, symbol: str, time: int, exit: Exit, order: OrderRequest | None
-    ) -> None:
-        held = book.held.pop(symbol)
+    def _close(self, account: Account, lane: Lane, symbol: str, time: int, exit: Exit) -> None:
+        held = lane.held
+        assert held is not None
+        lane.held = None
         position = held.position
+        if exit.reason is ExitReason.SIGNAL and held.closing is not None:
+            cloid, reason = held.closing.request.client_order_id, held.closing.reason
+        else:
+            cloid, reason = client_order_id(held.entry_order, exit.reason.value), exit.reason
+        account.book.cash += (
+            int(position.direction) * held.amount * (exit.price - position.entry_price)
+        )
         side = Side.closing(position.direction)
-        closing = order or OrderRequest(
-            f"{exit.reason}-{symbol}-{time}", 0, symbol, side, held.amount, reduce_only=True
-        )
-        book.cash += int(position.direction) * held.amount * (exit.price - position.entry_price)
-        self._fill(book, attrs.evolve(closing, amount=held.amount), exit.price)
-        leverage = held.protection.parameters.leverage
-        book.closed.append(
-            SimulatedTrade(
-                symbol=symbol,
-                direction=position.direction,
-                entry_time=held.entry_time,
-                entry_price=position.entry_price,
-                exit_time=time,
-                exit_price=exit.price,
-                reason=ExitReason(exit.reason),
-                return_on_margin=self.costs.return_on_margin(
-                    position.direction, position.entry_price, exit.price, leverage
-                ),
-            )
-        )
+        self._fill(account, cloid, symbol, side, held.amount, exit.price, time, reason)
+
+    def _fill(
+        self,
+        account: Account,
+        cloid: str,
+        symbol: str,
+        side: Side,
+        amount: float,
+        price: float,
+        time: int,
+        reason: ExitReason | None,
+    ) -> None:
+        fee = amount * price * self.costs.per_side
+        account.book.cash -= fee
+        account.fill(cloid, symbol, side, amount, price, fee, from_ms(time), reason)
+
+
+def _unrealised(held: Held, last_close: float | None) -> float:
+    price = held.position.entry_price if last_close is None else last_close
+    return int(held.position.direction) * held.amount * (price - held.position.entry_price)

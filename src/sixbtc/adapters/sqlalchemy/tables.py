@@ -178,6 +178,8 @@ trades = sa.Table(
     sa.Column("leverage_ratio", sa.Float),
 )
 
+#: The executor's orders, each recorded with its client id before it is sent; ``candle_at`` is
+#: the closed candle it acts on, ``atr`` what its protection's ATR stop uses.
 orders = sa.Table(
     "orders",
     metadata,
@@ -190,26 +192,56 @@ orders = sa.Table(
     sa.Column("reduce_only", sa.Boolean, nullable=False),
     sa.Column("status", sa.String(10), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("candle_at", UtcDateTime, nullable=False),
+    sa.Column("atr", sa.Float),
     sa.Index("ix_orders_subaccount_status", "subaccount_id", "status"),
 )
 
+#: Every execution the exchange reported, by subaccount and the exchange's sequence number; a fill
+#: of an order the exchange made (a stop, a target, a close) has a client id no order row has.
 fills = sa.Table(
     "fills",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column(
-        "client_order_id",
-        sa.String(64),
-        sa.ForeignKey("orders.client_order_id"),
-        nullable=False,
-        index=True,
-    ),
+    sa.Column("subaccount_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("sequence", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("client_order_id", sa.String(64), nullable=False, index=True),
     sa.Column("symbol", sa.String(20), nullable=False),
     sa.Column("side", sa.String(4), nullable=False),
     sa.Column("amount", sa.Float, nullable=False),
     sa.Column("price", sa.Float, nullable=False),
     sa.Column("fee", sa.Float, nullable=False),
     sa.Column("filled_at", UtcDateTime, nullable=False),
+    sa.Column("reason", sa.String(20)),
+)
+
+#: The paper exchange's books: one JSON document per subaccount (cash, bars seen, positions and
+#: waiting orders per symbol), every request id it took, and every fill it made.
+paper_accounts = sa.Table(
+    "paper_accounts",
+    metadata,
+    sa.Column("subaccount_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("book", FiguresJSON, nullable=False),
+)
+paper_requests = sa.Table(
+    "paper_requests",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("subaccount_id", sa.Integer, nullable=False),
+    sa.Column("request", sa.JSON, nullable=False),
+)
+paper_fills = sa.Table(
+    "paper_fills",
+    metadata,
+    sa.Column("subaccount_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("sequence", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("client_order_id", sa.String(64), nullable=False),
+    sa.Column("symbol", sa.String(20), nullable=False),
+    sa.Column("side", sa.String(4), nullable=False),
+    sa.Column("amount", sa.Float, nullable=False),
+    sa.Column("price", sa.Float, nullable=False),
+    sa.Column("fee", sa.Float, nullable=False),
+    sa.Column("filled_at", UtcDateTime, nullable=False),
+    sa.Column("reason", sa.String(20)),
 )
 
 #: One subaccount per LIVE strategy (ids 1..10 in practice); ``status`` is the account's own

@@ -97,7 +97,14 @@ def _order(row: RowMapping) -> Order:
         row["amount"],
         row["reduce_only"],
     )
-    return Order(row["strategy_id"], request, row["created_at"], OrderStatus(row["status"]))
+    return Order(
+        row["strategy_id"],
+        request,
+        row["created_at"],
+        row["candle_at"],
+        row["atr"],
+        OrderStatus(row["status"]),
+    )
 
 
 class SqlAlchemyOrderRepository:
@@ -118,11 +125,19 @@ class SqlAlchemyOrderRepository:
                 "reduce_only": r.reduce_only,
                 "status": order.status.value,
                 "created_at": order.created_at,
+                "candle_at": order.candle,
+                "atr": order.atr,
             },
         )
 
     def get(self, client_order_id: str) -> Order:
         return _order(self._rows.row(client_order_id))
+
+    def find(self, client_order_id: str) -> Order | None:
+        try:
+            return self.get(client_order_id)
+        except NotFound:
+            return None
 
     def save(self, order: Order) -> None:
         self._rows.update(order.client_order_id, {"status": order.status.value})
@@ -136,36 +151,55 @@ class SqlAlchemyOrderRepository:
         return [_order(row) for row in rows]
 
 
+def fill_values(fill: Fill) -> dict[str, Any]:
+    """A fill's row (the executor's ``fills`` and the paper exchange's ``paper_fills`` alike)."""
+    return {
+        "subaccount_id": fill.subaccount,
+        "sequence": fill.sequence,
+        "client_order_id": fill.client_order_id,
+        "symbol": fill.symbol,
+        "side": fill.side.value,
+        "amount": fill.amount,
+        "price": fill.price,
+        "fee": fill.fee,
+        "filled_at": fill.at,
+        "reason": fill.reason.value if fill.reason else None,
+    }
+
+
+def fill_of(r: RowMapping) -> Fill:
+    return Fill(
+        r["subaccount_id"],
+        r["sequence"],
+        r["client_order_id"],
+        r["symbol"],
+        r["side"],
+        r["amount"],
+        r["price"],
+        r["fee"],
+        r["filled_at"],
+        r["reason"],
+    )
+
+
 class SqlAlchemyFillRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+        self._rows = _Table(connection, fills, "sequence", "fill")
 
     def add(self, fill: Fill) -> None:
-        try:
-            with self._connection.begin_nested():
-                self._connection.execute(
-                    fills.insert().values(
-                        client_order_id=fill.client_order_id,
-                        symbol=fill.symbol,
-                        side=fill.side.value,
-                        amount=fill.amount,
-                        price=fill.price,
-                        fee=fill.fee,
-                        filled_at=fill.at,
-                    )
-                )
-        except sa.exc.IntegrityError:
-            raise NotFound(f"order {fill.client_order_id} does not exist") from None
+        self._rows.insert((fill.subaccount, fill.sequence), fill_values(fill))
+
+    def last_sequence(self, subaccount: int) -> int:
+        query = sa.select(sa.func.max(fills.c.sequence)).where(fills.c.subaccount_id == subaccount)
+        return self._connection.execute(query).scalar_one() or 0
 
     def for_order(self, client_order_id: str) -> list[Fill]:
-        query = (
-            sa.select(fills).where(fills.c.client_order_id == client_order_id).order_by(fills.c.id)
+        rows = self._rows.rows(
+            fills.c.client_order_id == client_order_id,
+            order=[fills.c.subaccount_id, fills.c.sequence],
         )
-        return [
-            Fill(r["client_order_id"], r["symbol"], r["side"], r["amount"], r["price"], r["fee"],
-                 r["filled_at"])
-            for r in self._connection.execute(query).mappings()
-        ]  # fmt: skip
+        return [fill_of(r) for r in rows]
 
 
 def _trade_values(t: Trade) -> dict[str, Any]:
@@ -238,4 +272,9 @@ class SqlAlchemyTradeRepository:
         return [_trade(row) for row in rows]
 
     def open_for(self, strategy_id: uuid.UUID) -> list[Trade]:
-        return [t for t in self.for_strategy(strategy_id) if t.is_open]
+        rows = self._rows.rows(
+            trades.c.strategy_id == strategy_id,
+            trades.c.exit_time.is_(None),
+            order=[trades.c.entry_time, trades.c.id],
+        )
+        return [_trade(row) for row in rows]

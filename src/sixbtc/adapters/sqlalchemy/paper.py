@@ -1,0 +1,70 @@
+"""The paper exchange's books in the database (``paper_accounts``, ``paper_requests``,
+``paper_fills``): one transaction per call of the exchange, the subaccount's row locked for it, so
+that a restart continues exactly where it was and a request id is taken once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from sixbtc.adapters.paper.book import Account, book_of, document
+from sixbtc.adapters.sqlalchemy.tables import paper_accounts, paper_fills, paper_requests
+from sixbtc.adapters.sqlalchemy.trading import fill_of, fill_values
+from sixbtc.domain.orders import Fill
+
+
+class SqlAlchemyPaperStore:
+    """A :class:`~sixbtc.adapters.paper.book.PaperStore` on an engine."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+
+    @contextmanager
+    def account(self, subaccount: int) -> Iterator[Account]:
+        with self._engine.begin() as connection:
+            row = paper_accounts.c.subaccount_id == subaccount
+            locked = sa.select(paper_accounts.c.book).where(row).with_for_update()
+            stored = connection.execute(locked).scalar_one_or_none()
+            if stored is None:
+                try:
+                    with connection.begin_nested():
+                        empty = document(book_of(None))
+                        connection.execute(
+                            paper_accounts.insert().values(subaccount_id=subaccount, book=empty)
+                        )
+                except sa.exc.IntegrityError:  # another process made it first
+                    pass
+                stored = connection.execute(locked).scalar_one()
+
+            def known(request_id: str) -> bool:
+                query = sa.select(paper_requests.c.request_id).where(
+                    paper_requests.c.request_id == request_id
+                )
+                return connection.execute(query).first() is not None
+
+            account = Account(subaccount, book_of(stored), known)
+            yield account
+            book = document(account.book)
+            if book != document(book_of(stored)):  # a read changes nothing
+                connection.execute(paper_accounts.update().where(row).values(book=book))
+            if account.seen:
+                connection.execute(
+                    paper_requests.insert(),
+                    [
+                        {"request_id": key, "subaccount_id": subaccount, "request": what}
+                        for key, what in account.seen.items()
+                    ],
+                )
+            if account.made:
+                connection.execute(paper_fills.insert(), [fill_values(f) for f in account.made])
+
+    def fills(self, subaccount: int, after: int) -> list[Fill]:
+        query = (
+            sa.select(paper_fills)
+            .where(paper_fills.c.subaccount_id == subaccount, paper_fills.c.sequence > after)
+            .order_by(paper_fills.c.sequence)
+        )
+        with self._engine.connect() as connection:
+            return [fill_of(r) for r in connection.execute(query).mappings()]
