@@ -62,15 +62,17 @@ def _ccxt_market_data(
 
 
 def _synthetic_market_data(config: Config, clock: Clock) -> SyntheticMarketData:
-    """Synthetic markets ending at 00:00 UTC of ``market_data.synthetic_end`` (empty: today)."""
+    """Synthetic markets ending at 00:00 UTC of ``market_data.synthetic_end`` (a fixed market for
+    research), or else starting from today's 00:00 and continuing with the clock (live trading
+    has candles)."""
     settings = config.market_data
     days = config.backtester.training_days + config.backtester.holdout_days
+    coins = settings.symbols or COINS[: config.backtester.coins]
     if settings.synthetic_end:
         end = datetime.combine(date.fromisoformat(settings.synthetic_end), time(), UTC)
-    else:
-        end = clock.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    coins = settings.symbols or COINS[: config.backtester.coins]
-    return SyntheticMarketData(end, settings.seed, settings.synthetic_mode, days, coins)
+        return SyntheticMarketData(end, settings.seed, settings.synthetic_mode, days, coins)
+    end = clock.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return SyntheticMarketData(end, settings.seed, settings.synthetic_mode, days, coins, clock)
 
 
 def _cached_market_data(config: Config, cache: ParquetCandleCache) -> CachedMarketData:

@@ -79,6 +79,16 @@ class Candles:
             *(getattr(self, name)[start:stop] for name in COLUMNS),
         )
 
+    @classmethod
+    def concatenate(cls, parts: list[Candles]) -> Candles:
+        """The bars of ``parts`` (one symbol and timeframe, in time order) as one series."""
+        first = parts[0]
+        return cls(
+            first.symbol,
+            first.timeframe,
+            *(np.concatenate([getattr(p, name) for p in parts]) for name in COLUMNS),
+        )
+
     def between(self, start_ms: int, end_ms: int) -> Candles:
         """Bars whose open time is in ``[start_ms, end_ms)``."""
         lo, hi = np.searchsorted(self.time, [start_ms, end_ms], side="left")

@@ -14,7 +14,9 @@ from sixbtc.adapters.market.synthetic import (
     EDGE_STREAK,
     SyntheticMarketData,
 )
+from sixbtc.adapters.clock import ManualClock
 from sixbtc.application.errors import MarketDataUnavailable
+from sixbtc.domain.candles import to_ms
 from sixbtc.domain.timeframe import Timeframe
 
 END = datetime(2025, 3, 1, tzinfo=UTC)
@@ -147,3 +149,34 @@ def test_no_candle_still_forming_at_the_requested_end(minutes_before):
         assert candles.time[-1] + step <= end_ms  # closed by the end
         assert candles.time[-1] + 2 * step > end_ms  # and the last one that is
         assert np.all(candles.time % step == 0)
+
+
+@pytest.mark.parametrize("mode", ["realistic", "planted_edge"])
+def test_with_a_clock_the_market_continues_past_its_end_deterministically(mode):
+    clock = ManualClock(END + timedelta(hours=30, minutes=7))
+    first = SyntheticMarketData(END, seed=9, mode=mode, days=3, clock=clock)
+    history = first.candles("ETH", Timeframe.M5, END - timedelta(days=1), END)
+    later = first.candles("ETH", Timeframe.M5, END - timedelta(minutes=5), END + timedelta(days=9))
+    # it opens where the history closed, and stops at the last bar closed at the clock's time
+    assert later.open[1] == later.close[0] == history.close[-1]
+    assert later.time[-1] == to_ms(END + timedelta(hours=30, minutes=0))
+    hours = first.candles("ETH", Timeframe.H1, END, END + timedelta(days=9))
+    assert len(hours) == 30 and hours.time[-1] == to_ms(END + timedelta(hours=29))
+    # another process with the same seed and end sees the same bars, the history unchanged
+    other = SyntheticMarketData(END, seed=9, mode=mode, days=3, clock=ManualClock(clock.now()))
+    again = other.candles("ETH", Timeframe.M5, END - timedelta(minutes=5), END + timedelta(days=9))
+    np.testing.assert_array_equal(again.close, later.close)
+    np.testing.assert_array_equal(
+        first.candles("ETH", Timeframe.M5, END - timedelta(days=1), END).close, history.close
+    )
+    # time passes: the market grows without changing what was served
+    clock.advance(timedelta(days=1))
+    grown = first.candles("ETH", Timeframe.M5, END - timedelta(minutes=5), END + timedelta(days=9))
+    np.testing.assert_array_equal(grown.close[: len(later)], later.close)
+    assert len(grown) == len(later) + 288
+    assert np.all(grown.high >= np.maximum(grown.open, grown.close))
+
+
+def test_without_a_clock_the_market_ends_at_its_end():
+    market = SyntheticMarketData(END, seed=9, days=3)
+    assert market.candles("BTC", Timeframe.M5, END, END + timedelta(days=2)).time.size == 0

@@ -30,12 +30,18 @@ scaled by the bar's volatility. Three modes:
     before costs (6 x 0.5, plus overlapping streaks; about 3.5 measured), well above the round-trip
     costs (the coins' volatility is 0.15% to 0.40% per bar). The
     pattern lives on the 5m timeframe; aggregated timeframes show it diluted or not at all.
+
+With a ``clock``, the market continues after ``end`` up to the clock's time, so that live trading
+has candles: one day at a time (each day from its own random stream of ``seed``, coin and day),
+from the last close, with the coin's volatility (random walk; plus the planted reversals in
+``planted_edge``); no bar still forming is served. Without one the market ends at ``end``.
 """
 
 from __future__ import annotations
 
 import enum
 import math
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -44,14 +50,42 @@ import numpy as np
 
 from sixbtc.adapters.market.aggregation import bar_ms
 from sixbtc.adapters.market.market_data import TimeframeMemo
+from sixbtc.application.ports import Clock
 from sixbtc.domain.candles import Candles, to_ms
 from sixbtc.domain.timeframe import Timeframe
 
 COINS = (
-    "BTC", "ETH", "SOL", "BNB", "XRP", "DOGE", "ADA", "AVAX", "LINK", "DOT",
-    "TRX", "LTC", "BCH", "NEAR", "POL", "UNI", "ATOM", "ETC", "XLM", "FIL",
-    "APT", "ARB", "OP", "INJ", "SUI", "TIA", "SEI", "AAVE", "HBAR", "RUNE",
-)  # fmt: skip
+    "BTC",
+    "ETH",
+    "SOL",
+    "BNB",
+    "XRP",
+    "DOGE",
+    "ADA",
+    "AVAX",
+    "LINK",
+    "DOT",
+    "TRX",
+    "LTC",
+    "BCH",
+    "NEAR",
+    "POL",
+    "UNI",
+    "ATOM",
+    "ETC",
+    "XLM",
+    "FIL",
+    "APT",
+    "ARB",
+    "OP",
+    "INJ",
+    "SUI",
+    "TIA",
+    "SEI",
+    "AAVE",
+    "HBAR",
+    "RUNE",
+)
 DAYS = 395
 EDGE_STREAK = 3
 EDGE_BARS = 6
@@ -62,7 +96,9 @@ TREND_DRIFT = 0.05
 REVERSION = -0.15
 _STEP = bar_ms(Timeframe.M5)
 _BARS_PER_DAY = 24 * 60 // Timeframe.M5.minutes
+_DAY_MS = 24 * 3_600_000
 _MARKET_STREAM = 1_000_003
+_CONTINUATION_STREAM = 2_000_003
 
 
 class Mode(enum.StrEnum):
@@ -84,6 +120,7 @@ class SyntheticMarketData:
         mode: Mode | str = Mode.REALISTIC,
         days: int = DAYS,
         coins: Sequence[str] = COINS,
+        clock: Clock | None = None,
     ) -> None:
         if days < 1:
             raise ValueError(f"synthetic market days: {days}; expected an integer >= 1")
@@ -92,21 +129,73 @@ class SyntheticMarketData:
         self.end_ms = to_ms(end) // _STEP * _STEP
         self.bars = days * _BARS_PER_DAY
         self._coins = list(coins)
+        self.clock = clock
         self._market: tuple[np.ndarray, np.ndarray] | None = None
-        self._memo = TimeframeMemo(self._generate)
+        #: Days generated after ``end`` per coin, and the series up to their end.
+        self._days: dict[str, int] = {}
+        self._series: dict[str, Candles] = {}
+        self._memo = TimeframeMemo(self._series.get)
+        self._lock = threading.Lock()
 
     def symbols(self) -> list[str]:
         return list(self._coins)
 
     def candles(self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime) -> Candles:
-        return self._memo.closed_between(symbol, timeframe, start, end)
+        with self._lock:
+            if self.clock is not None:
+                end = min(end, self.clock.now())
+                self._grow(symbol, to_ms(end))
+            elif symbol in self._coins and symbol not in self._series:
+                self._series[symbol] = self._generate(symbol)
+            return self._memo.closed_between(symbol, timeframe, start, end)
+
+    def _grow(self, symbol: str, until_ms: int) -> None:
+        """Make the coin's 5m series reach ``until_ms`` (whole days after ``end``)."""
+        if symbol not in self._coins:
+            return
+        if symbol not in self._series:
+            self._series[symbol] = self._generate(symbol)
+            self._days[symbol] = 0
+        days = max(0, -(-(until_ms - self.end_ms) // _DAY_MS))
+        if days <= self._days[symbol]:
+            return
+        series = self._series[symbol]
+        blocks = [series]
+        for day in range(self._days[symbol], days):
+            blocks.append(self._continuation(symbol, day, float(blocks[-1].close[-1])))
+        self._series[symbol] = Candles.concatenate(blocks)
+        self._days[symbol] = days
+        self._memo.forget(symbol)
+
+    def _continuation(self, symbol: str, day: int, last_close: float) -> Candles:
+        """Day ``day`` (0: the first) after ``end``, opening at ``last_close``."""
+        index = self._coins.index(symbol)
+        sigma = self._scale(index)[1]
+        rng = np.random.default_rng([self.seed, index, _CONTINUATION_STREAM, day])
+        returns = rng.normal(0.0, sigma, _BARS_PER_DAY)
+        if self.mode is Mode.PLANTED_EDGE:
+            returns = _plant_reversals(returns, EDGE_DRIFT * sigma, EDGE_STREAK, EDGE_BARS)
+        times = self.end_ms + day * _DAY_MS + _STEP * np.arange(_BARS_PER_DAY, dtype=np.int64)
+        return self._bars(
+            symbol,
+            rng,
+            times,
+            last_close,
+            returns,
+            np.full(_BARS_PER_DAY, sigma),
+            rng.normal(0.0, 0.5, _BARS_PER_DAY),
+        )
+
+    def _scale(self, index: int) -> tuple[float, float]:
+        """The coin's first price and per-bar volatility: the first draws of its stream."""
+        rng = np.random.default_rng([self.seed, index])
+        price = math.exp(rng.uniform(math.log(0.05), math.log(3000.0)))
+        return price, rng.uniform(0.0015, 0.004)
 
     def _times(self) -> np.ndarray:
         return self.end_ms - _STEP * np.arange(self.bars, 0, -1, dtype=np.int64)
 
-    def _generate(self, symbol: str) -> Candles | None:
-        if symbol not in self._coins:
-            return None
+    def _generate(self, symbol: str) -> Candles:
         index = self._coins.index(symbol)
         rng = np.random.default_rng([self.seed, index])
         n = self.bars
@@ -123,12 +212,27 @@ class SyntheticMarketData:
             if self.mode is Mode.PLANTED_EDGE:
                 returns = _plant_reversals(returns, EDGE_DRIFT * sigma, EDGE_STREAK, EDGE_BARS)
             log_volume = rng.normal(0.0, 0.5, n)
+        return self._bars(symbol, rng, self._times(), price, returns, volatility, log_volume)
+
+    @staticmethod
+    def _bars(
+        symbol: str,
+        rng: np.random.Generator,
+        times: np.ndarray,
+        price: float,
+        returns: np.ndarray,
+        volatility: np.ndarray,
+        log_volume: np.ndarray,
+    ) -> Candles:
+        """Bars from ``price`` on: each opens at the previous close; high and low beyond open and
+        close by random amounts scaled by the bar's volatility."""
+        n = len(returns)
         close = price * np.exp(np.cumsum(returns))
         open_ = np.concatenate([[price], close[:-1]])
         high = np.maximum(open_, close) * np.exp(volatility * rng.exponential(0.4, n))
         low = np.minimum(open_, close) * np.exp(-volatility * rng.exponential(0.4, n))
         volume = rng.uniform(1e5, 1e7) / price * np.exp(log_volume)
-        return Candles(symbol, Timeframe.M5, self._times(), open_, high, low, close, volume)
+        return Candles(symbol, Timeframe.M5, times, open_, high, low, close, volume)
 
     def _realistic_returns(
         self, rng: np.random.Generator, sigma: float
