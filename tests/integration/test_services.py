@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from dependency_injector import providers
@@ -159,3 +160,54 @@ def test_two_backtester_threads_take_every_validated_strategy_once(environment, 
                     if e.from_status is Status.VALIDATED
                 ]
                 assert len(left) == 1
+
+
+def test_the_executor_service_trades_a_live_strategy_through_the_sandbox(environment, caplog):
+    """Wired as ``sixbtc service executor`` runs it: the container's paper exchange on the
+    database, the synthetic market continuing with the clock, strategy code in the sandbox. A
+    second executor (a restart) goes on from the database."""
+    from tests.e2e.test_research_gates import PLANTED_REVERSAL
+
+    from sixbtc.domain.backtest import ExecutionParameters
+    from sixbtc.domain.strategy import Strategy
+    from sixbtc.domain.subaccount import Subaccount
+    from sixbtc.domain.timeframe import Timeframe
+
+    settings = configuration.load(
+        None, environ={**environment, "SIXBTC_VALIDATOR__LIVE_HISTORY_BARS": "300"}
+    )
+    clock = ManualClock(NOW + timedelta(hours=6))
+    strategy = Strategy("Reversal", PLANTED_REVERSAL, "REV", NOW)
+    strategy.status, strategy.timeframe = Status.LIVE, Timeframe.M15
+    strategy.execution = ExecutionParameters(0.03, 0.02, 2.0, 8)
+    strategy.coins = ("BTC", "ETH", "SOL")
+    for run in range(2):
+        container = build(settings)
+        container.clock.override(providers.Object(clock))
+        pipeline = use_cases(container)
+        try:
+            if run == 0:
+                with container.unit_of_work() as uow:
+                    uow.strategies.add(strategy)
+                    account = Subaccount(1, NOW)
+                    account.assign(strategy.id, 1000.0)
+                    uow.subaccounts.add(account)
+                    uow.commit()
+                container.exchange().transfer(1, 1000.0, "fund-1")
+            (loop,) = services.EXECUTOR.loops(pipeline, settings)
+            for _ in range(12):  # three hours of 15m candles per run
+                clock.advance(timedelta(minutes=15))
+                with caplog.at_level(logging.INFO, logger="sixbtc.entrypoints.services"):
+                    assert loop.tick() is True
+            equity = container.exchange().equity(1)
+        finally:
+            container.shutdown_resources()
+    with SqlAlchemyUnitOfWork(create_engine(settings.database.url)) as uow:
+        trades = uow.trades.for_strategy(strategy.id)
+        account = uow.subaccounts.get(1)
+        live = uow.strategies.get(strategy.id)
+    assert live.status is Status.LIVE
+    assert len(trades) >= 3 and {t.symbol for t in trades} >= {"BTC", "ETH"}
+    assert any(not t.is_open for t in trades)
+    assert account.current_balance == pytest.approx(equity)
+    assert "orders sent" in caplog.text

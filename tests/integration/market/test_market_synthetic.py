@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from sixbtc.adapters.clock import ManualClock
 from sixbtc.adapters.market.synthetic import (
     COINS,
     EDGE_BARS,
     EDGE_STREAK,
     SyntheticMarketData,
 )
-from sixbtc.adapters.clock import ManualClock
 from sixbtc.application.errors import MarketDataUnavailable
 from sixbtc.domain.candles import to_ms
 from sixbtc.domain.timeframe import Timeframe
