@@ -105,7 +105,9 @@ def main() -> None:
     step = Timeframe.M5.duration
     first_close = END - args.candles * step
     clock = ManualClock(first_close)
-    exchange = PaperExchange(Costs(), SqlAlchemyPaperStore(engine))
+    exchange = PaperExchange(
+        Costs(), SqlAlchemyPaperStore(engine), initial_capital=CAPITAL * args.strategies
+    )
     uow_factory = lambda: SqlAlchemyUnitOfWork(engine)  # noqa: E731
     deploy(uow_factory, exchange, args.strategies)
     workers = os.cpu_count() or 1

@@ -10,9 +10,10 @@ PostgreSQL cluster; ``sessions``: every connection of the scratch database termi
 leaves other databases alone), then SIGTERM to every service's process group.
 
 Checked and printed: pool invariants (size, entry score), every strategy's event chain consistent
-and ending in its status, no initial backtest recorded twice, no claim left, no strategy retired
-for our fault, the services' exit codes, and the number of our processes and their memory before,
-during and after (no growth; nothing left). Exit status 1 when a check fails.
+and ending in its status, no initial backtest recorded twice, no claim left on a decided strategy
+(one left on a waiting strategy is taken over when its lease ends), no strategy retired for our
+fault, the services' exit codes, and the number of our processes and their memory before, during
+and after (no growth; nothing left). Exit status 1 when a check fails.
 
     .venv/bin/python bench/soak.py [--minutes 10] [--restart server|sessions]
 """
@@ -242,16 +243,20 @@ def check_database(engine: sa.Engine) -> tuple[list[str], dict[str, object]]:
         problems.append(f"{broken} strategies whose event chain does not end in their status")
     if initial:
         problems.append(f"{len(initial)} strategies backtested twice: {initial[:3]}")
-    held = [row.id for row in rows if row.claimed_by]
-    if held:
+    # Every service has stopped: a claim left is one a process could not release (killed, or the
+    # database gone at that moment). On a strategy still waiting for work its lease ends and it is
+    # taken over; on a decided one (ACTIVE or RETIRED) it means a decision did not end its claim.
+    held = [row for row in rows if row.claimed_by]
+    stale = [row for row in held if row.status in ("ACTIVE", "RETIRED")]
+    if stale:
         problems.append(
-            f"{len(held)} claims left: "
+            f"{len(stale)} claims left on decided strategies: "
             + "; ".join(
                 f"{row.id} {row.status} by {row.claimed_by} until {row.claim_expires_at}"
-                for row in rows
-                if row.claimed_by
+                for row in stale
             )
         )
+    waiting = [row for row in held if row not in stale]
     blamed = [
         row.retired_reason
         for row in rows
@@ -264,6 +269,7 @@ def check_database(engine: sa.Engine) -> tuple[list[str], dict[str, object]]:
     )
     figures = {
         "strategies": len(rows),
+        "claims left on waiting strategies (taken over when their lease ends)": len(waiting),
         "by status": dict(statuses),
         "events": len(events),
         "re-backtests": retests,

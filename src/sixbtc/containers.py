@@ -153,7 +153,12 @@ class Container(containers.DeclarativeContainer):
     #: ``exchange.mode``: paper (the default: simulated fills by the backtest's rules) or live.
     exchange = providers.Selector(
         config.provided.exchange.mode,
-        paper=providers.Singleton(PaperExchange, config.provided.costs.call(), paper_store),
+        paper=providers.Singleton(
+            PaperExchange,
+            config.provided.costs.call(),
+            paper_store,
+            config.provided.exchange.initial_capital,
+        ),
         live=providers.Singleton(_live_exchange, config),
     )
     code_inspector = providers.Singleton(AstCodeInspector)

@@ -69,7 +69,9 @@ class Desk:
         self.unit_of_work = unit_of_work
         self.markets = list(markets)
         self.timeframe = self.markets[0].candles.timeframe
-        self.exchange = PaperExchange(costs or Costs(), paper_store or MemoryPaperStore())
+        self.exchange = PaperExchange(
+            costs or Costs(), paper_store or MemoryPaperStore(), initial_capital=CAPITAL
+        )
         self.market_data = InMemoryMarketData([m.candles for m in self.markets])
         self.signals = signals or PlantedSignals(self.markets)
         self.clock = ManualClock(from_ms(self.times()[0]))

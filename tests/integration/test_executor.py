@@ -134,6 +134,7 @@ def test_a_strategy_whose_code_fails_live_is_stopped_and_its_subaccount_wound_do
     assert all(t.exit_time == desk.trades()[-1].exit_time for t in ended)
     assert account.is_free and desk.exchange.positions(SUBACCOUNT) == []
     assert desk.exchange.equity(SUBACCOUNT) == 0.0
+    assert desk.exchange.main_balance() == pytest.approx(CAPITAL + sum(t.pnl for t in trades))
     assert account.current_balance == pytest.approx(CAPITAL + sum(t.pnl for t in trades), rel=1e-12)
 
 
@@ -194,14 +195,31 @@ def test_a_restarted_executor_continues_where_it_was_on_the_database(database):
     assert [o[:3] for o in got["orders"]] == [o[:3] for o in want["orders"]]
 
 
-def test_the_paper_exchange_takes_each_request_once_and_refuses_overdrafts():
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_the_paper_exchange_takes_each_transfer_once_and_refuses_overdrafts(backend, tmp_path):
     from sixbtc.adapters.paper import PaperExchange
+    from sixbtc.adapters.sqlalchemy import migrations
     from sixbtc.application.errors import ExchangeError
 
-    exchange = PaperExchange(Costs(), MemoryPaperStore())
+    if backend == "memory":
+        store = MemoryPaperStore()
+    else:
+        url = f"sqlite:///{tmp_path / 'paper.db'}"
+        migrations.upgrade(url)
+        store = SqlAlchemyPaperStore(create_engine(url))
+    exchange = PaperExchange(Costs(), store, initial_capital=1200.0)
     exchange.transfer(1, 500.0, "t1")
-    exchange.transfer(1, 500.0, "t1")
-    assert exchange.equity(1) == 500.0
-    with pytest.raises(ExchangeError, match=r"cannot move 600\.00 out; it holds 500\.00"):
+    exchange.transfer(1, 500.0, "t1")  # a retry moves nothing
+    assert (exchange.main_balance(), exchange.equity(1)) == (700.0, 500.0)
+    with pytest.raises(ExchangeError, match=r"subaccount 1: cannot move 600\.00 out; it holds"):
         exchange.transfer(1, -600.0, "t2")
-    assert exchange.equity(1) == 500.0
+    with pytest.raises(ExchangeError, match=r"the main account: cannot move 800\.00 out"):
+        exchange.transfer(2, 800.0, "t3")
+    exchange.transfer(2, 700.0, "t3")
+    exchange.transfer(1, -200.0, "t4")
+    restarted = PaperExchange(Costs(), store, initial_capital=1200.0)
+    assert (restarted.main_balance(), restarted.equity(1), restarted.equity(2)) == (
+        200.0,
+        300.0,
+        700.0,
+    )

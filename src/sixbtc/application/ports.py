@@ -330,9 +330,14 @@ class Exchange(Protocol):
     order, with the reason a position closed.
     """
 
+    def main_balance(self) -> float:
+        """The main account's cash, in quote currency: what subaccounts can be given."""
+        ...
+
     def transfer(self, subaccount: int, amount: float, transfer_id: str) -> None:
         """Move ``amount`` of quote currency from the main account to the subaccount (negative:
-        back); a ``transfer_id`` seen before moves nothing."""
+        back); a ``transfer_id`` seen before moves nothing; ExchangeError (nothing moved) when the
+        giving side holds less cash."""
         ...
 
     def equity(self, subaccount: int) -> float:

@@ -216,20 +216,20 @@ class ValidateStrategies:
         outcome = {"validated": 0, "retired": 0}
         pending = [strategy.id for strategy in claimed]
         with claims.renewing(pending):
-            for strategy in claimed:
-                try:
-                    reason = self.checker.reason(strategy.code)
-                    self._decide(strategy.id, reason)
-                except Exception as error:
+            try:
+                for strategy in claimed:
+                    try:
+                        reason = self.checker.reason(strategy.code)
+                        self._decide(strategy.id, reason)
+                    except Exception as error:
+                        pending.remove(strategy.id)
+                        claims.defer(strategy.id, error)
+                        raise
                     pending.remove(strategy.id)
-                    claims.defer(strategy.id, error)
+                    outcome["retired" if reason else "validated"] += 1
+            finally:  # stopped or failed: the rest goes back to the queue (if the database lets us)
+                if pending:
                     claims.release(pending)
-                    raise
-                except BaseException:
-                    claims.release(pending)
-                    raise
-                pending.remove(strategy.id)
-                outcome["retired" if reason else "validated"] += 1
         return outcome
 
     def _decide(self, strategy_id: uuid.UUID, reason: str | None) -> None:

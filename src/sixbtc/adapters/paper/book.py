@@ -1,9 +1,10 @@
 """The paper exchange's state of one subaccount (a :class:`Book`: cash and, per symbol, the bars
 seen, the position held and the orders waiting), its JSON document, and the stores that keep it.
 
-A store hands out one subaccount's :class:`Account` at a time, in a transaction: the book as it
-was, the client ids and transfer ids seen before, and the fills made; everything is kept at once
-when the block ends without an error, and nothing otherwise. The in-memory store keeps the same
+A store hands out the :class:`Account` of one or more subaccounts in one transaction (a transfer
+needs the main account and a subaccount): the book as it was, the request ids seen before, and the
+fills made; everything is kept at once when the block ends without an error, and nothing
+otherwise. The in-memory store keeps the same
 documents as the database one (:mod:`sixbtc.adapters.sqlalchemy.paper`), so both go through the
 same conversion.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any, Protocol
@@ -117,8 +118,9 @@ class Account:
 class PaperStore(Protocol):
     """Where the paper exchange keeps its books."""
 
-    def account(self, subaccount: int) -> AbstractContextManager[Account]:
-        """The subaccount's account, alone in a transaction; kept when the block succeeds."""
+    def accounts(self, subaccounts: Sequence[int]) -> AbstractContextManager[list[Account]]:
+        """The accounts of ``subaccounts`` (in that order), alone in one transaction; kept when
+        the block succeeds."""
         ...
 
     def fills(self, subaccount: int, after: int) -> list[Fill]:
@@ -247,15 +249,17 @@ class MemoryPaperStore:
         self._fills: dict[int, list[Fill]] = defaultdict(list)
 
     @contextmanager
-    def account(self, subaccount: int) -> Iterator[Account]:
+    def accounts(self, subaccounts: Sequence[int]) -> Iterator[list[Account]]:
         with self._lock:
-            account = Account(
-                subaccount, book_of(self._books.get(subaccount)), self._seen.__contains__
-            )
-            yield account
-            self._books[subaccount] = document(account.book)
-            self._seen.update(account.seen)
-            self._fills[subaccount].extend(account.made)
+            accounts = [
+                Account(n, book_of(self._books.get(n)), self._seen.__contains__)
+                for n in subaccounts
+            ]
+            yield accounts
+            for account in accounts:
+                self._books[account.subaccount] = document(account.book)
+                self._seen.update(account.seen)
+                self._fills[account.subaccount].extend(account.made)
 
     def fills(self, subaccount: int, after: int) -> list[Fill]:
         with self._lock:

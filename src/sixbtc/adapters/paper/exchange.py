@@ -13,12 +13,15 @@ closed position's return on margin is the backtest's.
 
 The books live in a :class:`~sixbtc.adapters.paper.book.PaperStore` (memory or the database),
 one transaction per call: a restart continues where it was, and a request id seen before (order,
-close or transfer) does nothing again.
+close or transfer) does nothing again. The main account (book ``MAIN``) starts with
+``initial_capital``; transfers move cash between it and a subaccount in one transaction, never
+more than the giving side holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -29,28 +32,59 @@ from sixbtc.domain.candles import Candles, from_ms
 from sixbtc.domain.orders import Fill, OrderRequest, Position, Protection, Side, client_order_id
 from sixbtc.domain.position import Bar, Direction, Exit, ExitReason, OpenPosition
 
+#: The main account's book: subaccounts are numbered from 1.
+MAIN = 0
+_OPENING = "paper-main-account-opening"
+
 
 class PaperExchange:
-    """Subaccounts with cash and positions, filled on the candles handed to :meth:`observe`."""
+    """A main account and subaccounts with cash and positions, filled on the candles handed to
+    :meth:`observe`."""
 
-    def __init__(self, costs: Costs, store: PaperStore | None = None) -> None:
+    def __init__(
+        self, costs: Costs, store: PaperStore | None = None, initial_capital: float = 0.0
+    ) -> None:
         self.costs = costs
         self.store = store if store is not None else MemoryPaperStore()
+        self.initial_capital = initial_capital
+
+    @contextmanager
+    def _account(self, subaccount: int) -> Iterator[Account]:
+        with self.store.accounts([subaccount]) as (account,):
+            yield account
+
+    def main_balance(self) -> float:
+        with self.store.accounts([MAIN]) as (main,):
+            self._open(main)
+            return main.book.cash
 
     def transfer(self, subaccount: int, amount: float, transfer_id: str) -> None:
-        with self.store.account(subaccount) as account:
+        if subaccount == MAIN:
+            raise ValueError(f"subaccount {MAIN} is the main account; expected a subaccount >= 1")
+        with self.store.accounts([MAIN, subaccount]) as (main, account):
+            self._open(main)
             if account.is_known(transfer_id):
                 return
-            if account.book.cash + amount < 0:
+            giver, name = (
+                (main, "the main account") if amount > 0 else (account, f"subaccount {subaccount}")
+            )
+            if giver.book.cash < abs(amount):
                 raise ExchangeError(
-                    f"subaccount {subaccount}: cannot move {-amount:.2f} out; it holds "
-                    f"{account.book.cash:.2f} in cash"
+                    f"{name}: cannot move {abs(amount):.2f} out; it holds {giver.book.cash:.2f} "
+                    "in cash"
                 )
+            main.book.cash -= amount
             account.book.cash += amount
             account.remember(transfer_id, {"transfer": amount})
 
+    def _open(self, main: Account) -> None:
+        """The main account's first use: it receives ``initial_capital``."""
+        if not main.is_known(_OPENING):
+            main.book.cash += self.initial_capital
+            main.remember(_OPENING, {"initial_capital": self.initial_capital})
+
     def equity(self, subaccount: int) -> float:
-        with self.store.account(subaccount) as account:
+        with self._account(subaccount) as account:
             book = account.book
             return book.cash + sum(
                 _unrealised(lane.held, lane.last_close)
@@ -59,7 +93,7 @@ class PaperExchange:
             )
 
     def positions(self, subaccount: int) -> list[Position]:
-        with self.store.account(subaccount) as account:
+        with self._account(subaccount) as account:
             return [
                 Position(
                     symbol,
@@ -73,7 +107,7 @@ class PaperExchange:
             ]
 
     def open_orders(self, subaccount: int) -> list[OrderRequest]:
-        with self.store.account(subaccount) as account:
+        with self._account(subaccount) as account:
             found = []
             for lane in account.book.lanes.values():
                 found += [w.request for w in lane.entries]
@@ -84,7 +118,7 @@ class PaperExchange:
     def place_order(self, order: OrderRequest, protection: Protection | None = None) -> None:
         if not order.reduce_only and protection is None:
             raise ValueError(f"order {order.client_order_id}: opens a position; needs protection")
-        with self.store.account(order.subaccount) as account:
+        with self._account(order.subaccount) as account:
             if account.is_known(order.client_order_id):
                 return
             account.remember(order.client_order_id, {"order": order.side.value})
@@ -95,7 +129,7 @@ class PaperExchange:
                 lane.held.closing = Waiting(order)
 
     def cancel_order(self, subaccount: int, client_order_id: str) -> None:
-        with self.store.account(subaccount) as account:
+        with self._account(subaccount) as account:
             for lane in account.book.lanes.values():
                 lane.entries = [
                     w for w in lane.entries if w.request.client_order_id != client_order_id
@@ -105,7 +139,7 @@ class PaperExchange:
                     lane.held.closing = None
 
     def close_all(self, subaccount: int, request_id: str) -> None:
-        with self.store.account(subaccount) as account:
+        with self._account(subaccount) as account:
             if account.is_known(request_id):
                 return
             account.remember(request_id, {"close_all": True})
@@ -128,7 +162,7 @@ class PaperExchange:
         return self.store.fills(subaccount, after)
 
     def observe(self, subaccount: int, windows: Sequence[Candles]) -> None:
-        with self.store.account(subaccount) as account:
+        with self._account(subaccount) as account:
             for c in windows:
                 lane = account.book.lane(c.symbol)
                 start = 0

@@ -1,10 +1,11 @@
 """The paper exchange's books in the database (``paper_accounts``, ``paper_requests``,
-``paper_fills``): one transaction per call of the exchange, the subaccount's row locked for it, so
-that a restart continues exactly where it was and a request id is taken once."""
+``paper_fills``): one transaction per call of the exchange, the rows of its subaccounts locked for
+it (in the order of their ids), so that a restart continues exactly where it was and a request id
+is taken once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -22,21 +23,8 @@ class SqlAlchemyPaperStore:
         self._engine = engine
 
     @contextmanager
-    def account(self, subaccount: int) -> Iterator[Account]:
+    def accounts(self, subaccounts: Sequence[int]) -> Iterator[list[Account]]:
         with self._engine.begin() as connection:
-            row = paper_accounts.c.subaccount_id == subaccount
-            locked = sa.select(paper_accounts.c.book).where(row).with_for_update()
-            stored = connection.execute(locked).scalar_one_or_none()
-            if stored is None:
-                try:
-                    with connection.begin_nested():
-                        empty = document(book_of(None))
-                        connection.execute(
-                            paper_accounts.insert().values(subaccount_id=subaccount, book=empty)
-                        )
-                except sa.exc.IntegrityError:  # another process made it first
-                    pass
-                stored = connection.execute(locked).scalar_one()
 
             def known(request_id: str) -> bool:
                 query = sa.select(paper_requests.c.request_id).where(
@@ -44,21 +32,11 @@ class SqlAlchemyPaperStore:
                 )
                 return connection.execute(query).first() is not None
 
-            account = Account(subaccount, book_of(stored), known)
-            yield account
-            book = document(account.book)
-            if book != document(book_of(stored)):  # a read changes nothing
-                connection.execute(paper_accounts.update().where(row).values(book=book))
-            if account.seen:
-                connection.execute(
-                    paper_requests.insert(),
-                    [
-                        {"request_id": key, "subaccount_id": subaccount, "request": what}
-                        for key, what in account.seen.items()
-                    ],
-                )
-            if account.made:
-                connection.execute(paper_fills.insert(), [fill_values(f) for f in account.made])
+            stored = {n: _locked_book(connection, n) for n in sorted(set(subaccounts))}
+            accounts = [Account(n, book_of(stored[n]), known) for n in subaccounts]
+            yield accounts
+            for account in accounts:
+                _keep(connection, account, stored[account.subaccount])
 
     def fills(self, subaccount: int, after: int) -> list[Fill]:
         query = (
@@ -68,3 +46,43 @@ class SqlAlchemyPaperStore:
         )
         with self._engine.connect() as connection:
             return [fill_of(r) for r in connection.execute(query).mappings()]
+
+
+def _locked_book(connection: sa.Connection, subaccount: int) -> dict:
+    """The subaccount's book document, its row locked until the transaction ends (made empty the
+    first time)."""
+    row = paper_accounts.c.subaccount_id == subaccount
+    locked = sa.select(paper_accounts.c.book).where(row).with_for_update()
+    stored = connection.execute(locked).scalar_one_or_none()
+    if stored is None:
+        empty = document(book_of(None))
+        try:
+            with connection.begin_nested():
+                connection.execute(
+                    paper_accounts.insert().values(subaccount_id=subaccount, book=empty)
+                )
+        except sa.exc.IntegrityError:  # another process made it first
+            pass
+        stored = connection.execute(locked).scalar_one()
+    return stored
+
+
+def _keep(connection: sa.Connection, account: Account, stored: dict) -> None:
+    """Write what the block changed: the book (unless only read), the requests taken, the fills."""
+    book = document(account.book)
+    if book != document(book_of(stored)):
+        connection.execute(
+            paper_accounts.update()
+            .where(paper_accounts.c.subaccount_id == account.subaccount)
+            .values(book=book)
+        )
+    if account.seen:
+        connection.execute(
+            paper_requests.insert(),
+            [
+                {"request_id": key, "subaccount_id": account.subaccount, "request": what}
+                for key, what in account.seen.items()
+            ],
+        )
+    if account.made:
+        connection.execute(paper_fills.insert(), [fill_values(f) for f in account.made])
