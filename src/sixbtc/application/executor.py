@@ -87,6 +87,7 @@ class Executor:
     concurrency: int = 1
     #: The last candle handled per strategy (a restart handles it again, harmlessly).
     _handled: dict[uuid.UUID, datetime] = attrs.field(factory=dict, init=False)
+    _reported: dict[uuid.UUID, datetime | None] = attrs.field(factory=dict, init=False)
 
     def tick(self) -> ExecutorPass:
         """One pass over every subaccount that trades for a strategy."""
@@ -103,16 +104,26 @@ class Executor:
             except DatabaseUnavailable:
                 raise
             except Exception as error:  # ours: retried on the next pass, never blamed on it
-                log.warning(
-                    "strategy %s on subaccount %d: skipped this candle (%s: %s)",
-                    strategy.name,
-                    account.id,
-                    type(error).__name__,
-                    error,
-                    exc_info=True,
-                )
+                self._report(strategy, account, error)
                 outcome.skipped.append(strategy.name)
         return outcome
+
+    def _report(self, strategy: Strategy, account: Subaccount, error: Exception) -> None:
+        """A failure of ours, with its traceback once per strategy and candle (every pass retries
+        it; the repeats are logged at debug level)."""
+        candle = strategy.timeframe.last_closed(self.clock.now()) if strategy.timeframe else None
+        first = strategy.id not in self._reported or self._reported[strategy.id] != candle
+        self._reported[strategy.id] = candle
+        log.log(
+            logging.WARNING if first else logging.DEBUG,
+            "strategy %s on subaccount %d: not traded yet on this candle, retried on the next "
+            "pass (%s: %s)",
+            strategy.name,
+            account.id,
+            type(error).__name__,
+            error,
+            exc_info=first,
+        )
 
     def _handle(self, strategy: Strategy, account: Subaccount, outcome: ExecutorPass) -> None:
         if strategy.timeframe is None or strategy.execution is None or not strategy.coins:

@@ -180,7 +180,7 @@ EXECUTOR = Service(
     "strategy whose code fails is retired and its positions closed; the subaccount of a "
     "strategy no longer LIVE is closed, its cash moved back and freed. exchange.mode paper (the "
     "default) fills on the candles by the backtest's rules.",
-    5.0,
+    1.0,
     _executor_loops,
 )
 SERVICES = (GENERATOR, VALIDATOR, BACKTESTER, EXECUTOR)

@@ -197,21 +197,26 @@ orders = sa.Table(
     sa.Index("ix_orders_subaccount_status", "subaccount_id", "status"),
 )
 
+def _fill_columns() -> list[sa.Column]:
+    """An execution's columns, keyed by subaccount and the exchange's sequence number."""
+    return [
+        sa.Column("subaccount_id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("sequence", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("client_order_id", sa.String(64), nullable=False),
+        sa.Column("symbol", sa.String(20), nullable=False),
+        sa.Column("side", sa.String(4), nullable=False),
+        sa.Column("amount", sa.Float, nullable=False),
+        sa.Column("price", sa.Float, nullable=False),
+        sa.Column("fee", sa.Float, nullable=False),
+        sa.Column("filled_at", UtcDateTime, nullable=False),
+        sa.Column("reason", sa.String(20)),
+    ]
+
+
 #: Every execution the exchange reported, by subaccount and the exchange's sequence number; a fill
 #: of an order the exchange made (a stop, a target, a close) has a client id no order row has.
 fills = sa.Table(
-    "fills",
-    metadata,
-    sa.Column("subaccount_id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("sequence", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("client_order_id", sa.String(64), nullable=False, index=True),
-    sa.Column("symbol", sa.String(20), nullable=False),
-    sa.Column("side", sa.String(4), nullable=False),
-    sa.Column("amount", sa.Float, nullable=False),
-    sa.Column("price", sa.Float, nullable=False),
-    sa.Column("fee", sa.Float, nullable=False),
-    sa.Column("filled_at", UtcDateTime, nullable=False),
-    sa.Column("reason", sa.String(20)),
+    "fills", metadata, *_fill_columns(), sa.Index("ix_fills_client_order_id", "client_order_id")
 )
 
 #: The paper exchange's books: one JSON document per subaccount (cash, bars seen, positions and
@@ -229,20 +234,7 @@ paper_requests = sa.Table(
     sa.Column("subaccount_id", sa.Integer, nullable=False),
     sa.Column("request", sa.JSON, nullable=False),
 )
-paper_fills = sa.Table(
-    "paper_fills",
-    metadata,
-    sa.Column("subaccount_id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("sequence", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("client_order_id", sa.String(64), nullable=False),
-    sa.Column("symbol", sa.String(20), nullable=False),
-    sa.Column("side", sa.String(4), nullable=False),
-    sa.Column("amount", sa.Float, nullable=False),
-    sa.Column("price", sa.Float, nullable=False),
-    sa.Column("fee", sa.Float, nullable=False),
-    sa.Column("filled_at", UtcDateTime, nullable=False),
-    sa.Column("reason", sa.String(20)),
-)
+paper_fills = sa.Table("paper_fills", metadata, *_fill_columns())
 
 #: One subaccount per LIVE strategy (ids 1..10 in practice); ``status`` is the account's own
 #: ACTIVE/PAUSED/STOPPED, not a strategy status.
