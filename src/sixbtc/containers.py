@@ -37,9 +37,11 @@ from sixbtc.application.backtest_worker import BacktestWorker
 from sixbtc.application.claims import ClaimKeeper
 from sixbtc.application.executor import Executor
 from sixbtc.application.generate import AddStrategy, GenerateStrategies
+from sixbtc.application.live import LiveReview
 from sixbtc.application.pipeline import PipelinePass
 from sixbtc.application.pool import PoolRules
 from sixbtc.application.ports import Clock
+from sixbtc.application.rotator import Rotator
 from sixbtc.application.validate import StrategyChecker, ValidateStrategies, ValidationSettings
 from sixbtc.config import Config, ConfigError
 from sixbtc.domain.retest import RetestSchedule
@@ -297,6 +299,22 @@ class Pipeline(containers.DeclarativeContainer):
         clock=adapters.clock,
         history_bars=config.provided.validator.live_history_bars,
         concurrency=providers.Callable(_signal_concurrency, config),
+    )
+    #: Deploys the best ACTIVE strategies to free subaccounts (rotator.*).
+    rotator = providers.Factory(
+        Rotator,
+        unit_of_work=adapters.unit_of_work.provider,
+        exchange=adapters.exchange,
+        clock=adapters.clock,
+        selection=adapters.selection,
+    )
+    #: Scores LIVE strategies from their trades; ``run(retire=True)`` is the monitor.
+    live_review = providers.Factory(
+        LiveReview,
+        unit_of_work=adapters.unit_of_work.provider,
+        clock=adapters.clock,
+        scoring=providers.Callable(lambda c: c.scoring_policy(), config),
+        retirement=config.provided.monitor.retirement,
     )
     pipeline_pass = providers.Factory(
         PipelinePass,

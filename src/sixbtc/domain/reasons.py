@@ -44,6 +44,8 @@ class Code(enum.StrEnum):
     RETEST_BELOW_ENTRY = "retest_below_entry"
     RETEST_BELOW_POOL_MIN = "retest_below_pool_min"
     # Live trading and the monitor.
+    #: The rotator deployed it to a subaccount.
+    DEPLOYED = "deployed"
     LIVE_SCORE = "live_score"
     DEGRADATION = "degradation"
     DRAWDOWN = "drawdown"

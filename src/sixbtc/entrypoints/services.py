@@ -1,7 +1,7 @@
 """The services of the pipeline: one short ``main()`` per loop, on a shared :class:`ServiceRunner`.
 
-``sixbtc-generator``, ``sixbtc-validator``, ``sixbtc-backtester`` and ``sixbtc-executor`` (also
-``sixbtc service NAME``) run until SIGTERM or SIGINT on the database of ``database.url``, which
+``sixbtc-generator``, ``-validator``, ``-backtester``, ``-executor``, ``-scorer``, ``-rotator`` and
+``-monitor`` (also ``sixbtc service NAME``) run until SIGTERM or SIGINT on the database of ``database.url``, which
 they never migrate: they refuse to start unless it is at the latest revision (``sixbtc db
 upgrade``). Each tick of a loop is one unit of work of a use case; the runner owns the schedule,
 the signals and the failed ticks. A new service is a function that returns its loops, a
@@ -142,6 +142,38 @@ def _executor_loops(pipeline: Pipeline, config: Config) -> list[Loop]:
     return [Loop("executor", tick)]
 
 
+def _rotator_loops(pipeline: Pipeline, config: Config) -> list[Loop]:
+    rotator = pipeline.rotator()
+
+    def tick() -> bool:
+        for d in rotator.run():
+            log.info("rotator: %s LIVE on subaccount %d with %.2f", d.name, d.subaccount, d.capital)
+        return False  # the next check is rotator.check_interval_minutes away
+
+    return [Loop("rotator", tick, config.rotator.check_interval_minutes * 60)]
+
+
+def _live_review_loops(name: str, retire: bool) -> Callable[[Pipeline, Config], list[Loop]]:
+    def loops(pipeline: Pipeline, config: Config) -> list[Loop]:
+        review = pipeline.live_review(service=name)
+
+        def tick() -> bool:
+            verdicts = review.run(retire=retire)
+            retired = [v for v in verdicts if v.retired]
+            if verdicts:
+                log.info(
+                    "%s: %d LIVE strategies scored%s",
+                    name,
+                    len(verdicts),
+                    "".join(f"; retired {v.name} ({v.retired})" for v in retired),
+                )
+            return False
+
+        return [Loop(name, tick, config.monitor.check_interval_minutes * 60)]
+
+    return loops
+
+
 GENERATOR = Service(
     "generator",
     "fill the GENERATED queue with new strategies",
@@ -183,7 +215,37 @@ EXECUTOR = Service(
     1.0,
     _executor_loops,
 )
-SERVICES = (GENERATOR, VALIDATOR, BACKTESTER, EXECUTOR)
+SCORER = Service(
+    "scorer",
+    "recompute the live score of LIVE strategies from their trades",
+    "Every monitor.check_interval_minutes: each LIVE strategy's live metrics from its trades and "
+    "its live score (the backtest's formula, degradation against its backtest's Sharpe), stored "
+    "as score_live. The backtest score stays the backtester's.",
+    60.0,
+    _live_review_loops("scorer", retire=False),
+)
+ROTATOR = Service(
+    "rotator",
+    "deploy the best ACTIVE strategies to free LIVE slots",
+    "Every rotator.check_interval_minutes: free slots = rotator.max_live_strategies minus LIVE; "
+    "the best ACTIVE strategies scoring at least rotator.min_score_live, within "
+    "rotator.selection.max_per_type and max_per_timeframe counted with LIVE, each funded on a "
+    "free subaccount with an even share of the main account, then ACTIVE -> LIVE.",
+    15 * 60.0,
+    _rotator_loops,
+)
+MONITOR = Service(
+    "monitor",
+    "score LIVE strategies and retire those that degrade",
+    "Every monitor.check_interval_minutes: score each LIVE strategy from its trades and retire it "
+    "(LIVE -> RETIRED with the reason and figures) when monitor.retirement says so: live score "
+    "below min_score or degradation above max_degradation after min_trades closed trades, or a "
+    "drawdown on its subaccount above max_drawdown at any count. The executor then closes its "
+    "positions and frees the subaccount; the rotator refills the slot.",
+    15 * 60.0,
+    _live_review_loops("monitor", retire=True),
+)
+SERVICES = (GENERATOR, VALIDATOR, BACKTESTER, EXECUTOR, SCORER, ROTATOR, MONITOR)
 
 
 def _seconds(text: str) -> float:
@@ -267,3 +329,18 @@ def backtester(argv: Sequence[str] | None = None) -> int:
 def executor(argv: Sequence[str] | None = None) -> int:
     """``sixbtc-executor``: trade LIVE strategies."""
     return main(EXECUTOR, argv)
+
+
+def scorer(argv: Sequence[str] | None = None) -> int:
+    """``sixbtc-scorer``: live scores of LIVE strategies."""
+    return main(SCORER, argv)
+
+
+def rotator(argv: Sequence[str] | None = None) -> int:
+    """``sixbtc-rotator``: deploy ACTIVE strategies to LIVE."""
+    return main(ROTATOR, argv)
+
+
+def monitor(argv: Sequence[str] | None = None) -> int:
+    """``sixbtc-monitor``: retire LIVE strategies that degrade."""
+    return main(MONITOR, argv)
