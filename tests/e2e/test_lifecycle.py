@@ -1,0 +1,120 @@
+"""The whole lifecycle in one process on SQLite with a ManualClock, wired by the container: from an
+empty database, strategies are generated, validated and backtested into a small pool (an eviction
+when it is full), the rotator deploys the best within the diversification limits, the executor
+trades them on the paper exchange through the sandbox, the monitor retires one, the executor winds
+its subaccount down, and the rotator refills the slot on its next check."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from dependency_injector import providers
+from tests.e2e.test_pipeline_pass import NOW, OPEN_GATES, small_environment
+from tests.e2e.test_research_gates import PLANTED_REVERSAL
+
+from sixbtc import config as configuration
+from sixbtc.adapters.clock import ManualClock
+from sixbtc.adapters.sqlalchemy import migrations
+from sixbtc.containers import build, use_cases
+from sixbtc.domain.reasons import Code
+from sixbtc.domain.retirement import RetirementPolicy
+from sixbtc.domain.strategy import Status
+
+#: Three exploiters of the planted reversal (two of one type) and three that trade it backwards.
+VARIANTS = {
+    "RevThree": PLANTED_REVERSAL,
+    "RevFour": PLANTED_REVERSAL.replace('{"streak": 3}', '{"streak": 4}').replace(
+        "class PlantedReversal", "class RevFour"
+    ),
+    "MomThree": PLANTED_REVERSAL.replace('strategy_type = "REV"', 'strategy_type = "MOM"')
+    .replace("class PlantedReversal", "class MomThree")
+    .replace('{"streak": 3}', '{"streak": 2}'),
+    "AgainstThree": PLANTED_REVERSAL.replace(
+        "np.where(down, 1, np.where(up, -1, 0))", "np.where(down, -1, np.where(up, 1, 0))"
+    ).replace("class PlantedReversal", "class AgainstThree"),
+}
+
+
+@pytest.fixture
+def factory(tmp_path):
+    environment = (
+        small_environment(tmp_path)
+        | OPEN_GATES
+        | {
+            "SIXBTC_MARKET_DATA__SYNTHETIC_MODE": "planted_edge",
+            "SIXBTC_BACKTESTER__TIMEFRAMES": "[15m]",
+            "SIXBTC_SCORING__MIN_TRADES": "{15m: 5}",
+            "SIXBTC_ACTIVE_POOL__MAX_SIZE": "2",
+            "SIXBTC_ROTATOR__MAX_LIVE_STRATEGIES": "1",
+            "SIXBTC_ROTATOR__MIN_SCORE_LIVE": "20",
+            "SIXBTC_ROTATOR__SELECTION__MAX_PER_TYPE": "1",
+            "SIXBTC_VALIDATOR__LIVE_HISTORY_BARS": "400",
+        }
+    )
+    settings = configuration.load(None, environ=environment)
+    migrations.upgrade(settings.database.url)
+    container = build(settings)
+    clock = ManualClock(NOW + timedelta(hours=3))
+    container.clock.override(providers.Object(clock))
+    yield container, use_cases(container), clock
+    container.shutdown_resources()
+
+
+def by_status(container, status):
+    with container.unit_of_work() as uow:
+        return {s.name: s for s in uow.strategies.by_status(status)}
+
+
+def test_a_strategy_goes_from_generated_to_live_to_retired_and_its_slot_is_refilled(factory):
+    container, pipeline, clock = factory
+    for name, code in VARIANTS.items():
+        container.add_strategy()(code, name)
+    pipeline.validate().run(limit=10)
+    assert set(by_status(container, Status.VALIDATED)) == set(VARIANTS)
+    worker = pipeline.backtest_worker(claims=pipeline.claim_keeper(owner="e2e"))
+    while worker.tick() is not None:
+        pass
+    active, retired = by_status(container, Status.ACTIVE), by_status(container, Status.RETIRED)
+    assert len(active) == 2  # the pool's size
+    reasons = {s.retired_reason.code for s in retired.values()}
+    assert Code.EVICTED in reasons or Code.POOL_FULL in reasons  # the full pool said no or evicted
+
+    rotator = pipeline.rotator()
+    deployed = rotator.run()
+    live = by_status(container, Status.LIVE)
+    assert [d.name for d in deployed] == list(live) and len(live) == 1  # one slot
+    waiting = set(active) - set(live)
+    assert len(waiting) == 1 and by_status(container, Status.ACTIVE).keys() == waiting
+
+    executor = pipeline.executor()
+    exchange = container.exchange()
+    for _ in range(24):  # six hours of 15m candles
+        clock.advance(timedelta(minutes=15))
+        executor.tick()
+    with container.unit_of_work() as uow:
+        trades = {name: uow.trades.for_strategy(s.id) for name, s in live.items()}
+    assert all(trades.values()), trades  # every LIVE strategy traded
+
+    # the scorer scores; a strict monitor retires every LIVE strategy by its live score
+    scored = pipeline.live_review(service="scorer").run(retire=False)
+    assert {v.name for v in scored} == set(live) and not any(v.retired for v in scored)
+    strict = RetirementPolicy(min_score=100.0, min_trades=1)
+    verdicts = pipeline.live_review(retirement=strict).run(retire=True)
+    assert {v.name for v in verdicts if v.retired} == set(live)
+    assert all(v.retired.code is Code.LIVE_SCORE for v in verdicts)
+    for _ in range(3):  # closes at the next open, then the cash goes back and the slot frees
+        clock.advance(timedelta(minutes=15))
+        executor.tick()
+    with container.unit_of_work() as uow:
+        assert all(a.is_free for a in uow.subaccounts.all())
+        for name, strategy in live.items():
+            assert all(not t.is_open for t in uow.trades.for_strategy(strategy.id)), name
+    assert exchange.main_balance() == pytest.approx(
+        container.config().exchange.initial_capital
+        + sum(t.pnl for ts in trades.values() for t in ts if t.pnl is not None),
+        abs=50.0,
+    )
+    refilled = rotator.run()  # the next check fills the freed slot with the one left ACTIVE
+    assert [d.name for d in refilled] == list(waiting)
+    assert set(by_status(container, Status.LIVE)) == waiting
