@@ -300,7 +300,7 @@ class MarketDataConfig:
     )
     seed: int = 42
     synthetic_mode: str = attrs.field(
-        default="realistic",
+        default="planted_edge",
         validator=_check(
             lambda v: v in ("realistic", "random_walk", "planted_edge"),
             "'realistic', 'random_walk' or 'planted_edge'",

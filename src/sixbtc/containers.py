@@ -16,7 +16,7 @@ from dependency_injector import containers, providers
 from sqlalchemy.engine import Engine
 
 from sixbtc.adapters.ccxt.market_data import CcxtMarketData, ccxt_exchange
-from sixbtc.adapters.clock import SystemClock
+from sixbtc.adapters.clock import SimulatedClock, SystemClock
 from sixbtc.adapters.engine import NumbaBacktestEngine
 from sixbtc.adapters.generator.sources import CatalogueStrategySource, GeneticStrategySource
 from sixbtc.adapters.inspection import AstCodeInspector
@@ -113,6 +113,8 @@ class Container(containers.DeclarativeContainer):
 
     config = providers.Dependency(instance_of=Config)
     clock = providers.Singleton(SystemClock)
+    #: ``sixbtc run``'s clock: market time ``speed`` times faster (see ``wiring.fast_clock``).
+    simulated_clock = providers.Factory(SimulatedClock)
     #: The in-memory store, for tests: ``unit_of_work.override(in_memory_unit_of_work)``.
     store = providers.Singleton(InMemoryStore)
     in_memory_unit_of_work = providers.Factory(InMemoryUnitOfWork, store=store)

@@ -172,6 +172,17 @@ def test_saved_transitions_and_their_events_are_committed_once(new_uow: UowFacto
     assert events[1].at == T0 + timedelta(hours=2)
     assert (loaded.status, loaded.retired_reason) == (Status.RETIRED, "backtest_error: boom")
     assert loaded.retired_at == T0 + timedelta(hours=2)
+    other = make_strategy(2)
+    store(new_uow, other)
+    with new_uow() as uow:
+        uow.strategies.get(other.id).validate(at=T0 + timedelta(hours=3))
+        uow.commit()
+    with new_uow() as uow:
+        recent = uow.strategies.recent_events(2)
+    assert [(name, e.to_status) for name, e in recent] == [
+        (other.name, Status.VALIDATED),
+        (strategy.name, Status.RETIRED),
+    ]
 
 
 def test_commit_writes_every_loaded_strategy(new_uow: UowFactory) -> None:

@@ -1,7 +1,9 @@
-"""Clocks: the real one for services and a manual one for tests and simulations."""
+"""Clocks: the real one for services, a fast simulated one for ``sixbtc run`` and a manual one for
+tests."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 
@@ -33,3 +35,22 @@ class ManualClock:
     def set(self, when: datetime) -> None:
         """Jump to ``when`` (not before the current time)."""
         self.advance(when - self._now)
+
+
+class SimulatedClock:
+    """Market time running ``speed`` times faster than the wall clock from ``start``."""
+
+    def __init__(self, start: datetime, speed: float) -> None:
+        if start.tzinfo is None:
+            raise ValueError(f"start: {start} is naive; expected a timezone-aware UTC time")
+        if not speed > 0:
+            raise ValueError(f"speed: {speed}; expected a number > 0")
+        self.start, self.speed = start, speed
+        self._started = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=(time.monotonic() - self._started) * self.speed)
+
+    def wall_seconds(self, market: timedelta) -> float:
+        """How long ``market`` time takes on the wall clock."""
+        return market.total_seconds() / self.speed

@@ -68,6 +68,11 @@ class StrategyRepository(Protocol):
         """The recorded status changes of a strategy, in order."""
         ...
 
+    def recent_events(self, limit: int) -> list[tuple[str, StatusChange]]:
+        """The ``limit`` latest committed status changes of any strategy, newest first, each with
+        the strategy's name."""
+        ...
+
 
 class ClaimRepository(Protocol):
     """The work queue: which worker holds which strategy, and which wait after our failures.

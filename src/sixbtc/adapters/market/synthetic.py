@@ -33,8 +33,10 @@ scaled by the bar's volatility. Three modes:
 
 With a ``clock``, the market continues after ``end`` up to the clock's time, so that live trading
 has candles: one day at a time (each day from its own random stream of ``seed``, coin and day),
-from the last close, with the coin's volatility (random walk; plus the planted reversals in
-``planted_edge``); no bar still forming is served. Without one the market ends at ``end``.
+from the last close, with the coin's volatility (a random walk; in ``planted_edge`` the planted
+reversals on odd days only: the first day after ``end`` has none, the second has them, and so on,
+so that live trading meets days where a strategy's edge is gone and the monitor has something to
+judge); no bar still forming is served. Without one the market ends at ``end``.
 """
 
 from __future__ import annotations
@@ -173,7 +175,7 @@ class SyntheticMarketData:
         sigma = self._scale(index)[1]
         rng = np.random.default_rng([self.seed, index, _CONTINUATION_STREAM, day])
         returns = rng.normal(0.0, sigma, _BARS_PER_DAY)
-        if self.mode is Mode.PLANTED_EDGE:
+        if self.mode is Mode.PLANTED_EDGE and day % 2 == 1:
             returns = _plant_reversals(returns, EDGE_DRIFT * sigma, EDGE_STREAK, EDGE_BARS)
         times = self.end_ms + day * _DAY_MS + _STEP * np.arange(_BARS_PER_DAY, dtype=np.int64)
         return self._bars(

@@ -112,6 +112,10 @@ class InMemoryStrategyRepository:
     def standings(self, status: Status = Status.ACTIVE) -> list[Standing]:
         return [s.standing() for s in self.all() if s.status is status]
 
+    def recent_events(self, limit: int) -> list[tuple[str, StatusChange]]:
+        latest = self._store.events[::-1][:limit]
+        return [(self._store.strategies[e.strategy_id].name, e) for e in latest]
+
     def events(self, strategy_id: uuid.UUID) -> list[StatusChange]:
         committed = [e for e in self._store.events if e.strategy_id == strategy_id]
         pending = self.seen[strategy_id].events if strategy_id in self.seen else []

@@ -229,26 +229,37 @@ class SqlAlchemyStrategyRepository:
         ).where(strategies.c.status == status.value)
         return [Standing(*row) for row in self._connection.execute(query)]
 
+    def recent_events(self, limit: int) -> list[tuple[str, StatusChange]]:
+        query = (
+            sa.select(strategies.c.name, strategy_events)
+            .join(strategies, strategies.c.id == strategy_events.c.strategy_id)
+            .order_by(strategy_events.c.id.desc())
+            .limit(limit)
+        )
+        rows = self._connection.execute(query).mappings()
+        return [(row["name"], _event(row)) for row in rows]
+
     def events(self, strategy_id: uuid.UUID) -> list[StatusChange]:
         query = (
             sa.select(strategy_events)
             .where(strategy_events.c.strategy_id == strategy_id)
             .order_by(strategy_events.c.id)
         )
-        stored = [
-            StatusChange(
-                row["strategy_id"],
-                _status(row["from_status"]),
-                _status(row["to_status"]),
-                row["reason"],
-                row["at"],
-                row["service"],
-            )
-            for row in self._connection.execute(query).mappings()
-        ]
+        stored = [_event(row) for row in self._connection.execute(query).mappings()]
         entry = self._loaded.get(strategy_id)
         pending = entry.strategy.events[entry.events_written :] if entry else []
         return stored + list(pending)
+
+
+def _event(row: RowMapping) -> StatusChange:
+    return StatusChange(
+        row["strategy_id"],
+        _status(row["from_status"]),
+        _status(row["to_status"]),
+        row["reason"],
+        row["at"],
+        row["service"],
+    )
 
 
 class SqlAlchemyBacktestRepository:
