@@ -1,15 +1,17 @@
 """Soak: the services as separate processes on PostgreSQL for a while, with faults injected, then
 the database and the machine checked.
 
-Runs a generator, a validator and two backtesters (``sixbtc service NAME``, each in its own process
-group, as systemd or supervisor would start them) on a scratch database of the server of
-SIXBTC_TEST_POSTGRES_URL, on the planted-edge synthetic market with a small pool, a short retest
-interval and a one-minute lease so that every path turns over. Faults: kill -9 of a backtester
+Runs every service, each in its own process group as systemd or supervisor would start them (a
+generator, a validator, two backtesters, the executor, the scorer, the rotator and the monitor:
+``sixbtc service NAME``), on a scratch database of the server of SIXBTC_TEST_POSTGRES_URL, on the
+planted-edge synthetic market with a small pool, two LIVE slots, checks every 12 seconds, a short
+retest interval and a one-minute lease so that every path turns over. Faults: kill -9 of a backtester
 while it holds a claim (it is started again), a database restart (``--restart server``: the
 PostgreSQL cluster; ``sessions``: every connection of the scratch database terminated, which
 leaves other databases alone), then SIGTERM to every service's process group.
 
-Checked and printed: pool invariants (size, entry score), every strategy's event chain consistent
+Checked and printed: pool invariants (size, entry score), LIVE within its slots with one
+subaccount each, every strategy's event chain consistent
 and ending in its status, no initial backtest recorded twice, no claim left on a decided strategy
 (one left on a waiting strategy is taken over when its lease ends), no strategy retired for our
 fault, the services' exit codes, and the number of our processes and their memory before, during
@@ -39,7 +41,10 @@ import sqlalchemy as sa
 
 from sixbtc.adapters.sqlalchemy import migrations
 
-SERVICES = ("generator", "validator", "backtester", "backtester")
+SERVICES = (
+    "generator", "validator", "backtester", "backtester", "executor", "scorer", "rotator", "monitor"
+)  # fmt: skip
+MAX_LIVE = 2
 #: Retirement reasons that would blame a strategy for our own failure.
 OUR_FAULT = re.compile(
     r"sandbox worker|SandboxError|DatabaseUnavailable|OperationalError|database|connection|"
@@ -59,6 +64,10 @@ def environment(url: str, cache: str) -> dict[str, str]:
         "SIXBTC_ACTIVE_POOL__MAX_SIZE": str(POOL_SIZE),
         "SIXBTC_ACTIVE_POOL__MIN_SCORE_ENTRY": str(ENTRY_SCORE),
         "SIXBTC_ROTATOR__MIN_SCORE_LIVE": "50",
+        "SIXBTC_ROTATOR__MAX_LIVE_STRATEGIES": str(MAX_LIVE),
+        "SIXBTC_ROTATOR__CHECK_INTERVAL_MINUTES": "0.2",
+        "SIXBTC_MONITOR__CHECK_INTERVAL_MINUTES": "0.2",
+        "SIXBTC_VALIDATOR__LIVE_HISTORY_BARS": "1000",
         "SIXBTC_BACKTESTER__RETEST_INTERVAL_DAYS": "0.002",  # about 3 minutes
         "SIXBTC_BACKTESTER__CLAIM_LEASE_MINUTES": "1",
         "SIXBTC_PIPELINE__QUEUE_LIMITS__GENERATED": "20",
@@ -215,6 +224,9 @@ def check_database(engine: sa.Engine) -> tuple[list[str], dict[str, object]]:
         retests = c.execute(
             sa.text("SELECT count(*) FROM backtest_results WHERE run_kind = 'retest'")
         ).scalar_one()
+        accounts = c.execute(sa.text("SELECT id, strategy_id FROM subaccounts")).all()
+        trading = c.execute(sa.text("SELECT count(*), count(exit_time) FROM trades")).one()
+        orders = c.execute(sa.text("SELECT status, count(*) FROM orders GROUP BY status")).all()
     statuses = Counter(row.status for row in rows)
     active = [row for row in rows if row.status == "ACTIVE"]
     if len(active) > POOL_SIZE:
@@ -243,6 +255,14 @@ def check_database(engine: sa.Engine) -> tuple[list[str], dict[str, object]]:
         problems.append(f"{broken} strategies whose event chain does not end in their status")
     if initial:
         problems.append(f"{len(initial)} strategies backtested twice: {initial[:3]}")
+    live = {row.id for row in rows if row.status == "LIVE"}
+    if len(live) > MAX_LIVE:
+        problems.append(f"{len(live)} LIVE strategies; at most {MAX_LIVE}")
+    assigned = [a.strategy_id for a in accounts if a.strategy_id]
+    if len(assigned) != len(set(assigned)):
+        problems.append(f"a strategy holds several subaccounts: {assigned}")
+    if not live <= set(assigned):
+        problems.append(f"LIVE strategies without a subaccount: {sorted(live - set(assigned))}")
     # Every service has stopped: a claim left is one a process could not release (killed, or the
     # database gone at that moment). On a strategy still waiting for work its lease ends and it is
     # taken over; on a decided one (ACTIVE or RETIRED) it means a decision did not end its claim.
@@ -273,6 +293,9 @@ def check_database(engine: sa.Engine) -> tuple[list[str], dict[str, object]]:
         "by status": dict(statuses),
         "events": len(events),
         "re-backtests": retests,
+        "LIVE now / subaccounts in use": f"{len(live)} / {len(assigned)}",
+        "live trades (closed)": f"{trading[0]} ({trading[1]})",
+        "orders by status": dict(orders),
         "retired by reason": dict(reasons.most_common()),
         "deferred after our failures (now or before)": sum(1 for r in rows if r.work_failures),
     }

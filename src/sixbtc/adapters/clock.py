@@ -10,12 +10,16 @@ from datetime import UTC, datetime, timedelta
 class SystemClock:
     """The machine's clock, in UTC."""
 
+    rate = 1.0
+
     def now(self) -> datetime:
         return datetime.now(UTC)
 
 
 class ManualClock:
-    """A clock that only moves when told to."""
+    """A clock that only moves when told to (waits elsewhere take wall time as they are)."""
+
+    rate = 1.0
 
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:
@@ -45,12 +49,8 @@ class SimulatedClock:
             raise ValueError(f"start: {start} is naive; expected a timezone-aware UTC time")
         if not speed > 0:
             raise ValueError(f"speed: {speed}; expected a number > 0")
-        self.start, self.speed = start, speed
+        self.start, self.speed, self.rate = start, speed, speed
         self._started = time.monotonic()
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=(time.monotonic() - self._started) * self.speed)
-
-    def wall_seconds(self, market: timedelta) -> float:
-        """How long ``market`` time takes on the wall clock."""
-        return market.total_seconds() / self.speed

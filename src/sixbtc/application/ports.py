@@ -30,6 +30,10 @@ from sixbtc.domain.trade import Trade
 class Clock(Protocol):
     """The current time. Domain and application never read the system clock directly."""
 
+    #: Clock seconds per wall-clock second (1 for real time; a simulation runs faster): what a
+    #: wait on the wall clock must be divided by to last a given clock duration.
+    rate: float
+
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
         ...

@@ -55,6 +55,8 @@ class Signals:
 class RunningClock:
     """Real time passing, from NOW."""
 
+    rate = 1.0
+
     def __init__(self) -> None:
         self.start = time.monotonic()
 
@@ -290,3 +292,28 @@ def test_a_pass_stops_when_our_failures_keep_coming() -> None:
     with pytest.raises(DatabaseUnavailable):
         a_pass(validate, Scripted(None)).run(strategies=0)
     assert len(validate.steps) == 10 - 4
+
+
+def test_a_fast_clock_renews_claims_as_often_in_its_own_time() -> None:
+    """``sixbtc run``'s clock runs 600x: a lease of 10 clock-minutes is one wall second, so the
+    heartbeat must beat in clock time or a second worker takes the strategy over."""
+    from sixbtc.adapters.clock import SimulatedClock
+
+    store = InMemoryStore()
+    clock = SimulatedClock(NOW, speed=600.0)
+    strategy_id = stored(store, "cross")
+    lease = timedelta(minutes=10)
+    slow = worker(store, clock, Signals(pause=0.3), owner="slow", lease=lease)  # ~2 s of work
+    done = []
+    thread = threading.Thread(target=lambda: done.append(slow.tick()))
+    thread.start()
+    time.sleep(0.1)
+    other = worker(store, clock, Signals(), owner="other", lease=lease)
+    takeovers = []
+    while thread.is_alive():
+        outcome = other.tick()
+        if outcome is not None:
+            takeovers.append(outcome)
+        time.sleep(0.05)
+    thread.join()
+    assert takeovers == [] and done[0].strategy_id == strategy_id
