@@ -1,13 +1,15 @@
 """The whole lifecycle in one process on SQLite with a ManualClock, wired by the container: from an
-empty database, strategies are generated, validated and backtested into a small pool (an eviction
-when it is full), the rotator deploys the best within the diversification limits, the executor
-trades them on the paper exchange through the sandbox, the monitor retires one, the executor winds
-its subaccount down, and the rotator refills the slot on its next check."""
+empty database, strategies are validated and backtested into a small pool (the full pool refuses
+or evicts), the rotator deploys the best within the diversification limits, a re-backtest retires
+a member, the executor trades the LIVE ones on the paper exchange through the sandbox, the monitor
+retires them, the executor winds their subaccounts down, and the rotator refills on its next
+check."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import attrs
 import pytest
 from dependency_injector import providers
 from tests.e2e.test_pipeline_pass import NOW, OPEN_GATES, small_environment
@@ -16,12 +18,13 @@ from tests.e2e.test_research_gates import PLANTED_REVERSAL
 from sixbtc import config as configuration
 from sixbtc.adapters.clock import ManualClock
 from sixbtc.adapters.sqlalchemy import migrations
+from sixbtc.application.pool import PoolRules
 from sixbtc.containers import build, use_cases
 from sixbtc.domain.reasons import Code
 from sixbtc.domain.retirement import RetirementPolicy
 from sixbtc.domain.strategy import Status
 
-#: Three exploiters of the planted reversal (two of one type) and three that trade it backwards.
+#: Exploiters of the planted reversal of two types, and one that trades it backwards.
 VARIANTS = {
     "RevThree": PLANTED_REVERSAL,
     "RevFour": PLANTED_REVERSAL.replace('{"streak": 3}', '{"streak": 4}').replace(
@@ -30,6 +33,10 @@ VARIANTS = {
     "MomThree": PLANTED_REVERSAL.replace('strategy_type = "REV"', 'strategy_type = "MOM"')
     .replace("class PlantedReversal", "class MomThree")
     .replace('{"streak": 3}', '{"streak": 2}'),
+    "RevTwin": PLANTED_REVERSAL.replace("class PlantedReversal", "class RevTwin"),
+    "RevFive": PLANTED_REVERSAL.replace('{"streak": 3}', '{"streak": 5}').replace(
+        "class PlantedReversal", "class RevFive"
+    ),
     "AgainstThree": PLANTED_REVERSAL.replace(
         "np.where(down, 1, np.where(up, -1, 0))", "np.where(down, -1, np.where(up, 1, 0))"
     ).replace("class PlantedReversal", "class AgainstThree"),
@@ -45,8 +52,8 @@ def factory(tmp_path):
             "SIXBTC_MARKET_DATA__SYNTHETIC_MODE": "planted_edge",
             "SIXBTC_BACKTESTER__TIMEFRAMES": "[15m]",
             "SIXBTC_SCORING__MIN_TRADES": "{15m: 5}",
-            "SIXBTC_ACTIVE_POOL__MAX_SIZE": "2",
-            "SIXBTC_ROTATOR__MAX_LIVE_STRATEGIES": "1",
+            "SIXBTC_ACTIVE_POOL__MAX_SIZE": "4",
+            "SIXBTC_ROTATOR__MAX_LIVE_STRATEGIES": "2",
             "SIXBTC_ROTATOR__MIN_SCORE_LIVE": "20",
             "SIXBTC_ROTATOR__SELECTION__MAX_PER_TYPE": "1",
             "SIXBTC_VALIDATOR__LIVE_HISTORY_BARS": "400",
@@ -76,20 +83,39 @@ def test_a_strategy_goes_from_generated_to_live_to_retired_and_its_slot_is_refil
     while worker.tick() is not None:
         pass
     active, retired = by_status(container, Status.ACTIVE), by_status(container, Status.RETIRED)
-    assert len(active) == 2  # the pool's size
+    assert len(active) == 4  # the pool's size
     reasons = {s.retired_reason.code for s in retired.values()}
     assert Code.EVICTED in reasons or Code.POOL_FULL in reasons  # the full pool said no or evicted
 
     rotator = pipeline.rotator()
     deployed = rotator.run()
     live = by_status(container, Status.LIVE)
-    assert [d.name for d in deployed] == list(live) and len(live) == 1  # one slot
-    waiting = set(active) - set(live)
-    assert len(waiting) == 1 and by_status(container, Status.ACTIVE).keys() == waiting
+    assert sorted(d.name for d in deployed) == sorted(live)
+    types = [s.strategy_type for s in live.values()]
+    assert len(set(types)) == len(types) == 2  # rotator.selection.max_per_type 1
+    waiting = by_status(container, Status.ACTIVE)
+    lowest_live = min(s.score_backtest for s in live.values())
+    skipped = [s for s in waiting.values() if s.score_backtest > lowest_live]
+    assert skipped and all(s.strategy_type in types for s in skipped)  # better, but of a type LIVE
+
+    # a due re-backtest under a stricter entry score retires a member of the pool
+    backtester = pipeline.backtester()
+    strict = pipeline.retest_worker(
+        backtester=pipeline.backtester(
+            settings=attrs.evolve(backtester.settings, pool=PoolRules(3, 99.0))
+        ),
+        claims=pipeline.claim_keeper(owner="e2e-retest"),
+    )
+    clock.advance(timedelta(days=4))  # past backtester.retest_interval_days
+    outcome = strict.tick()
+    assert outcome is not None and outcome.status is Status.RETIRED
+    assert outcome.reason.code is Code.RETEST_BELOW_ENTRY
+    waiting = by_status(container, Status.ACTIVE)
+    assert len(waiting) == 1
 
     executor = pipeline.executor()
     exchange = container.exchange()
-    for _ in range(24):  # six hours of 15m candles
+    for _ in range(24):  # six hours of 15m candles (the first pass catches up four days)
         clock.advance(timedelta(minutes=15))
         executor.tick()
     with container.unit_of_work() as uow:
@@ -115,6 +141,6 @@ def test_a_strategy_goes_from_generated_to_live_to_retired_and_its_slot_is_refil
         + sum(t.pnl for ts in trades.values() for t in ts if t.pnl is not None),
         abs=50.0,
     )
-    refilled = rotator.run()  # the next check fills the freed slot with the one left ACTIVE
+    refilled = rotator.run()  # the next check fills a freed slot with the one left ACTIVE
     assert [d.name for d in refilled] == list(waiting)
-    assert set(by_status(container, Status.LIVE)) == waiting
+    assert set(by_status(container, Status.LIVE)) == set(waiting)
