@@ -223,3 +223,43 @@ def test_the_paper_exchange_takes_each_transfer_once_and_refuses_overdrafts(back
         300.0,
         700.0,
     )
+
+
+def test_orders_a_crash_left_unsent_are_cancelled_on_the_next_candle_on_the_database(database):
+    """A crash after the orders were recorded and before they were sent, then a restart only on
+    the next candle: the orders are cancelled (never sent late), on the database's own paper books
+    (on SQLite the exchange and the records share the write lock), and trading goes on."""
+    desk = Desk(
+        small_markets(),
+        PARAMS,
+        unit_of_work=lambda: SqlAlchemyUnitOfWork(database),
+        paper_store=SqlAlchemyPaperStore(database),
+    )
+    healthy = desk.exchange
+
+    class Dies(type(healthy)):
+        def place_order(self, order, protection=None):
+            raise Crash("killed while sending")
+
+    desk.exchange = Dies(healthy.costs, healthy.store, healthy.initial_capital)
+    times = desk.times()
+    desk.restart()
+    desk.close_of(times[0])
+    with pytest.raises(Crash):
+        desk.executor.tick()
+    with desk.unit_of_work() as uow:
+        stale = uow.orders.unsettled(SUBACCOUNT)
+    assert stale and {o.status.value for o in stale} == {"pending"}
+    desk.exchange = healthy
+    desk.restart()
+    desk.close_of(times[1])
+    done = desk.executor.tick()
+    assert (done.handled, done.skipped) == (1, [])
+    with desk.unit_of_work() as uow:
+        statuses = {uow.orders.get(o.client_order_id).status.value for o in stale}
+    assert statuses == {"cancelled"}
+    assert desk.exchange.fills(SUBACCOUNT) == []  # nothing sent late
+    for time_ms in times[2:]:
+        desk.close_of(time_ms)
+        desk.executor.tick()
+    assert desk.trades()

@@ -13,7 +13,8 @@ candle of the strategy's timeframe:
 5. each order is recorded PENDING with a client id made of strategy, coin, candle and action (one
    commit), then sent, then marked OPEN.
 
-A crash anywhere repeats the pass with the same client ids: the exchange ignores an id it has
+A subaccount the rotator has reserved for a strategy still ACTIVE is left alone. A crash anywhere
+repeats the pass with the same client ids: the exchange ignores an id it has
 seen, so nothing is doubled and nothing lost. A strategy whose own code fails is retired
 (``live_error``) and its positions closed. A subaccount whose strategy is no longer LIVE is wound
 down: closed, its fills recorded, its cash moved back to the main account, then freed. A failure of
@@ -99,6 +100,8 @@ class Executor:
                 if a.strategy_id is not None
             ]
         for account, strategy in work:
+            if strategy.status is Status.ACTIVE:
+                continue  # reserved by the rotator, not LIVE yet
             try:
                 self._handle(strategy, account, outcome)
             except DatabaseUnavailable:
@@ -211,13 +214,23 @@ class Executor:
         uow.trades.save(trade)
 
     def _cancel_unsettled(self, t: _Trading, before: datetime | None) -> None:
-        """Cancel the subaccount's unsettled orders of candles before ``before`` (None: all)."""
+        """Cancel the unsettled orders of candles before ``before`` (None: all) on the coins shown
+        to the exchange this pass (a late coin's order may still fill on its next bar): on the
+        exchange with no unit of work open (on SQLite the paper exchange needs the write lock),
+        then recorded CANCELLED (repeating it is harmless)."""
+        shown = {w.symbol for w in t.windows}
         with self.unit_of_work() as uow:
             stale = [
-                o for o in uow.orders.unsettled(t.account.id) if before is None or o.candle < before
+                o
+                for o in uow.orders.unsettled(t.account.id)
+                if (before is None or o.candle < before) and o.request.symbol in shown
             ]
+        if not stale:
+            return
+        for order in stale:
+            self.exchange.cancel_order(t.account.id, order.client_order_id)
+        with self.unit_of_work() as uow:
             for order in stale:
-                self.exchange.cancel_order(t.account.id, order.client_order_id)
                 order.cancelled()
                 uow.orders.save(order)
             uow.commit()
@@ -340,7 +353,8 @@ class Executor:
         self.exchange.transfer(t.account.id, -cash, derived_id(t.strategy.id, "return"))
         with self.unit_of_work() as uow:
             account = uow.subaccounts.get(t.account.id)
-            account.record_balance(cash)
+            if cash > 0:  # 0 after a crash between the transfer and here: the last pass recorded it
+                account.record_balance(cash)
             account.release()
             uow.subaccounts.save(account)
             uow.commit()

@@ -4,6 +4,7 @@ the monitor retires by each criterion of spec section 6."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from sixbtc.application.errors import ExchangeError
 from sixbtc.application.live import LiveReview
 from sixbtc.application.rotator import Rotator
 from sixbtc.domain.backtest import Costs, ExecutionParameters
+from sixbtc.domain.orders import client_order_id as derived_id
 from sixbtc.domain.position import Direction, ExitReason
 from sixbtc.domain.reasons import Code
 from sixbtc.domain.retirement import RetirementPolicy
@@ -86,19 +88,53 @@ def test_a_refused_transfer_leaves_the_strategy_active_and_the_subaccount_free()
     refusing = Refusing(Costs(), initial_capital=1000.0)
     assert Rotator(lambda: InMemoryUnitOfWork(store), refusing, clock, SELECTION).run() == []
     live, accounts = statuses(store)
-    assert live == {} and accounts == {}
+    assert live == {} and all(a.is_free for a in accounts.values())  # created, then freed
     assert len(Rotator(lambda: InMemoryUnitOfWork(store), exchange, clock, SELECTION).run()) == 1
     assert statuses(store)[0] == {strategy.name: Status.LIVE}
 
 
-def test_a_deployment_another_rotator_won_gives_the_money_back():
+def test_two_rotators_at_once_never_overfill_break_limits_nor_deploy_twice():
+    store, clock = InMemoryStore(), ManualClock(T0)
+    exchange = PaperExchange(Costs(), initial_capital=1000.0)
+    first = active(store, 90, "MOM")
+    for score in (85, 80, 70):
+        active(store, score, "MOM")
+    for score in (75, 65, 60):
+        active(store, score, "REV", Timeframe.H4)
+
+    def rotator():
+        return Rotator(lambda: InMemoryUnitOfWork(store), exchange, clock, SELECTION)
+
+    a, b = rotator(), rotator()
+    reserved = a._reserve(first.id, 250.0)  # A reserved and then paused (or crashed)
+    assert reserved == 1 and a._reserve(first.id, 250.0) is None  # never twice
+    done_by_b = b.run()  # B completes A's deployment and fills the rest within the limits
+    assert first.id in {d.strategy_id for d in done_by_b}
+    assert a._complete(first.id, reserved) is None  # already LIVE: nothing more
+    live, accounts = statuses(store)
+    with InMemoryUnitOfWork(store) as uow:
+        deployed = uow.strategies.by_status(Status.LIVE)
+    assert len(live) == 4 == SELECTION.max_live
+    assert max(Counter(s.strategy_type for s in deployed).values()) <= 2
+    assert max(Counter(s.timeframe for s in deployed).values()) <= 2
+    holders = [acc.strategy_id for acc in accounts.values() if acc.strategy_id]
+    assert len(holders) == len(set(holders)) == 4
+    assert sorted(exchange.equity(n) for n in accounts) == [250.0] * 4
+    assert exchange.main_balance() == 0.0
+    assert rotator().run() == []
+
+
+def test_an_interrupted_deployment_is_completed_by_the_next_check_and_the_executor_waits():
     store, clock = InMemoryStore(), ManualClock(T0)
     exchange = PaperExchange(Costs(), initial_capital=1000.0)
     strategy = active(store, 90)
-    first = Rotator(lambda: InMemoryUnitOfWork(store), exchange, clock, SELECTION)
-    assert first._deploy(strategy.id, 1, 250.0) is not None
-    assert first._deploy(strategy.id, 2, 250.0) is None  # already LIVE: not twice
-    assert exchange.equity(2) == 0.0 and exchange.main_balance() == 750.0
+    rotator = Rotator(lambda: InMemoryUnitOfWork(store), exchange, clock, SELECTION)
+    number = rotator._reserve(strategy.id, 250.0)
+    exchange.transfer(number, 250.0, derived_id(strategy.id, number, "fund"))  # then a crash
+    assert statuses(store)[0] == {}
+    (done,) = rotator.run()
+    assert (done.strategy_id, done.subaccount) == (strategy.id, number)
+    assert exchange.equity(number) == 250.0 and exchange.main_balance() == 750.0  # funded once
 
 
 def live_strategy(store, clock, trades_returns, score_backtest=80.0, balances=(1000.0, 1000.0)):
