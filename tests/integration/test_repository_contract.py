@@ -183,6 +183,9 @@ def test_saved_transitions_and_their_events_are_committed_once(new_uow: UowFacto
         (other.name, Status.VALIDATED),
         (strategy.name, Status.RETIRED),
     ]
+    with new_uow() as uow:
+        reached = {status: uow.strategies.reached(status) for status in Status}
+    assert (reached[Status.VALIDATED], reached[Status.RETIRED], reached[Status.LIVE]) == (2, 1, 0)
 
 
 def test_commit_writes_every_loaded_strategy(new_uow: UowFactory) -> None:

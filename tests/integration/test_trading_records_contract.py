@@ -109,6 +109,7 @@ def test_trades_open_close_and_read_back_with_every_field(new_uow, strategy_id):
         uow.trades.add(opened)
         uow.commit()
     with new_uow() as uow:
+        assert uow.trades.count() == 2
         assert [t.id for t in uow.trades.open_for(strategy_id)] == [opened.id, later.id]
         trade = uow.trades.open_for(strategy_id)[0]
         trade.close(at=T0 + timedelta(hours=2), price=1920.0, reason=ExitReason.TAKE_PROFIT,

@@ -72,6 +72,10 @@ class StrategyRepository(Protocol):
         """The recorded status changes of a strategy, in order."""
         ...
 
+    def reached(self, status: Status) -> int:
+        """How many strategies ever moved to ``status`` (by their committed events)."""
+        ...
+
     def recent_events(self, limit: int) -> list[tuple[str, StatusChange]]:
         """The ``limit`` latest committed status changes of any strategy, newest first, each with
         the strategy's name."""
@@ -218,6 +222,10 @@ class TradeRepository(Protocol):
 
     def open_for(self, strategy_id: uuid.UUID) -> list[Trade]:
         """A strategy's trades not closed yet, by entry time."""
+        ...
+
+    def count(self) -> int:
+        """How many trades every strategy made (open and closed)."""
         ...
 
 

@@ -108,6 +108,9 @@ class InMemoryTradeRepository(Keyed[Trade]):
     def open_for(self, strategy_id: uuid.UUID) -> list[Trade]:
         return self._sorted(self.where(lambda t: t.strategy_id == strategy_id and t.is_open))
 
+    def count(self) -> int:
+        return len({**self.committed, **self.changed})
+
     @staticmethod
     def _sorted(trades: list[Trade]) -> list[Trade]:
         return sorted(trades, key=lambda t: (t.entry_time, t.id.int))

@@ -112,6 +112,9 @@ class InMemoryStrategyRepository:
     def standings(self, status: Status = Status.ACTIVE) -> list[Standing]:
         return [s.standing() for s in self.all() if s.status is status]
 
+    def reached(self, status: Status) -> int:
+        return len({e.strategy_id for e in self._store.events if e.to_status is status})
+
     def recent_events(self, limit: int) -> list[tuple[str, StatusChange]]:
         latest = self._store.events[::-1][:limit]
         return [(self._store.strategies[e.strategy_id].name, e) for e in latest]

@@ -229,6 +229,12 @@ class SqlAlchemyStrategyRepository:
         ).where(strategies.c.status == status.value)
         return [Standing(*row) for row in self._connection.execute(query)]
 
+    def reached(self, status: Status) -> int:
+        query = sa.select(sa.func.count(sa.distinct(strategy_events.c.strategy_id))).where(
+            strategy_events.c.to_status == status.value
+        )
+        return self._connection.execute(query).scalar_one()
+
     def recent_events(self, limit: int) -> list[tuple[str, StatusChange]]:
         query = (
             sa.select(strategies.c.name, strategy_events)

@@ -271,6 +271,10 @@ class SqlAlchemyTradeRepository:
         )
         return [_trade(row) for row in rows]
 
+    def count(self) -> int:
+        query = sa.select(sa.func.count()).select_from(trades)
+        return self._rows.connection.execute(query).scalar_one()
+
     def open_for(self, strategy_id: uuid.UUID) -> list[Trade]:
         rows = self._rows.rows(
             trades.c.strategy_id == strategy_id,

@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
                 return False
 
             runner.run([*loops, Loop("view", view, 1.0)])
-        progress = _progress(container)
+        progress = _progress(container, final=True)
     finally:
         container.shutdown_resources()
     console.print(_summary(progress, time.monotonic() - started))
@@ -139,31 +139,29 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress(container) -> Progress:
+def _progress(container, final: bool = False) -> Progress:
+    """The figures of the view; ``final`` adds the retirements by reason (reads every one)."""
     with container.unit_of_work() as uow:
         statuses = Counter({s: uow.strategies.count(s) for s in Status})
+        reached = Counter({s: uow.strategies.reached(s) for s in Status})
         pool = sorted(
             uow.strategies.by_status(Status.ACTIVE),
             key=lambda s: s.score_backtest or 0,
             reverse=True,
         )
         accounts = {a.strategy_id: a for a in uow.subaccounts.all() if a.strategy_id}
-        live = []
-        trades = 0
-        ever_live = {
-            e.strategy_id
-            for _, e in uow.strategies.recent_events(10_000)
-            if e.to_status is Status.LIVE
-        }
-        for strategy in uow.strategies.by_status(Status.LIVE):
-            mine = uow.trades.for_strategy(strategy.id)
-            live.append((strategy, accounts.get(strategy.id), mine))
-        for strategy_id in ever_live:
-            trades += len(uow.trades.for_strategy(strategy_id))
-        events = uow.strategies.recent_events(10_000)
-    reached = Counter(e.to_status for _, e in events)
-    retired = Counter(e.reason.code.value for _, e in events if e.to_status is Status.RETIRED)
-    return Progress(statuses, reached, pool, live, events[:8], retired, trades)
+        live = [
+            (strategy, accounts.get(strategy.id), uow.trades.for_strategy(strategy.id))
+            for strategy in uow.strategies.by_status(Status.LIVE)
+        ]
+        events = uow.strategies.recent_events(8)
+        retired = Counter(
+            s.retired_reason.code.value
+            for s in (uow.strategies.by_status(Status.RETIRED) if final else [])
+            if s.retired_reason
+        )
+        trades = uow.trades.count()
+    return Progress(statuses, reached, pool, live, events, retired, trades)
 
 
 def _view(p: Progress, market_now: datetime, wall: float) -> Group:
