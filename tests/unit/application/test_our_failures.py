@@ -143,11 +143,11 @@ def test_an_interrupted_backtest_goes_back_to_the_queue_without_a_failure() -> N
     assert worker(store, clock, Signals(), owner="w2").tick().strategy_id == strategy_id
 
 
-def test_a_live_workers_claim_is_renewed_so_nobody_takes_it_over() -> None:
-    store, clock = InMemoryStore(), RunningClock()
+def assert_no_takeover(clock, lease: timedelta, pause: float) -> None:
+    """A slow worker holds a strategy while another one keeps trying to claim it."""
+    store = InMemoryStore()
     strategy_id = stored(store, "cross")
-    lease = timedelta(seconds=0.3)
-    slow = worker(store, clock, Signals(pause=0.25), owner="slow", lease=lease)  # ~1 s of work
+    slow = worker(store, clock, Signals(pause=pause), owner="slow", lease=lease)
     done = []
     thread = threading.Thread(target=lambda: done.append(slow.tick()))
     thread.start()
@@ -162,6 +162,10 @@ def test_a_live_workers_claim_is_renewed_so_nobody_takes_it_over() -> None:
     thread.join()
     assert takeovers == []
     assert done[0].strategy_id == strategy_id
+
+
+def test_a_live_workers_claim_is_renewed_so_nobody_takes_it_over() -> None:
+    assert_no_takeover(RunningClock(), timedelta(seconds=0.3), pause=0.25)  # ~1 s of work
 
 
 def test_a_dead_workers_claim_expires_and_is_taken_over() -> None:
@@ -299,21 +303,5 @@ def test_a_fast_clock_renews_claims_as_often_in_its_own_time() -> None:
     heartbeat must beat in clock time or a second worker takes the strategy over."""
     from sixbtc.adapters.clock import SimulatedClock
 
-    store = InMemoryStore()
     clock = SimulatedClock(NOW, speed=600.0)
-    strategy_id = stored(store, "cross")
-    lease = timedelta(minutes=10)
-    slow = worker(store, clock, Signals(pause=0.3), owner="slow", lease=lease)  # ~2 s of work
-    done = []
-    thread = threading.Thread(target=lambda: done.append(slow.tick()))
-    thread.start()
-    time.sleep(0.1)
-    other = worker(store, clock, Signals(), owner="other", lease=lease)
-    takeovers = []
-    while thread.is_alive():
-        outcome = other.tick()
-        if outcome is not None:
-            takeovers.append(outcome)
-        time.sleep(0.05)
-    thread.join()
-    assert takeovers == [] and done[0].strategy_id == strategy_id
+    assert_no_takeover(clock, timedelta(minutes=10), pause=0.3)  # ~2 s of work
