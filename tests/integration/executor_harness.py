@@ -14,8 +14,6 @@ from sixbtc.adapters.clock import ManualClock
 from sixbtc.adapters.memory import InMemoryMarketData, InMemoryStore, InMemoryUnitOfWork
 from sixbtc.adapters.paper import PaperExchange
 from sixbtc.adapters.paper.book import MemoryPaperStore, PaperStore
-from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine
-from sixbtc.adapters.sqlalchemy.paper import SqlAlchemyPaperStore
 from sixbtc.application.errors import StrategyFailed
 from sixbtc.application.executor import Executor
 from sixbtc.application.ports import Market, UnitOfWork
@@ -170,9 +168,3 @@ class Desk:
             "open orders": self.exchange.open_orders(SUBACCOUNT),
             "equity": self.exchange.equity(SUBACCOUNT),
         }
-
-
-def sql_desk_parts(url: str):
-    """A unit of work factory and a paper store on the database of ``url`` (and its engine)."""
-    engine = create_engine(url)
-    return (lambda: SqlAlchemyUnitOfWork(engine)), SqlAlchemyPaperStore(engine), engine

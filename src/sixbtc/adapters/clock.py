@@ -49,8 +49,8 @@ class SimulatedClock:
             raise ValueError(f"start: {start} is naive; expected a timezone-aware UTC time")
         if not speed > 0:
             raise ValueError(f"speed: {speed}; expected a number > 0")
-        self.start, self.speed, self.rate = start, speed, speed
+        self.start, self.rate = start, speed
         self._started = time.monotonic()
 
     def now(self) -> datetime:
-        return self.start + timedelta(seconds=(time.monotonic() - self._started) * self.speed)
+        return self.start + timedelta(seconds=(time.monotonic() - self._started) * self.rate)

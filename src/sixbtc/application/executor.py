@@ -243,14 +243,14 @@ class Executor:
         except StrategyFailed as error:
             self._stop(t, error, outcome)
             return
-        wanted_orders = self._orders(t, signals)
+        equity = self.exchange.equity(t.account.id)  # orders placed now fill at the next open
+        wanted_orders = self._orders(t, signals, equity)
         with self.unit_of_work() as uow:
             for order in wanted_orders:
                 if uow.orders.find(order.client_order_id) is None:
                     uow.orders.add(order)
             uow.commit()
         outcome.orders += self._send(t)
-        equity = self.exchange.equity(t.account.id)
         with self.unit_of_work() as uow:
             account = uow.subaccounts.get(t.account.id)
             account.record_balance(equity)
@@ -267,11 +267,11 @@ class Executor:
         with ThreadPoolExecutor(max(1, self.concurrency)) as pool:
             return list(pool.map(last, windows))
 
-    def _orders(self, t: _Trading, signals: list[int]) -> list[Order]:
+    def _orders(self, t: _Trading, signals: list[int], equity: float) -> list[Order]:
         """The orders the signals ask for: an exit of a position an opposite signal ends, an
         entry sized at the subaccount's equity split across its coins times the leverage."""
         positions = {p.symbol: p for p in self.exchange.positions(t.account.id)}
-        margin = self.exchange.equity(t.account.id) / len(t.strategy.coins)
+        margin = equity / len(t.strategy.coins)
         p, candle_ms, created = t.parameters, to_ms(t.candle), self.clock.now()
         orders = []
         for window, signal in zip(t.windows, signals, strict=True):

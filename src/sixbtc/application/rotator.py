@@ -63,7 +63,7 @@ class Rotator:
             interrupted = [(s.id, a.id) for s, a in self._reserved(uow)]
         deployed = [d for sid, n in interrupted if (d := self._complete(sid, n)) is not None]
         with self.unit_of_work() as uow:
-            committed = self._committed(uow)
+            committed = uow.strategies.by_status(Status.LIVE)
             reserved = self._reserved(uow)
             taken = {s.id for s, _ in reserved}
             candidates = [s for s in uow.strategies.by_status(Status.ACTIVE) if s.id not in taken]
@@ -77,10 +77,6 @@ class Rotator:
                 if done is not None:
                     deployed.append(done)
         return deployed
-
-    @staticmethod
-    def _committed(uow: UnitOfWork) -> list[Strategy]:
-        return uow.strategies.by_status(Status.LIVE)
 
     @staticmethod
     def _reserved(uow: UnitOfWork) -> list[tuple[Strategy, Subaccount]]:
@@ -101,7 +97,7 @@ class Rotator:
             accounts = {a.id: a for a in uow.subaccounts.all()}
             if any(a.strategy_id == strategy_id for a in accounts.values()):
                 return None  # another rotator reserved it
-            live = self._committed(uow) + [s for s, _ in self._reserved(uow)]
+            live = uow.strategies.by_status(Status.LIVE) + [s for s, _ in self._reserved(uow)]
             if self.selection.select([strategy], live) != [strategy]:
                 return None
             number = next(

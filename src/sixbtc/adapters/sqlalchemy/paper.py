@@ -5,6 +5,7 @@ is taken once."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -67,10 +68,15 @@ def _locked_book(connection: sa.Connection, subaccount: int) -> dict:
     return stored
 
 
+def _text(book: dict) -> str:
+    """A book document as text, for comparison (NaN, in an ATR not used, equals itself here)."""
+    return json.dumps(book, sort_keys=True)
+
+
 def _keep(connection: sa.Connection, account: Account, stored: dict) -> None:
     """Write what the block changed: the book (unless only read), the requests taken, the fills."""
     book = document(account.book)
-    if book != document(book_of(stored)):
+    if _text(book) != _text(stored):
         connection.execute(
             paper_accounts.update()
             .where(paper_accounts.c.subaccount_id == account.subaccount)
