@@ -126,6 +126,13 @@ def _is_iso_date_or_empty(value: str) -> bool:
         return False
 
 
+def _is_utc_time_or_empty(value: str) -> bool:
+    try:
+        return value == "" or datetime.datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
+
+
 @attrs.frozen
 class ActivePoolConfig:
     max_size: int = attrs.field(default=_default(PoolRules, "max_size"), validator=at_least_one)
@@ -327,6 +334,27 @@ class ExchangeConfig:
 
 
 @attrs.frozen
+class ClockConfig:
+    #: Market seconds per wall second: 1 is the wall clock; more runs a simulated market fast
+    #: (demos and tests on the paper exchange; intervals of services are market time).
+    speed: float = attrs.field(default=1.0, validator=positive)
+    #: The wall time (ISO with its UTC offset) at which market time equals it; the synthetic
+    #: market's history then ends at 00:00 of its day. Give every process of one factory the same
+    #: origin so that they agree on the time. Empty: when the process starts.
+    origin: str = attrs.field(
+        default="",
+        validator=_check(
+            _is_utc_time_or_empty,
+            "an ISO time with its offset (2026-01-01T00:00:00+00:00) or empty",
+        ),
+    )
+
+    def origin_time(self) -> datetime.datetime | None:
+        """The origin as a time, or None when not set."""
+        return datetime.datetime.fromisoformat(self.origin) if self.origin else None
+
+
+@attrs.frozen
 class Config:
     """The whole configuration; see ``config/config.yaml`` for every key and its meaning."""
 
@@ -343,8 +371,14 @@ class Config:
     database: DatabaseConfig = DatabaseConfig()
     market_data: MarketDataConfig = MarketDataConfig()
     exchange: ExchangeConfig = ExchangeConfig()
+    clock: ClockConfig = ClockConfig()
 
     def __attrs_post_init__(self) -> None:
+        if self.clock.speed != 1 and self.exchange.mode == "live":
+            raise ConfigError(
+                f"clock.speed: {self.clock.speed:g}; expected 1 with exchange.mode 'live' (a "
+                "simulated clock is for the paper exchange)"
+            )
         if self.rotator.min_score_live < self.active_pool.min_score_entry:
             raise ConfigError(
                 f"rotator.min_score_live: {self.rotator.min_score_live}; expected >= "
@@ -433,8 +467,8 @@ def _structure(kind: Any, value: Any, path: str) -> Any:
         return value
     if kind in (int, str) and type(value) is kind:
         return value
-    if kind is str and type(value) is datetime.date:  # YAML reads an unquoted 2025-01-01 as a date
-        return value.isoformat()
+    if kind is str and type(value) in (datetime.date, datetime.datetime):
+        return value.isoformat()  # YAML reads an unquoted 2025-01-01 as a date (with a time too)
     raise ConfigError(f"{path}: {value!r} ({type(value).__name__}); expected {_type_name(kind)}")
 
 

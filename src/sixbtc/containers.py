@@ -43,7 +43,7 @@ from sixbtc.application.pool import PoolRules
 from sixbtc.application.ports import Clock
 from sixbtc.application.rotator import Rotator
 from sixbtc.application.validate import StrategyChecker, ValidateStrategies, ValidationSettings
-from sixbtc.config import Config, ConfigError
+from sixbtc.config import ClockConfig, Config, ConfigError
 from sixbtc.domain.retest import RetestSchedule
 
 
@@ -63,17 +63,26 @@ def _ccxt_market_data(
     )
 
 
+def _clock(settings: ClockConfig) -> Clock:
+    """The wall clock, or a simulated one when ``clock.speed`` or ``clock.origin`` is set."""
+    origin = settings.origin_time()
+    if settings.speed == 1 and origin is None:
+        return SystemClock()
+    return SimulatedClock(origin or datetime.now(UTC), settings.speed, since=origin)
+
+
 def _synthetic_market_data(config: Config, clock: Clock) -> SyntheticMarketData:
     """Synthetic markets ending at 00:00 UTC of ``market_data.synthetic_end`` (a fixed market for
-    research), or else starting from today's 00:00 and continuing with the clock (live trading
-    has candles)."""
+    research), or else from 00:00 of ``clock.origin``'s day (when set: every process agrees) or of
+    today, continuing with the clock (live trading has candles)."""
     settings = config.market_data
     days = config.backtester.training_days + config.backtester.holdout_days
     coins = settings.symbols or COINS[: config.backtester.coins]
     if settings.synthetic_end:
         end = datetime.combine(date.fromisoformat(settings.synthetic_end), time(), UTC)
         return SyntheticMarketData(end, settings.seed, settings.synthetic_mode, days, coins)
-    end = clock.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    anchor = config.clock.origin_time() or clock.now()
+    end = anchor.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return SyntheticMarketData(end, settings.seed, settings.synthetic_mode, days, coins, clock)
 
 
@@ -112,9 +121,7 @@ class Container(containers.DeclarativeContainer):
     when done: it stops the sandbox and disposes of the database engine."""
 
     config = providers.Dependency(instance_of=Config)
-    clock = providers.Singleton(SystemClock)
-    #: ``sixbtc run``'s clock: market time ``speed`` times faster (see ``wiring.fast_clock``).
-    simulated_clock = providers.Factory(SimulatedClock)
+    clock = providers.Singleton(_clock, config.provided.clock)
     #: The in-memory store, for tests: ``unit_of_work.override(in_memory_unit_of_work)``.
     store = providers.Singleton(InMemoryStore)
     in_memory_unit_of_work = providers.Factory(InMemoryUnitOfWork, store=store)

@@ -2,8 +2,8 @@
 empty database, strategies are validated and backtested into a small pool (the full pool refuses
 or evicts), the rotator deploys the best within the diversification limits, a re-backtest retires
 a member, the executor trades the LIVE ones on the paper exchange through the sandbox, the monitor
-retires them, the executor winds their subaccounts down, and the rotator refills on its next
-check."""
+retires them (degradation, drawdown), the executor winds their subaccounts down, the rotator
+refills on its next check, and the newcomer trades until the monitor retires it (live score)."""
 
 from __future__ import annotations
 
@@ -122,16 +122,22 @@ def test_a_strategy_goes_from_generated_to_live_to_retired_and_its_slot_is_refil
         trades = {name: uow.trades.for_strategy(s.id) for name, s in live.items()}
     assert all(trades.values()), trades  # every LIVE strategy traded
 
-    # the scorer scores; a strict monitor retires every LIVE strategy by its live score
+    # the scorer scores; the monitor retires the one whose live score fell furthest below its
+    # backtest score by degradation, the other by its drawdown whatever its trade count
     scored = pipeline.live_review(service="scorer").run(retire=False)
     assert {v.name for v in scored} == set(live) and not any(v.retired for v in scored)
-    strict = RetirementPolicy(min_score=100.0, min_trades=1)
-    verdicts = pipeline.live_review(retirement=strict).run(retire=True)
-    assert {v.name for v in verdicts if v.retired} == set(live)
-    assert all(v.retired.code is Code.LIVE_SCORE for v in verdicts)
-    for _ in range(3):  # closes at the next open, then the cash goes back and the slot frees
-        clock.advance(timedelta(minutes=15))
-        executor.tick()
+    records = {v.name: v.record for v in scored}
+    degraded, other = sorted(live, key=lambda n: RetirementPolicy.degradation(records[n]))[::-1]
+    degradation = RetirementPolicy.degradation(records[degraded])
+    assert degradation > max(0.0, RetirementPolicy.degradation(records[other])), records
+    by_degradation = RetirementPolicy(min_score=0, max_degradation=degradation / 2, min_trades=1)
+    verdicts = pipeline.live_review(retirement=by_degradation).run(retire=True)
+    assert {v.name: v.retired.code for v in verdicts if v.retired} == {degraded: Code.DEGRADATION}
+    assert records[other].drawdown > 0, records[other]
+    by_drawdown = RetirementPolicy(max_drawdown=records[other].drawdown / 2, min_trades=10**6)
+    verdicts = pipeline.live_review(retirement=by_drawdown).run(retire=True)
+    assert {v.name: v.retired.code for v in verdicts if v.retired} == {other: Code.DRAWDOWN}
+    wind_down(clock, executor)
     with container.unit_of_work() as uow:
         assert all(a.is_free for a in uow.subaccounts.all())
         for name, strategy in live.items():
@@ -145,3 +151,23 @@ def test_a_strategy_goes_from_generated_to_live_to_retired_and_its_slot_is_refil
     refilled = rotator.run()  # the next check fills a freed slot with the one left ACTIVE
     assert [d.name for d in refilled] == list(waiting)
     assert set(by_status(container, Status.LIVE)) == set(waiting)
+
+    # the newcomer trades, and a strict monitor retires it by its live score
+    (newcomer,) = waiting
+    for _ in range(24):
+        clock.advance(timedelta(minutes=15))
+        executor.tick()
+    by_score = RetirementPolicy(min_score=100.0, min_trades=1)
+    verdicts = pipeline.live_review(retirement=by_score).run(retire=True)
+    assert {v.name: v.retired.code for v in verdicts if v.retired} == {newcomer: Code.LIVE_SCORE}
+    wind_down(clock, executor)
+    with container.unit_of_work() as uow:
+        assert all(a.is_free for a in uow.subaccounts.all())
+    assert not by_status(container, Status.LIVE) and rotator.run() == []  # nothing left to deploy
+
+
+def wind_down(clock, executor) -> None:
+    """Three candles: positions close at the next open, the cash goes back, the slot frees."""
+    for _ in range(3):
+        clock.advance(timedelta(minutes=15))
+        executor.tick()

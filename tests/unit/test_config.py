@@ -127,6 +127,15 @@ def test_environment_overrides_the_file():
             {"SIXBTC_SCORING__MIN_TRADES": "{5m: -4}"},
             "scoring.min_trades.5m: -4; expected a count >= 0",
         ),
+        ({"SIXBTC_CLOCK__SPEED": "0"}, "clock.speed: 0.0; expected a number > 0"),
+        (
+            {"SIXBTC_CLOCK__ORIGIN": "2026-01-01 08:00"},
+            "clock.origin: '2026-01-01 08:00'; expected an ISO time with its offset",
+        ),
+        (
+            {"SIXBTC_CLOCK__SPEED": "60", "SIXBTC_EXCHANGE__MODE": "live"},
+            "clock.speed: 60; expected 1 with exchange.mode 'live'",
+        ),
     ],
 )
 def test_invalid_values_fail_at_load_naming_key_value_and_expectation(env, message):
@@ -167,3 +176,21 @@ def test_floats_in_exponent_notation_are_numbers(tmp_path):
     assert (loaded.backtester.costs.fee, loaded.backtester.costs.slippage) == (0.0005, 0.001)
     with pytest.raises(ConfigError, match=r"backtester.costs.fee: 'five' \(str\); expected float"):
         config.load(file, environ={"SIXBTC_BACKTESTER__COSTS__FEE": "five"})
+
+
+def test_processes_given_one_clock_origin_share_market_time_and_the_market_s_day():
+    from datetime import UTC, datetime, timedelta
+
+    from sixbtc.containers import _synthetic_market_data, build
+    from sixbtc.domain.candles import to_ms
+
+    origin = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=10)
+    env = {"SIXBTC_CLOCK__SPEED": "360", "SIXBTC_CLOCK__ORIGIN": origin.isoformat()}
+    settings = config.load(SHIPPED, environ=env)
+    clocks = [build(settings).clock() for _ in range(2)]
+    first, second = (c.now() for c in clocks)
+    assert timedelta(0) <= second - first < timedelta(seconds=360)  # within a wall second
+    assert origin + timedelta(hours=1) <= first < origin + timedelta(hours=2)  # 10 s x 360
+    market = _synthetic_market_data(settings, clocks[0])
+    midnight = origin.replace(hour=0, minute=0, second=0)
+    assert market.end_ms == to_ms(midnight)  # the origin's day, whenever the process starts

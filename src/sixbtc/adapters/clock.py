@@ -42,15 +42,17 @@ class ManualClock:
 
 
 class SimulatedClock:
-    """Market time running ``speed`` times faster than the wall clock from ``start``."""
+    """Market time running ``speed`` times faster than the wall clock: ``start`` at the wall time
+    ``since`` (default: now). Processes given the same three agree on the time."""
 
-    def __init__(self, start: datetime, speed: float) -> None:
-        if start.tzinfo is None:
-            raise ValueError(f"start: {start} is naive; expected a timezone-aware UTC time")
+    def __init__(self, start: datetime, speed: float, since: datetime | None = None) -> None:
+        for name, value in (("start", start), ("since", since)):
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name}: {value} is naive; expected a timezone-aware UTC time")
         if not speed > 0:
             raise ValueError(f"speed: {speed}; expected a number > 0")
         self.start, self.rate = start, speed
-        self._started = time.monotonic()
+        self._since = since.timestamp() if since else time.time()
 
     def now(self) -> datetime:
-        return self.start + timedelta(seconds=(time.monotonic() - self._started) * self.rate)
+        return self.start + timedelta(seconds=(time.time() - self._since) * self.rate)

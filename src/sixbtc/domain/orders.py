@@ -103,7 +103,6 @@ class Order:
             return None
         return Protection(parameters, math.nan if self.atr is None else self.atr)
 
-
     strategy_id: uuid.UUID
     request: OrderRequest
     created_at: datetime

@@ -51,6 +51,14 @@ class Service:
     interval: float
     loops: Callable[[Pipeline, Config], list[Loop]]
 
+    def timed_loops(self, pipeline: Pipeline, config: Config) -> list[Loop]:
+        """Its loops, their intervals (market time) turned into wall seconds for ``clock.speed``."""
+        speed = config.clock.speed
+        return [
+            attrs.evolve(loop, interval=loop.interval / speed) if loop.interval else loop
+            for loop in self.loops(pipeline, config)
+        ]
+
 
 def _generator_loops(pipeline: Pipeline, config: Config) -> list[Loop]:
     generate = pipeline.generate()
@@ -284,7 +292,7 @@ def serve(service: Service, config_path: str | None, *, once: bool, interval: fl
         if refused:
             print(f"sixbtc {service.name}: {refused}", file=sys.stderr)
             return 1
-        loops = service.loops(wiring.use_cases(container), loaded)
+        loops = service.timed_loops(wiring.use_cases(container), loaded)
         failed = ServiceRunner(service.name, interval=interval).run(loops, once=once)
     finally:
         container.shutdown_resources()

@@ -7,13 +7,11 @@ errors and refused input answer at once.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sixbtc import config as configuration
 
 if TYPE_CHECKING:
-    from sixbtc.application.ports import Clock
     from sixbtc.config import Config
     from sixbtc.containers import Container, Pipeline
 
@@ -31,11 +29,3 @@ def use_cases(adapters: Container) -> Pipeline:
     from sixbtc.containers import use_cases as pipeline
 
     return pipeline(adapters)
-
-
-def fast_clock(adapters: Container, start: datetime, speed: float) -> Clock:
-    """Make every adapter and use case of ``adapters`` run on a simulated clock from ``start``,
-    ``speed`` times faster than the wall clock (before anything is built from the clock)."""
-    clock = adapters.simulated_clock(start=start, speed=speed)
-    adapters.clock.override(clock)
-    return clock

@@ -72,8 +72,10 @@ class InMemoryOrderRepository(Keyed[Order]):
 
     def unsettled(self, subaccount: int) -> list[Order]:
         found = self.where(
-            lambda o: o.request.subaccount == subaccount
-            and o.status in (OrderStatus.PENDING, OrderStatus.OPEN)
+            lambda o: (
+                o.request.subaccount == subaccount
+                and o.status in (OrderStatus.PENDING, OrderStatus.OPEN)
+            )
         )
         return sorted(found, key=lambda o: (o.created_at, o.client_order_id))
 

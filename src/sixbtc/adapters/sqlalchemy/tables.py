@@ -197,6 +197,7 @@ orders = sa.Table(
     sa.Index("ix_orders_subaccount_status", "subaccount_id", "status"),
 )
 
+
 def _fill_columns() -> list[sa.Column]:
     """An execution's columns, keyed by subaccount and the exchange's sequence number."""
     return [

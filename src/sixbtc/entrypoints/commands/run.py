@@ -9,13 +9,14 @@ import logging
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import attrs
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from sixbtc import config as configuration
 from sixbtc.domain.strategy import Status
 from sixbtc.entrypoints import services, wiring
 from sixbtc.entrypoints.runner import Loop, ServiceRunner
@@ -90,19 +91,20 @@ def run(args: argparse.Namespace) -> int:
     if not args.verbose:
         for name in ("sixbtc", "alembic"):
             logging.getLogger(name).setLevel(logging.WARNING)
-    container = wiring.container(args.config)
-    settings = container.config()
+    loaded = configuration.load(args.config)
+    settings = attrs.evolve(loaded, clock=attrs.evolve(loaded.clock, speed=speed))
+    container = wiring.container(settings)
     console = Console()
     try:
         schema = container.schema()
         console.print(f"database {schema.shown_url}: upgrading to the latest schema")
         schema.upgrade()
-        clock = wiring.fast_clock(container, datetime.now(UTC), speed)
+        clock = container.clock()
         pipeline = wiring.use_cases(container)
         loops = [
-            attrs.evolve(loop, interval=loop.interval / speed) if loop.interval else loop
+            loop
             for service in services.SERVICES
-            for loop in service.loops(pipeline, settings)
+            for loop in service.timed_loops(pipeline, settings)
         ]
         market = settings.market_data
         about = f"market: {market.source}" + (
