@@ -37,14 +37,17 @@ from sixbtc.application.backtest_worker import BacktestWorker
 from sixbtc.application.claims import ClaimKeeper
 from sixbtc.application.executor import Executor
 from sixbtc.application.generate import AddStrategy, GenerateStrategies
+from sixbtc.application.heartbeat import HeartbeatRecorder
 from sixbtc.application.live import LiveReview
 from sixbtc.application.pipeline import PipelinePass
 from sixbtc.application.pool import PoolRules
 from sixbtc.application.ports import Clock
 from sixbtc.application.rotator import Rotator
+from sixbtc.application.status import StatusQuery
 from sixbtc.application.validate import StrategyChecker, ValidateStrategies, ValidationSettings
 from sixbtc.config import ClockConfig, Config, ConfigError
 from sixbtc.domain.retest import RetestSchedule
+from sixbtc.domain.strategy import Status
 
 
 def _ccxt_market_data(
@@ -122,6 +125,8 @@ class Container(containers.DeclarativeContainer):
 
     config = providers.Dependency(instance_of=Config)
     clock = providers.Singleton(_clock, config.provided.clock)
+    #: Wall time whatever ``clock`` runs: heartbeats are about processes, not markets.
+    wall_clock = providers.Singleton(SystemClock)
     #: The in-memory store, for tests: ``unit_of_work.override(in_memory_unit_of_work)``.
     store = providers.Singleton(InMemoryStore)
     in_memory_unit_of_work = providers.Factory(InMemoryUnitOfWork, store=store)
@@ -184,10 +189,15 @@ class Container(containers.DeclarativeContainer):
     )
 
 
+def process_owner() -> str:
+    """This process: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def claim_owner(thread: str | None = None) -> str:
     """Who holds a claim: ``host:pid:thread`` (the current thread's name unless ``thread`` is
     given), so that the claims of machines, processes and worker threads never mix."""
-    return f"{socket.gethostname()}:{os.getpid()}:{thread or threading.current_thread().name}"
+    return f"{process_owner()}:{thread or threading.current_thread().name}"
 
 
 def _seed(seed: int) -> int | None:
@@ -217,6 +227,11 @@ def _backtest_settings(config: Config) -> BacktestSettings:
         signal_concurrency=_signal_concurrency(config),
         robustness=config.robustness_policy(),
     )
+
+
+def _queue_limits(config: Config) -> dict[Status, int]:
+    limits = config.pipeline.queue_limits
+    return {Status.GENERATED: limits.generated, Status.VALIDATED: limits.validated}
 
 
 class Pipeline(containers.DeclarativeContainer):
@@ -254,6 +269,13 @@ class Pipeline(containers.DeclarativeContainer):
         clock=adapters.clock,
         owner=providers.Callable(claim_owner),
         lease=lease,
+    )
+    #: A service process's heartbeat: ``heartbeat(service=name)``.
+    heartbeat = providers.Factory(
+        HeartbeatRecorder,
+        unit_of_work=adapters.unit_of_work.provider,
+        clock=adapters.wall_clock,
+        owner=providers.Callable(process_owner),
     )
     validate = providers.Factory(
         ValidateStrategies,
@@ -334,6 +356,17 @@ class Pipeline(containers.DeclarativeContainer):
         validate=validate,
         backtest=retest_worker,
         selection=adapters.selection,
+    )
+    #: ``sixbtc status``: the factory at a glance.
+    status = providers.Factory(
+        StatusQuery,
+        unit_of_work=adapters.unit_of_work.provider,
+        clock=adapters.clock,
+        wall_clock=adapters.wall_clock,
+        schedule=retest_schedule,
+        selection=adapters.selection,
+        pool_size=config.provided.active_pool.max_size,
+        queue_limits=providers.Callable(_queue_limits, config),
     )
 
 

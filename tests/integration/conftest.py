@@ -85,6 +85,7 @@ def migrated_postgres_session_url() -> Iterator[str]:
 
 
 HEAD_TABLES = (
+    "service_heartbeats",
     "paper_fills",
     "paper_requests",
     "paper_accounts",

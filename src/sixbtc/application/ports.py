@@ -17,6 +17,7 @@ import numpy as np
 
 from sixbtc.domain.backtest import BacktestResult, Costs, ExecutionParameters
 from sixbtc.domain.candles import Candles
+from sixbtc.domain.heartbeat import Heartbeat
 from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.orders import Fill, Order, OrderRequest, Position, Protection
 from sixbtc.domain.reasons import Reason
@@ -132,6 +133,20 @@ class ClaimRepository(Protocol):
         """Every strategy with a failure record, oldest failure first."""
         ...
 
+    def held(self, now: datetime) -> list[HeldClaim]:
+        """Every claim whose lease runs past ``now``, soonest to expire first."""
+        ...
+
+
+@attrs.frozen
+class HeldClaim:
+    """A strategy a worker holds: its name and status, the worker and the end of the lease."""
+
+    name: str
+    status: Status
+    owner: str
+    expires_at: datetime
+
 
 class BacktestRepository(Protocol):
     """The audit record of every backtest run."""
@@ -229,6 +244,18 @@ class TradeRepository(Protocol):
         ...
 
 
+class HeartbeatRepository(Protocol):
+    """The services' heartbeats, one row per process."""
+
+    def record(self, heartbeat: Heartbeat) -> None:
+        """Store ``heartbeat``, replacing the row of its service and owner."""
+        ...
+
+    def all(self) -> list[Heartbeat]:
+        """Every process's latest heartbeat, by service then owner."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One atomic piece of work: ``with uow: ...; uow.commit()``.
 
@@ -243,6 +270,7 @@ class UnitOfWork(Protocol):
     orders: OrderRepository
     fills: FillRepository
     trades: TradeRepository
+    heartbeats: HeartbeatRepository
 
     def __enter__(self) -> Self: ...
 

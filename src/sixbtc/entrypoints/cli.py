@@ -13,11 +13,13 @@ from sixbtc.entrypoints.commands import db as db_command
 from sixbtc.entrypoints.commands import pipeline as pipeline_command
 from sixbtc.entrypoints.commands import run as run_command
 from sixbtc.entrypoints.commands import service as service_command
+from sixbtc.entrypoints.commands import status as status_command
 from sixbtc.entrypoints.commands import strategy as strategy_command
 from sixbtc.entrypoints.console import configure_logging, guarded
 
 COMMANDS = (
     run_command,
+    status_command,
     pipeline_command,
     service_command,
     config_command,

@@ -38,8 +38,9 @@ class ServiceRunner:
     returns (a second signal ends the process at once). A tick that raises is logged with its
     traceback and its loop waits ``backoff`` seconds, doubled after each further failure in a row
     up to ``max_backoff``; at most ``database_backoff`` seconds while the database is unavailable,
-    so that work resumes within seconds of its return. ``sleep(seconds)`` waits; by default on the stop flag, so that a stop
-    cuts every wait short (tests pass a fake one)."""
+    so that work resumes within seconds of its return. ``sleep(seconds)`` waits; by default on the
+    stop flag, so that a stop cuts every wait short (tests pass a fake one). ``on_tick(loop,
+    error)`` hears of every tick (``error`` None when it succeeded): the service's heartbeat."""
 
     name: str
     interval: float = 10.0
@@ -47,6 +48,7 @@ class ServiceRunner:
     max_backoff: float = 300.0
     database_backoff: float = 10.0
     sleep: Callable[[float], object] | None = None
+    on_tick: Callable[[str, BaseException | None], object] = lambda loop, error: None
     _stopping: threading.Event = attrs.field(factory=threading.Event, init=False)
     _failed: list[str] = attrs.field(factory=list, init=False)
 
@@ -103,6 +105,7 @@ class ServiceRunner:
             try:
                 worked = loop.tick()
             except Exception as error:
+                self.on_tick(loop.name, error)
                 self._failed.append(loop.name)  # list.append is atomic: loops share the list
                 failures += 1
                 longest = (
@@ -118,6 +121,7 @@ class ServiceRunner:
                     return
                 self._wait(pause)
                 continue
+            self.on_tick(loop.name, None)
             failures = 0
             if once:
                 return

@@ -292,8 +292,11 @@ def serve(service: Service, config_path: str | None, *, once: bool, interval: fl
         if refused:
             print(f"sixbtc {service.name}: {refused}", file=sys.stderr)
             return 1
-        loops = service.timed_loops(wiring.use_cases(container), loaded)
-        failed = ServiceRunner(service.name, interval=interval).run(loops, once=once)
+        pipeline = wiring.use_cases(container)
+        loops = service.timed_loops(pipeline, loaded)
+        heartbeat = pipeline.heartbeat(service=service.name)
+        runner = ServiceRunner(service.name, interval=interval, on_tick=heartbeat.ticked)
+        failed = runner.run(loops, once=once)
     finally:
         container.shutdown_resources()
     return 1 if once and failed else 0

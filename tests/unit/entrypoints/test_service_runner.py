@@ -125,3 +125,12 @@ def test_while_the_database_is_unavailable_the_back_off_stays_short():
     tick = ScriptedTick(runner, *down, RuntimeError("a bug"), RuntimeError("a bug"), True)
     runner.run([Loop("work", tick)])
     assert slept == [5.0, 10.0, 10.0, 10.0, 10.0, 160.0, 300.0]
+
+
+def test_every_tick_is_reported_to_the_heartbeat_with_its_error():
+    heard: list[tuple[str, str | None]] = []
+    runner, _ = runner_with_fake_sleep(
+        on_tick=lambda loop, error: heard.append((loop, error and str(error)))
+    )
+    runner.run([Loop("work", ScriptedTick(runner, True, RuntimeError("boom"), False))])
+    assert heard == [("work", None), ("work", "boom"), ("work", None)]

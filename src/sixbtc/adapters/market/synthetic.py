@@ -33,10 +33,11 @@ scaled by the bar's volatility. Three modes:
 
 With a ``clock``, the market continues after ``end`` up to the clock's time, so that live trading
 has candles: one day at a time (each day from its own random stream of ``seed``, coin and day),
-from the last close, with the coin's volatility (a random walk; in ``planted_edge`` the planted
-reversals on odd days only: the first day after ``end`` has none, the second has them, and so on,
-so that live trading meets days where a strategy's edge is gone and the monitor has something to
-judge); no bar still forming is served. Without one the market ends at ``end``.
+from the last close, with the coin's volatility (a random walk; in ``planted_edge`` the pattern
+runs backwards from 00:00 to 06:00 UTC, holds as planted from 06:00 to 12:00, backwards again
+until 18:00 and as planted until midnight, every day, so that live trading meets hours where a
+strategy's edge turns against it and the monitor has something to judge); no bar still forming
+is served. Without one the market ends at ``end``.
 """
 
 from __future__ import annotations
@@ -98,6 +99,9 @@ TREND_DRIFT = 0.05
 REVERSION = -0.15
 _STEP = bar_ms(Timeframe.M5)
 _BARS_PER_DAY = 24 * 60 // Timeframe.M5.minutes
+#: After ``end``, the planted pattern's sign through each day: six hours backwards (from 00:00
+#: UTC), six hours as planted, and again.
+_REGIMES = np.where((np.arange(_BARS_PER_DAY) // (_BARS_PER_DAY // 4)) % 2 == 1, 1.0, -1.0)
 _DAY_MS = 24 * 3_600_000
 _MARKET_STREAM = 1_000_003
 _CONTINUATION_STREAM = 2_000_003
@@ -175,8 +179,10 @@ class SyntheticMarketData:
         sigma = self._scale(index)[1]
         rng = np.random.default_rng([self.seed, index, _CONTINUATION_STREAM, day])
         returns = rng.normal(0.0, sigma, _BARS_PER_DAY)
-        if self.mode is Mode.PLANTED_EDGE and day % 2 == 1:
-            returns = _plant_reversals(returns, EDGE_DRIFT * sigma, EDGE_STREAK, EDGE_BARS)
+        if self.mode is Mode.PLANTED_EDGE:
+            returns = _plant_reversals(
+                returns, EDGE_DRIFT * sigma * _REGIMES, EDGE_STREAK, EDGE_BARS
+            )
         times = self.end_ms + day * _DAY_MS + _STEP * np.arange(_BARS_PER_DAY, dtype=np.int64)
         return self._bars(
             symbol,
@@ -212,7 +218,8 @@ class SyntheticMarketData:
             volatility = np.full(n, sigma)
             returns = rng.normal(0.0, sigma, n)
             if self.mode is Mode.PLANTED_EDGE:
-                returns = _plant_reversals(returns, EDGE_DRIFT * sigma, EDGE_STREAK, EDGE_BARS)
+                drift = np.full(n, EDGE_DRIFT * sigma)
+                returns = _plant_reversals(returns, drift, EDGE_STREAK, EDGE_BARS)
             log_volume = rng.normal(0.0, 0.5, n)
         return self._bars(symbol, rng, self._times(), price, returns, volatility, log_volume)
 
@@ -305,15 +312,16 @@ def _regimes(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _plant_reversals(shocks: np.ndarray, drift: float, streak: int, bars: int) -> np.ndarray:
-    """Returns = shocks + the drift of every streak of ``streak`` same-sign returns that ended in
-    the previous ``bars`` bars (against the streak's sign); streaks are read on the returns."""
+def _plant_reversals(shocks: np.ndarray, drift: np.ndarray, streak: int, bars: int) -> np.ndarray:
+    """Returns = shocks + the bar's ``drift`` for every streak of ``streak`` same-sign returns that
+    ended in the previous ``bars`` bars (against the streak's sign; a negative drift goes with
+    it); streaks are read on the returns."""
     n = len(shocks)
     returns = np.empty(n)
     push = np.zeros(n + bars + 1)
     run = 0
     for t in range(n):
-        returns[t] = shocks[t] + drift * push[t]
+        returns[t] = shocks[t] + drift[t] * push[t]
         sign = 1 if returns[t] > 0 else -1 if returns[t] < 0 else 0
         run = run + sign if sign != 0 and run * sign > 0 else sign
         if abs(run) >= streak:

@@ -1,4 +1,5 @@
-"""In-memory repositories of live trading's records (subaccounts, orders, fills, trades) over an
+"""In-memory repositories of live trading's records (subaccounts, orders, fills, trades) and of
+the services' heartbeats over an
 :class:`~sixbtc.adapters.memory.unit_of_work.InMemoryStore`: a unit of work sees its own changes
 and the store's committed records; commit publishes its changes, anything else discards them."""
 
@@ -10,6 +11,7 @@ from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 from sixbtc.application.errors import DuplicateRecord, NotFound
+from sixbtc.domain.heartbeat import Heartbeat
 from sixbtc.domain.orders import Fill, Order, OrderStatus
 from sixbtc.domain.subaccount import Subaccount
 from sixbtc.domain.trade import Trade
@@ -116,3 +118,14 @@ class InMemoryTradeRepository(Keyed[Trade]):
     @staticmethod
     def _sorted(trades: list[Trade]) -> list[Trade]:
         return sorted(trades, key=lambda t: (t.entry_time, t.id.int))
+
+
+class InMemoryHeartbeatRepository(Keyed[Heartbeat]):
+    def __init__(self, committed: dict) -> None:
+        super().__init__("heartbeat", committed, lambda h: (h.service, h.owner))
+
+    def record(self, heartbeat: Heartbeat) -> None:
+        self.changed[self.key(heartbeat)] = heartbeat
+
+    def all(self) -> list[Heartbeat]:
+        return sorted(super().all(), key=lambda h: (h.service, h.owner))

@@ -18,12 +18,15 @@ import attrs
 
 from sixbtc.adapters.memory.trading import (
     InMemoryFillRepository,
+    InMemoryHeartbeatRepository,
     InMemoryOrderRepository,
     InMemorySubaccountRepository,
     InMemoryTradeRepository,
 )
 from sixbtc.application.errors import DuplicateStrategy, NotFound
+from sixbtc.application.ports import HeldClaim
 from sixbtc.domain.backtest import BacktestResult
+from sixbtc.domain.heartbeat import Heartbeat
 from sixbtc.domain.orders import Fill, Order
 from sixbtc.domain.retest import RetestSchedule
 from sixbtc.domain.retry import WorkFailure
@@ -52,6 +55,7 @@ class InMemoryStore:
         self.orders: dict[str, Order] = {}
         self.fills: dict[tuple[int, int], Fill] = {}
         self.trades: dict[uuid.UUID, Trade] = {}
+        self.heartbeats: dict[tuple[str, str], Heartbeat] = {}
 
 
 def _detached(strategy: Strategy) -> Strategy:
@@ -193,6 +197,15 @@ class InMemoryClaimRepository:
         found = sorted(self.failures.items(), key=lambda item: (item[1].at, item[0].int))
         return [(self._strategies.load(sid), failure) for sid, failure in found]
 
+    def held(self, now: datetime) -> list[HeldClaim]:
+        live = [(sid, c) for sid, c in self.claims.items() if c.expires_at > now]
+        live.sort(key=lambda item: (item[1].expires_at, item[0].int))
+        held = []
+        for sid, claim in live:
+            strategy = self._strategies.load(sid)
+            held.append(HeldClaim(strategy.name, strategy.status, claim.owner, claim.expires_at))
+        return held
+
 
 class InMemoryBacktestRepository:
     def __init__(self, store: InMemoryStore) -> None:
@@ -237,6 +250,7 @@ class InMemoryUnitOfWork:
         self.orders = InMemoryOrderRepository(self.store.orders)
         self.fills = InMemoryFillRepository(self.store.fills)
         self.trades = InMemoryTradeRepository(self.store.trades)
+        self.heartbeats = InMemoryHeartbeatRepository(self.store.heartbeats)
         self.backtests = InMemoryBacktestRepository(self.store)
 
     def commit(self) -> None:
@@ -248,7 +262,7 @@ class InMemoryUnitOfWork:
         store.claims = dict(self.claims.claims)
         store.failures = dict(self.claims.failures)
         store.backtests.extend(self.backtests.added)
-        for records in (self.subaccounts, self.orders, self.fills, self.trades):
+        for records in (self.subaccounts, self.orders, self.fills, self.trades, self.heartbeats):
             records.publish()
         self.committed = True
         self._begin()

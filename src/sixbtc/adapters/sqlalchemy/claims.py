@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from sixbtc.adapters.sqlalchemy.repositories import SqlAlchemyStrategyRepository
 from sixbtc.adapters.sqlalchemy.tables import UtcDateTime, strategies
 from sixbtc.application.errors import NotFound
+from sixbtc.application.ports import HeldClaim
 from sixbtc.domain.retry import WorkFailure
 from sixbtc.domain.strategy import Status, Strategy
 
@@ -188,3 +189,15 @@ class SqlAlchemyClaimRepository:
         )
         rows = list(self._connection.execute(query).mappings())
         return list(zip(self._strategies.adopt(rows), map(_failure, rows), strict=True))
+
+    def held(self, now: datetime) -> list[HeldClaim]:
+        c = strategies.c
+        query = (
+            sa.select(c.name, c.status, c.claimed_by, c.claim_expires_at)
+            .where(c.claimed_by.is_not(None), c.claim_expires_at > now)
+            .order_by(c.claim_expires_at, c.id)
+        )
+        return [
+            HeldClaim(row.name, Status(row.status), row.claimed_by, row.claim_expires_at)
+            for row in self._connection.execute(query)
+        ]

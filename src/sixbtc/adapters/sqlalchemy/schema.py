@@ -6,6 +6,7 @@ from __future__ import annotations
 import attrs
 
 from sixbtc.adapters.sqlalchemy import migrations
+from sixbtc.application.errors import SchemaError
 
 
 @attrs.frozen
@@ -49,12 +50,19 @@ class Schema:
             return f"{at} (not a revision this version of sixbtc knows; see `sixbtc db history`)"
         return at
 
+    def require_current(self) -> None:
+        """Raise :class:`SchemaError` (the reason and what to do) unless the database is at the
+        latest revision: what reads it needs the schema it knows."""
+        problem = self.outdated()
+        if problem:
+            raise SchemaError(problem)
+
     def outdated(self) -> str | None:
         """Why services may not run on this database (None: it is at the latest revision)."""
         if self.current() == self.head():
             return None
         return (
             f"the database {self.shown_url} is at revision {self.describe()}; this version "
-            f"needs {self.head()}. Services never migrate: run `sixbtc db upgrade` (back the "
-            "database up first), then start them again."
+            f"needs {self.head()}. Services and reports never migrate: run `sixbtc db upgrade` (back the "
+            "database up first), then try again."
         )

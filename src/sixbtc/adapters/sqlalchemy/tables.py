@@ -255,3 +255,17 @@ subaccounts = sa.Table(
     ),
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
+
+#: One row per service process (``owner`` is ``host:pid``): its latest tick and error.
+service_heartbeats = sa.Table(
+    "service_heartbeats",
+    metadata,
+    sa.Column("service", sa.String(40), primary_key=True),
+    sa.Column("owner", sa.String(100), primary_key=True),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("beat_at", UtcDateTime, nullable=False),
+    sa.Column("ticks", sa.Integer, nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_error_at", UtcDateTime),
+)

@@ -1,5 +1,6 @@
 """Repositories of live trading's records on their tables: ``subaccounts`` and ``trades`` (the
-original system's, their other columns kept as they are), ``orders`` and ``fills`` (ours). Rows
+original system's, their other columns kept as they are), ``orders`` and ``fills`` (ours); and of
+the services' heartbeats. Rows
 and domain objects are converted here, explicitly."""
 
 from __future__ import annotations
@@ -7,11 +8,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from sixbtc.adapters.sqlalchemy.tables import fills, orders, subaccounts, trades
+from sixbtc.adapters.sqlalchemy.tables import fills, orders, service_heartbeats, subaccounts, trades
 from sixbtc.application.errors import DuplicateRecord, NotFound
+from sixbtc.domain.heartbeat import Heartbeat
 from sixbtc.domain.orders import Fill, Order, OrderRequest, OrderStatus
 from sixbtc.domain.position import Direction
 from sixbtc.domain.subaccount import AccountState, Subaccount
@@ -282,3 +285,26 @@ class SqlAlchemyTradeRepository:
             order=[trades.c.entry_time, trades.c.id],
         )
         return [_trade(row) for row in rows]
+
+
+class SqlAlchemyHeartbeatRepository:
+    """The ``service_heartbeats`` table."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def record(self, heartbeat: Heartbeat) -> None:
+        values = attrs.asdict(heartbeat)
+        key = (service_heartbeats.c.service == heartbeat.service) & (
+            service_heartbeats.c.owner == heartbeat.owner
+        )
+        with self._connection.begin_nested():
+            done = self._connection.execute(service_heartbeats.update().where(key).values(values))
+            if done.rowcount == 0:
+                self._connection.execute(service_heartbeats.insert().values(values))
+
+    def all(self) -> list[Heartbeat]:
+        query = sa.select(service_heartbeats).order_by(
+            service_heartbeats.c.service, service_heartbeats.c.owner
+        )
+        return [Heartbeat(**row) for row in self._connection.execute(query).mappings()]

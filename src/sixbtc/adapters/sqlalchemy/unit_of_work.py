@@ -21,6 +21,7 @@ from sixbtc.adapters.sqlalchemy.repositories import (
 )
 from sixbtc.adapters.sqlalchemy.trading import (
     SqlAlchemyFillRepository,
+    SqlAlchemyHeartbeatRepository,
     SqlAlchemyOrderRepository,
     SqlAlchemySubaccountRepository,
     SqlAlchemyTradeRepository,
@@ -93,6 +94,7 @@ class SqlAlchemyUnitOfWork:
         self.orders = SqlAlchemyOrderRepository(self.connection)
         self.fills = SqlAlchemyFillRepository(self.connection)
         self.trades = SqlAlchemyTradeRepository(self.connection)
+        self.heartbeats = SqlAlchemyHeartbeatRepository(self.connection)
         self.backtests = SqlAlchemyBacktestRepository(self.connection)
 
     def commit(self) -> None:

@@ -25,8 +25,9 @@ from sixbtc.entrypoints.runner import Loop, ServiceRunner
 SPEED = 360.0
 EDGES = {
     "planted_edge": "a planted reversal: after three 5m bars the same way, the next six drift "
-    "back (findable); after the history it holds on odd days only, so live strategies meet days "
-    "without it (sixbtc/adapters/market/synthetic.py)",
+    "back (findable); after the history it runs backwards for six hours, then holds for six, and "
+    "again, so live strategies meet hours that go against them "
+    "(sixbtc/adapters/market/synthetic.py)",
     "realistic": "clustered volatility, fat tails, regimes; no edge planted",
     "random_walk": "a pure random walk: nothing to find, nothing should reach LIVE",
 }
@@ -114,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
         )
         console.print(about)
         console.print(f"clock: {speed:g}x ({timedelta(seconds=speed)} of market a second)")
-        runner = ServiceRunner("run", interval=1.0)
+        heartbeat = pipeline.heartbeat(service="run")
+        runner = ServiceRunner("run", interval=1.0, on_tick=heartbeat.ticked)
         started = time.monotonic()
         if args.minutes:
             timer = threading.Timer(args.minutes * 60, runner.stop)

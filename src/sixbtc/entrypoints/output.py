@@ -1,0 +1,55 @@
+"""What commands print: JSON of read models (``--json``) and small text helpers for tables."""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data: attrs objects as objects, times in ISO 8601, enums by value,
+    ids as text, infinite and NaN figures as "Infinity", "-Infinity" and "NaN" (as stored)."""
+    if attrs.has(type(value)):
+        return {f.name: jsonable(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    if isinstance(value, dict):
+        return {str(jsonable(k)): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return value
+
+
+def print_json(value: Any) -> None:
+    """Print ``value`` as indented JSON."""
+    print(json.dumps(jsonable(value), indent=2))
+
+
+def number(value: float | None, digits: int = 2) -> str:
+    """A figure for a table: ``-`` when missing."""
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def ago(then: datetime | None, now: datetime) -> str:
+    """How long before ``now``, in the largest fitting unit (``-`` when never)."""
+    if then is None:
+        return "-"
+    seconds = max(0.0, (now - then).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit} ago"
+    return f"{seconds:.0f} s ago"

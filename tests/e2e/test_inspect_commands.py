@@ -1,0 +1,97 @@
+"""The inspection commands (``sixbtc status`` and its --json) on a small factory's database: six
+strategies validated and backtested into a pool of four (the rest retired), two deployed LIVE and
+traded, one claim held, and a service's heartbeat recorded by running it once."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from dependency_injector import providers
+from tests.e2e.test_lifecycle import VARIANTS
+from tests.e2e.test_pipeline_pass import NOW, OPEN_GATES, small_environment
+
+from sixbtc import config as configuration
+from sixbtc.adapters.clock import ManualClock
+from sixbtc.adapters.sqlalchemy import migrations
+from sixbtc.containers import build, use_cases
+from sixbtc.domain.strategy import Status
+from sixbtc.entrypoints.cli import main
+
+
+@pytest.fixture(scope="module")
+def factory(tmp_path_factory):
+    """The environment of a small factory's database, and its container."""
+    environment = (
+        small_environment(tmp_path_factory.mktemp("factory"))
+        | OPEN_GATES
+        | {
+            "SIXBTC_MARKET_DATA__SYNTHETIC_MODE": "planted_edge",
+            "SIXBTC_MARKET_DATA__SYNTHETIC_END": NOW.date().isoformat(),
+            "SIXBTC_BACKTESTER__TIMEFRAMES": "[15m]",
+            "SIXBTC_SCORING__MIN_TRADES": "{15m: 5}",
+            "SIXBTC_ACTIVE_POOL__MAX_SIZE": "4",
+            "SIXBTC_ROTATOR__MAX_LIVE_STRATEGIES": "2",
+            "SIXBTC_ROTATOR__MIN_SCORE_LIVE": "20",
+            "SIXBTC_ROTATOR__SELECTION__MAX_PER_TYPE": "1",
+            "SIXBTC_VALIDATOR__LIVE_HISTORY_BARS": "400",
+        }
+    )
+    settings = configuration.load(None, environ=environment)
+    migrations.upgrade(settings.database.url)
+    container = build(settings)
+    clock = ManualClock(NOW + timedelta(hours=3))
+    container.clock.override(providers.Object(clock))
+    pipeline = use_cases(container)
+    for name, code in VARIANTS.items():
+        container.add_strategy()(code, name)
+    pipeline.validate().run(limit=10)
+    worker = pipeline.backtest_worker(claims=pipeline.claim_keeper(owner="e2e"))
+    while worker.tick() is not None:
+        pass
+    pipeline.rotator().run()
+    container.add_strategy()(VARIANTS["RevThree"].replace("class PlantedReversal", "class Queued"))
+    with container.unit_of_work() as uow:  # a worker holds the newcomer
+        uow.claims.claim(
+            Status.GENERATED, 1, "host:42:validator", clock.now(), timedelta(days=3650)
+        )
+        uow.commit()
+    container.shutdown_resources()
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in environment.items():
+            patch.setenv(key, value)
+        assert main(["service", "rotator", "--once"]) == 0  # records its heartbeat
+        yield container
+
+
+def run(capsys, *argv: str) -> str:
+    assert main(list(argv)) == 0
+    return capsys.readouterr().out
+
+
+def test_status_shows_the_funnel_pool_slots_queues_claims_and_services(factory, capsys):
+    out = run(capsys, "status")
+    assert "funnel: GENERATED 1, VALIDATED 0, ACTIVE 2, LIVE 2, RETIRED 2" in out
+    assert "pool: 2 / 4, score min" in out
+    assert "re-backtests due 2" in out  # status reads the wall clock: NOW is days ago
+    assert "queues: GENERATED 1 / 500, VALIDATED 0 / 50" in out
+    assert "LIVE: 2 / 2 slots" in out
+    assert "Queued" in out and "host:42:validator" in out
+    assert "rotator" in out and "ago" in out
+
+
+def test_status_json_holds_every_figure(factory, capsys):
+    status = json.loads(run(capsys, "status", "--json"))
+    assert status["statuses"] == {
+        "GENERATED": 1, "VALIDATED": 0, "ACTIVE": 2, "LIVE": 2, "RETIRED": 2
+    }  # fmt: skip
+    assert status["pool"]["size"] == 2 and status["pool"]["max_size"] == 4
+    assert status["pool"]["min_score"] <= status["pool"]["median_score"]
+    assert status["pool"]["median_score"] <= status["pool"]["max_score"]
+    assert [s["status"] for s in status["slots"]] == ["LIVE", "LIVE"]
+    assert all(s["capital"] > 0 for s in status["slots"])
+    [claim] = status["claims"]
+    assert claim["name"] == "Queued" and claim["owner"] == "host:42:validator"
+    [beat] = status["services"]
+    assert beat["service"] == "rotator" and beat["ticks"] == 1 and beat["failures"] == 0
