@@ -44,6 +44,7 @@ from sixbtc.application.pool import PoolRules
 from sixbtc.application.ports import Clock
 from sixbtc.application.rotator import Rotator
 from sixbtc.application.status import StatusQuery
+from sixbtc.application.strategy_report import StrategyReports
 from sixbtc.application.validate import StrategyChecker, ValidateStrategies, ValidationSettings
 from sixbtc.config import ClockConfig, Config, ConfigError
 from sixbtc.domain.retest import RetestSchedule
@@ -356,6 +357,13 @@ class Pipeline(containers.DeclarativeContainer):
         validate=validate,
         backtest=retest_worker,
         selection=adapters.selection,
+    )
+    #: ``sixbtc strategy list/show``: listings and one strategy's record.
+    strategy_reports = providers.Factory(
+        StrategyReports,
+        unit_of_work=adapters.unit_of_work.provider,
+        clock=adapters.clock,
+        inspector=adapters.code_inspector,
     )
     #: ``sixbtc status``: the factory at a glance.
     status = providers.Factory(

@@ -1,6 +1,7 @@
-"""The inspection commands (``sixbtc status`` and its --json) on a small factory's database: six
-strategies validated and backtested into a pool of four (the rest retired), two deployed LIVE and
-traded, one claim held, and a service's heartbeat recorded by running it once."""
+"""The inspection commands (``sixbtc status``, ``strategy list``, ``strategy show``, text and
+--json) on a small factory's database: six strategies validated and backtested into a pool of four
+(the rest retired), two deployed LIVE and traded, one claim held, and a service's heartbeat
+recorded by running it once."""
 
 from __future__ import annotations
 
@@ -28,7 +29,6 @@ def factory(tmp_path_factory):
         | OPEN_GATES
         | {
             "SIXBTC_MARKET_DATA__SYNTHETIC_MODE": "planted_edge",
-            "SIXBTC_MARKET_DATA__SYNTHETIC_END": NOW.date().isoformat(),
             "SIXBTC_BACKTESTER__TIMEFRAMES": "[15m]",
             "SIXBTC_SCORING__MIN_TRADES": "{15m: 5}",
             "SIXBTC_ACTIVE_POOL__MAX_SIZE": "4",
@@ -51,6 +51,10 @@ def factory(tmp_path_factory):
     while worker.tick() is not None:
         pass
     pipeline.rotator().run()
+    executor = pipeline.executor()
+    for _ in range(24):  # six hours of 15m candles: the LIVE ones trade
+        clock.advance(timedelta(minutes=15))
+        executor.tick()
     container.add_strategy()(VARIANTS["RevThree"].replace("class PlantedReversal", "class Queued"))
     with container.unit_of_work() as uow:  # a worker holds the newcomer
         uow.claims.claim(
@@ -95,3 +99,54 @@ def test_status_json_holds_every_figure(factory, capsys):
     assert claim["name"] == "Queued" and claim["owner"] == "host:42:validator"
     [beat] = status["services"]
     assert beat["service"] == "rotator" and beat["ticks"] == 1 and beat["failures"] == 0
+
+
+def test_strategy_list_ranks_and_filters(factory, capsys):
+    rows = json.loads(run(capsys, "strategy", "list", "--json"))
+    assert len(rows) == 7
+    scores = [r["score_backtest"] for r in rows if r["score_backtest"] is not None]
+    assert scores == sorted(scores, reverse=True) and rows[-1]["name"] == "Queued"
+    live = json.loads(run(capsys, "strategy", "list", "--status", "LIVE", "--json"))
+    assert [r["status"] for r in live] == ["LIVE", "LIVE"]
+    retired = json.loads(
+        run(capsys, "strategy", "list", "--reason", "pool_full", "--reason", "evicted", "--json")
+    )
+    assert retired and all(
+        r["retired_reason"].split(":")[0] in ("pool_full", "evicted") for r in retired
+    )
+    assert len(json.loads(run(capsys, "strategy", "list", "--limit", "1", "--json"))) == 1
+    text = run(capsys, "strategy", "list", "--type", "MOM", "--timeframe", "15m")
+    assert "MomThree" in text and "RevThree" not in text
+
+
+def test_strategy_list_refuses_unknown_values_naming_the_accepted_ones(factory, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["strategy", "list", "--status", "TESTED"])
+    assert exit_.value.code == 2
+    assert "'TESTED'; expected one of GENERATED, VALIDATED, ACTIVE, LIVE, RETIRED" in (
+        capsys.readouterr().err
+    )
+
+
+def test_strategy_show_gives_the_whole_record_of_a_live_strategy(factory, capsys):
+    (name,) = [r["name"] for r in json.loads(run(capsys, "strategy", "list", "--json"))][:1]
+    live = json.loads(run(capsys, "strategy", "list", "--status", "LIVE", "--json"))[0]
+    record = json.loads(run(capsys, "strategy", "show", live["id"], "--json"))
+    assert record["strategy"]["name"] == live["name"]
+    assert [e["to_status"] for e in record["events"]] == ["VALIDATED", "ACTIVE", "LIVE"]
+    (backtest,) = record["backtests"]
+    assert backtest["training"]["trades"] > 0 and backtest["holdout"]["trades"] > 0
+    assert record["parameters"]["streak"] in (2, 3, 4, 5)
+    assert record["subaccount"]["strategy_id"] == live["id"]
+    assert record["trades"] and record["live"]["trades"] == sum(
+        t["exit_time"] is not None for t in record["trades"]
+    )
+    text = run(capsys, "strategy", "show", live["name"])
+    for part in ("status history", "training and holdout", "subaccount", "live trades", "def "):
+        assert part in text, part
+    assert "def " not in run(capsys, "strategy", "show", name, "--no-code")
+
+
+def test_strategy_show_names_what_it_could_not_find(factory, capsys):
+    assert main(["strategy", "show", "Nobody"]) == 1
+    assert "no strategy with the id or name 'Nobody'" in capsys.readouterr().err

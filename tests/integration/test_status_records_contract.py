@@ -1,21 +1,25 @@
-"""One contract for what ``sixbtc status`` reads beyond the strategies (services' heartbeats,
-claims held), run on memory, SQLite and PostgreSQL."""
+"""One contract for what the inspection commands read (services' heartbeats, claims held, strategy
+searches), run on memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import attrs
 from tests.integration.test_repository_contract import (  # noqa: F401 (the fixture)
     T0,
     UowFactory,
+    make_active,
     make_strategy,
     new_uow,
     store,
 )
 
-from sixbtc.application.ports import HeldClaim
+from sixbtc.application.ports import HeldClaim, StrategyFilter
 from sixbtc.domain.heartbeat import Heartbeat
+from sixbtc.domain.reasons import Code, Reason
 from sixbtc.domain.strategy import Status
+from sixbtc.domain.timeframe import Timeframe
 
 
 def test_a_heartbeat_row_per_process_is_replaced_by_the_next(new_uow: UowFactory):  # noqa: F811
@@ -52,3 +56,30 @@ def test_held_claims_are_the_leases_still_running(new_uow: UowFactory):  # noqa:
         HeldClaim(shorter.name, Status.VALIDATED, "w:1:b", T0 + timedelta(minutes=5)),
         HeldClaim(longest.name, Status.VALIDATED, "w:1:a", T0 + timedelta(minutes=10)),
     ]
+
+
+def test_a_search_filters_on_every_field_and_ranks_by_score(new_uow: UowFactory):  # noqa: F811
+    best, second = make_active(1, 70.0, T0), make_active(2, 40.0, T0)
+    unscored = make_strategy(3)
+    pool_full = make_strategy(4)
+    pool_full.validate(at=T0)
+    pool_full.retire(Reason(Code.POOL_FULL, "score 12 < 15"), at=T0, service="backtester")
+    other_type = attrs.evolve(make_strategy(5), strategy_type="REV")
+    store(new_uow, second, unscored, best, pool_full, other_type)
+    with new_uow() as uow:
+        everything = [s.name for s in uow.strategies.search(StrategyFilter())]
+        active = uow.strategies.search(StrategyFilter(statuses=frozenset({Status.ACTIVE})))
+        top = uow.strategies.search(StrategyFilter(limit=1))
+        by_reason = uow.strategies.search(StrategyFilter(reasons=frozenset({Code.POOL_FULL})))
+        by_type = uow.strategies.search(StrategyFilter(types=frozenset({"REV"})))
+        hourly = uow.strategies.search(StrategyFilter(timeframes=frozenset({Timeframe.H1})))
+        named = uow.strategies.named(second.name)
+        missing = uow.strategies.named("nobody")
+    assert everything[:2] == [best.name, second.name]  # scored first, best first
+    assert set(everything) == {s.name for s in (best, second, unscored, pool_full, other_type)}
+    assert [s.name for s in active] == [best.name, second.name]
+    assert [s.name for s in top] == [best.name]
+    assert [s.name for s in by_reason] == [pool_full.name]
+    assert [s.name for s in by_type] == [other_type.name]
+    assert {s.name for s in hourly} == {best.name, second.name}
+    assert named == second and missing is None

@@ -20,7 +20,7 @@ from sixbtc.domain.candles import Candles
 from sixbtc.domain.heartbeat import Heartbeat
 from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.orders import Fill, Order, OrderRequest, Position, Protection
-from sixbtc.domain.reasons import Reason
+from sixbtc.domain.reasons import Code, Reason
 from sixbtc.domain.retry import WorkFailure
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy
 from sixbtc.domain.subaccount import Subaccount
@@ -81,6 +81,37 @@ class StrategyRepository(Protocol):
         """The ``limit`` latest committed status changes of any strategy, newest first, each with
         the strategy's name."""
         ...
+
+    def search(self, wanted: StrategyFilter) -> list[Strategy]:
+        """The strategies ``wanted`` selects, best backtest score first (none last), then the
+        oldest; at most ``wanted.limit``."""
+        ...
+
+    def named(self, name: str) -> Strategy | None:
+        """The strategy called ``name`` (names are unique), None if there is none."""
+        ...
+
+
+@attrs.frozen
+class StrategyFilter:
+    """Which strategies a listing shows; an empty set accepts any value."""
+
+    statuses: frozenset[Status] = frozenset()
+    types: frozenset[str] = frozenset()
+    timeframes: frozenset[Timeframe] = frozenset()
+    #: Retirement reason codes.
+    reasons: frozenset[Code] = frozenset()
+    limit: int | None = None
+
+    def matches(self, strategy: Strategy) -> bool:
+        """True when ``strategy`` passes every condition."""
+        reason = strategy.retired_reason
+        return (
+            (not self.statuses or strategy.status in self.statuses)
+            and (not self.types or strategy.strategy_type in self.types)
+            and (not self.timeframes or strategy.timeframe in self.timeframes)
+            and (not self.reasons or (reason is not None and reason.code in self.reasons))
+        )
 
 
 class ClaimRepository(Protocol):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
+import os
 import sys
 from collections.abc import Callable
 
@@ -39,3 +41,26 @@ def guarded(
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; nothing half-done is kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (``| head``): say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def bounded(
+    kind: type[int] | type[float], minimum: float, *, strict: bool = False, unit: str = ""
+) -> Callable[[str], int | float]:
+    """An argparse type: a finite ``kind`` at least ``minimum`` (above it when ``strict``); the
+    error names the value and what was expected (``unit``: what the number counts)."""
+    name = ("an integer" if kind is int else "a number") + (f" of {unit}" if unit else "")
+    expected = f"{name} {'>' if strict else '>='} {minimum:g}"
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {name}") from None
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"{value}; expected {expected}")
+        return value
+
+    return parse

@@ -25,7 +25,7 @@ from sixbtc.application.claims import ClaimKeeper
 from sixbtc.application.pipeline import describe
 from sixbtc.config import Config, ConfigError
 from sixbtc.entrypoints import wiring
-from sixbtc.entrypoints.console import configure_logging, guarded
+from sixbtc.entrypoints.console import bounded, configure_logging, guarded
 from sixbtc.entrypoints.runner import Loop, ServiceRunner, Tick
 
 if TYPE_CHECKING:
@@ -256,16 +256,6 @@ MONITOR = Service(
 SERVICES = (GENERATOR, VALIDATOR, BACKTESTER, EXECUTOR, SCORER, ROTATOR, MONITOR)
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{value}; expected a number of seconds > 0")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser, service: Service) -> None:
     """The options every service takes: ``--once`` and ``--interval``."""
     parser.add_argument(
@@ -275,7 +265,7 @@ def add_arguments(parser: argparse.ArgumentParser, service: Service) -> None:
     )
     parser.add_argument(
         "--interval",
-        type=_seconds,
+        type=bounded(float, 0, strict=True, unit="seconds"),
         default=service.interval,
         metavar="SECONDS",
         help="how long to wait after a tick that found nothing to do; a tick that did work is "

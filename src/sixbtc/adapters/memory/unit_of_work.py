@@ -24,7 +24,7 @@ from sixbtc.adapters.memory.trading import (
     InMemoryTradeRepository,
 )
 from sixbtc.application.errors import DuplicateStrategy, NotFound
-from sixbtc.application.ports import HeldClaim
+from sixbtc.application.ports import HeldClaim, StrategyFilter
 from sixbtc.domain.backtest import BacktestResult
 from sixbtc.domain.heartbeat import Heartbeat
 from sixbtc.domain.orders import Fill, Order
@@ -112,6 +112,22 @@ class InMemoryStrategyRepository:
 
     def count(self, status: Status) -> int:
         return sum(1 for s in self.all() if s.status is status)
+
+    def search(self, wanted: StrategyFilter) -> list[Strategy]:
+        found = [s for s in self.all() if wanted.matches(s)]
+        found.sort(
+            key=lambda s: (
+                s.score_backtest is None,
+                -(s.score_backtest or 0),
+                s.created_at,
+                s.id.int,
+            )
+        )
+        return [self.load(s.id) for s in found[: wanted.limit]]
+
+    def named(self, name: str) -> Strategy | None:
+        found = next((s for s in self.all() if s.name == name), None)
+        return None if found is None else self.load(found.id)
 
     def standings(self, status: Status = Status.ACTIVE) -> list[Standing]:
         return [s.standing() for s in self.all() if s.status is status]

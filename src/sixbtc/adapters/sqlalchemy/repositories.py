@@ -17,6 +17,7 @@ from sixbtc.adapters.sqlalchemy.tables import (
     strategy_events,
 )
 from sixbtc.application.errors import ConcurrentChange, DuplicateStrategy, NotFound
+from sixbtc.application.ports import StrategyFilter
 from sixbtc.domain.backtest import BacktestResult, ExecutionParameters, RunKind, Window
 from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy, code_hash
@@ -216,6 +217,38 @@ class SqlAlchemyStrategyRepository:
 
     def by_status(self, status: Status) -> list[Strategy]:
         return self._select(strategies.c.status == status.value)
+
+    def search(self, wanted: StrategyFilter) -> list[Strategy]:
+        self.flush()
+        c = strategies.c
+        conditions = []
+        if wanted.statuses:
+            conditions.append(c.status.in_([s.value for s in wanted.statuses]))
+        if wanted.types:
+            conditions.append(c.strategy_type.in_(sorted(wanted.types)))
+        if wanted.timeframes:
+            chosen = sa.func.coalesce(c.optimal_timeframe, c.timeframe)
+            conditions.append(chosen.in_([t.value for t in wanted.timeframes]))
+        if wanted.reasons:
+            conditions.append(
+                sa.or_(
+                    *(
+                        (c.retired_reason == code.value) | c.retired_reason.like(f"{code.value}:%")
+                        for code in wanted.reasons
+                    )
+                )
+            )
+        query = (
+            sa.select(strategies)
+            .where(*conditions)
+            .order_by(sa.nulls_last(c.score_backtest.desc()), c.created_at, c.id)
+            .limit(wanted.limit)
+        )
+        return self.adopt(self._connection.execute(query).mappings())
+
+    def named(self, name: str) -> Strategy | None:
+        found = self._select(strategies.c.name == name)
+        return found[0] if found else None
 
     def count(self, status: Status) -> int:
         self.flush()

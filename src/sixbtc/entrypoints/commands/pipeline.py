@@ -10,6 +10,7 @@ from sixbtc.application.errors import MarketDataUnavailable
 from sixbtc.application.pipeline import PassReport
 from sixbtc.domain.strategy import Status
 from sixbtc.entrypoints import wiring
+from sixbtc.entrypoints.console import bounded
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,26 +26,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--strategies",
-        type=_positive,
+        type=bounded(int, 1),
         default=20,
         metavar="N",
         help="strategies to generate in this pass (default: 20; the generator also respects "
         "pipeline.queue_limits.generated)",
     )
     parser.add_argument(
-        "--top", type=_positive, default=20, metavar="N", help="leaderboard rows to print"
+        "--top", type=bounded(int, 1), default=20, metavar="N", help="leaderboard rows to print"
     )
     parser.set_defaults(handler=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value}; expected an integer >= 1")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

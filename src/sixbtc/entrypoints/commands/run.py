@@ -19,6 +19,7 @@ from rich.table import Table
 from sixbtc import config as configuration
 from sixbtc.domain.strategy import Status
 from sixbtc.entrypoints import services, wiring
+from sixbtc.entrypoints.console import bounded
 from sixbtc.entrypoints.runner import Loop, ServiceRunner
 
 #: Market seconds per wall second by default: six hours of market a minute.
@@ -46,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--speed",
-        type=_positive_float,
+        type=bounded(float, 0, strict=True),
         default=SPEED,
         help=f"market seconds per wall second (default: {SPEED:g}, six hours a minute)",
     )
@@ -54,7 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--realtime", action="store_true", help="run on the wall clock (same as --speed 1)"
     )
     parser.add_argument(
-        "--minutes", type=_positive_float, default=None, help="stop after this many wall minutes"
+        "--minutes",
+        type=bounded(float, 0, strict=True),
+        default=None,
+        help="stop after this many wall minutes",
     )
     parser.add_argument(
         "--check",
@@ -62,16 +66,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="exit 1 unless strategies reached ACTIVE and LIVE and LIVE strategies traded",
     )
     parser.set_defaults(handler=run)
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{value}; expected a number > 0")
-    return value
 
 
 @attrs.define

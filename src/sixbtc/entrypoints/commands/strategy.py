@@ -1,4 +1,5 @@
-"""``sixbtc strategy add FILE``: store a hand-written strategy; the validator takes it from there."""
+"""``sixbtc strategy add|list|show``: store a hand-written strategy (the validator takes it from
+there), list strategies, show one strategy's whole record."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from pathlib import Path
 from sixbtc.application.errors import DuplicateStrategy, InvalidStrategyCode
 from sixbtc.application.strategy_file import MAX_BYTES, StrategyFileError, read_source
 from sixbtc.entrypoints import wiring
+from sixbtc.entrypoints.commands import strategy_views
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "strategy",
-        help="add strategies written by hand",
+        help="add strategies written by hand, list them, show one",
         description="Strategies are Python source files of one class; see docs/strategies.md.",
     )
     actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
@@ -29,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("file", type=Path, metavar="FILE", help="the strategy's Python source")
     add.add_argument("--name", default=None, help="name to store (default: the class name)")
     add.set_defaults(handler=_add)
+    strategy_views.register(actions)
 
 
 def _add(args: argparse.Namespace) -> int:

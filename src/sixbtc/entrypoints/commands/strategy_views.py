@@ -1,0 +1,266 @@
+"""``sixbtc strategy list`` and ``sixbtc strategy show ID|NAME``: read the database, change
+nothing."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.table import Table
+
+from sixbtc.application.ports import StrategyFilter
+from sixbtc.application.strategy_report import StrategyReport
+from sixbtc.domain.backtest import ExecutionParameters
+from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.reasons import Code
+from sixbtc.domain.strategy import Status, Strategy
+from sixbtc.domain.timeframe import Timeframe
+from sixbtc.entrypoints import wiring
+from sixbtc.entrypoints.output import number, print_json
+
+#: Live trades shown by ``show`` (the JSON has them all).
+SHOWN_TRADES = 20
+
+
+def register(actions: argparse._SubParsersAction) -> None:
+    listing = actions.add_parser(
+        "list",
+        help="list strategies, best backtest score first",
+        description="List the strategies of the configured database, best backtest score first "
+        "(unscored last, then oldest first). Every filter may be repeated; a strategy must pass "
+        "each filter given (any of its values).",
+    )
+    listing.add_argument(
+        "--status", action="append", type=_choice(Status), default=[], help="GENERATED, ..."
+    )
+    listing.add_argument("--type", action="append", default=[], help="strategy type, e.g. MOM")
+    listing.add_argument(
+        "--timeframe", action="append", type=_choice(Timeframe), default=[], help="5m, 15m, ..."
+    )
+    listing.add_argument(
+        "--reason",
+        action="append",
+        type=_choice(Code),
+        default=[],
+        help="retirement reason code, e.g. pool_full, deflated_sharpe, live_score",
+    )
+    listing.add_argument("--limit", type=int, default=50, help="most rows (default: 50; 0 for all)")
+    listing.add_argument("--json", action="store_true", help="print the rows as JSON")
+    listing.set_defaults(handler=_list)
+    show = actions.add_parser(
+        "show",
+        help="one strategy's whole record: code, history, backtests, live trades",
+        description="Show one strategy (by id or name): type, parameters, status history with "
+        "reasons and figures, the chosen timeframe, execution parameters and coins, every "
+        "backtest with training and holdout metrics side by side, and when it has traded its "
+        f"subaccount, live metrics and trades (the latest {SHOWN_TRADES}; --json has them all).",
+    )
+    show.add_argument("key", metavar="ID|NAME", help="the strategy's id or name")
+    show.add_argument("--json", action="store_true", help="print the record as JSON")
+    show.add_argument("--no-code", action="store_true", help="leave the code out of the text")
+    show.set_defaults(handler=_show)
+
+
+def _choice(kind):
+    """An argparse type for a value of the enum ``kind``, naming the accepted ones on error."""
+
+    def parse(text: str):
+        try:
+            return kind(text)
+        except ValueError:
+            accepted = ", ".join(member.value for member in kind)
+            raise argparse.ArgumentTypeError(f"{text!r}; expected one of {accepted}") from None
+
+    return parse
+
+
+def _list(args: argparse.Namespace) -> int:
+    wanted = StrategyFilter(
+        statuses=frozenset(args.status),
+        types=frozenset(args.type),
+        timeframes=frozenset(args.timeframe),
+        reasons=frozenset(args.reason),
+        limit=args.limit or None,
+    )
+    container = wiring.container(args.config)
+    try:
+        container.schema().require_current()
+        found = wiring.use_cases(container).strategy_reports().listing(wanted)
+    finally:
+        container.shutdown_resources()
+    if args.json:
+        print_json([_row(s) for s in found])
+        return 0
+    table = Table(title=f"{len(found)} strategies")
+    for column in ("name", "type", "status", "tf", "score", "live", "reason", "id"):
+        table.add_column(column)
+    for s in found:
+        table.add_row(
+            s.name,
+            s.strategy_type,
+            str(s.status),
+            str(s.timeframe or "-"),
+            number(s.score_backtest),
+            number(s.score_live),
+            str(s.retired_reason or "")[:60],
+            str(s.id),
+        )
+    Console().print(table)
+    return 0
+
+
+def _row(s: Strategy) -> dict:
+    return {
+        "id": s.id,
+        "name": s.name,
+        "type": s.strategy_type,
+        "status": s.status,
+        "timeframe": s.timeframe,
+        "score_backtest": s.score_backtest,
+        "score_live": s.score_live,
+        "retired_reason": s.retired_reason,
+        "created_at": s.created_at,
+    }
+
+
+def _show(args: argparse.Namespace) -> int:
+    container = wiring.container(args.config)
+    try:
+        container.schema().require_current()
+        report = wiring.use_cases(container).strategy_reports().report(args.key)
+    finally:
+        container.shutdown_resources()
+    if args.json:
+        print_json(report)
+        return 0
+    console = Console()
+    for part in render(report, code=not args.no_code):
+        console.print(part)
+    return 0
+
+
+def _execution(p: ExecutionParameters | None) -> str:
+    if p is None:
+        return "-"
+    return (
+        f"stop {p.stop_loss:g} target {p.take_profit:g} ({p.stop_unit}) leverage "
+        f"{p.leverage:g} hold {p.max_hold_bars} bars"
+    )
+
+
+METRICS = (
+    ("trades", "trades", "{:.0f}"),
+    ("total return", "total_return", "{:.2%}"),
+    ("sharpe", "sharpe", "{:.2f}"),
+    ("max drawdown", "max_drawdown", "{:.2%}"),
+    ("win rate", "win_rate", "{:.1%}"),
+    ("expectancy", "expectancy", "{:.3%}"),
+    ("profit factor", "profit_factor", "{:.2f}"),
+)
+
+
+def metrics_table(title: str, columns: dict[str, Metrics]) -> Table:
+    """Metrics side by side, one column per run or window."""
+    table = Table(title=title)
+    table.add_column("metric")
+    for name in columns:
+        table.add_column(name, justify="right")
+    for label, field, shape in METRICS:
+        table.add_row(label, *(shape.format(getattr(m, field)) for m in columns.values()))
+    return table
+
+
+def render(report: StrategyReport, code: bool = True) -> list:
+    """The report as rich renderables."""
+    s = report.strategy
+    head = [
+        f"[bold]{s.name}[/bold] ({s.strategy_type}) {s.status}   id {s.id}",
+        f"created {s.created_at:%Y-%m-%d %H:%M} UTC; timeframe {s.timeframe or '-'}; "
+        f"execution: {_execution(s.execution)}",
+        f"coins: {', '.join(s.coins) or '-'}",
+        f"parameters: {report.parameters if report.parameters is not None else '-'}",
+        f"score: backtest {number(s.score_backtest)}, live {number(s.score_live)}",
+    ]
+    if s.retired_reason:
+        head.append(f"retired {s.retired_at:%Y-%m-%d %H:%M} UTC: {s.retired_reason}")
+    out: list = ["\n".join(head)]
+    history = Table(title="status history")
+    for column in ("at (UTC)", "change", "reason", "by"):
+        history.add_column(column)
+    for e in report.events:
+        history.add_row(
+            f"{e.at:%Y-%m-%d %H:%M:%S}",
+            f"{e.from_status} -> {e.to_status}",
+            str(e.reason),
+            e.service,
+        )
+    out.append(history)
+    if report.backtests:
+        latest = report.backtests[-1]
+        out.append(
+            f"latest backtest ({latest.kind}, {latest.run_at:%Y-%m-%d %H:%M} UTC): "
+            f"{latest.timeframe}, {_execution(latest.parameters)}, score {latest.score:.2f}\n"
+            f"training {latest.training_window.start:%Y-%m-%d} .. "
+            f"{latest.training_window.end:%Y-%m-%d}, holdout "
+            f"{latest.holdout_window.start:%Y-%m-%d} .. {latest.holdout_window.end:%Y-%m-%d}"
+        )
+        out.append(
+            metrics_table(
+                "training and holdout", {"training": latest.training, "holdout": latest.holdout}
+            )
+        )
+        runs = Table(title=f"backtests ({len(report.backtests)})")
+        for column in ("at (UTC)", "kind", "tf", "score", "trades", "holdout sharpe"):
+            runs.add_column(column)
+        for b in report.backtests:
+            runs.add_row(
+                f"{b.run_at:%Y-%m-%d %H:%M}",
+                str(b.kind),
+                str(b.timeframe),
+                f"{b.score:.2f}",
+                f"{b.training.trades}+{b.holdout.trades}",
+                f"{b.holdout.sharpe:.2f}",
+            )
+        out.append(runs)
+    if report.subaccount is not None:
+        a = report.subaccount
+        out.append(
+            f"subaccount {a.id}: capital {a.allocated_capital:.2f}, balance "
+            f"{number(a.current_balance)}, peak {number(a.peak_balance)}"
+        )
+    if report.live is not None:
+        out.append(metrics_table("live", {"live": report.live}))
+    if report.trades:
+        closed = [t for t in report.trades if not t.is_open]
+        out.append(
+            f"live trades: {len(report.trades)} ({len(report.trades) - len(closed)} open), "
+            f"profit {sum(t.pnl or 0.0 for t in closed):.2f}"
+        )
+        trades = Table(title=f"latest {min(SHOWN_TRADES, len(report.trades))} trades")
+        for column in (
+            "symbol",
+            "side",
+            "entry (UTC)",
+            "price",
+            "exit (UTC)",
+            "price",
+            "why",
+            "pnl",
+        ):
+            trades.add_column(column)
+        for t in report.trades[-SHOWN_TRADES:]:
+            trades.add_row(
+                t.symbol,
+                t.direction.name.lower(),
+                f"{t.entry_time:%m-%d %H:%M}",
+                f"{t.entry_price:.6g}",
+                "-" if t.exit_time is None else f"{t.exit_time:%m-%d %H:%M}",
+                "-" if t.exit_price is None else f"{t.exit_price:.6g}",
+                str(t.exit_reason or "open"),
+                number(t.pnl),
+            )
+        out.append(trades)
+    if code:
+        out.append(Syntax(s.code, "python", line_numbers=True))
+    return out
