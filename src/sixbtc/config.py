@@ -181,6 +181,12 @@ class BacktesterConfig:
     holdout_days: int = attrs.field(
         default=_default(BacktestSettings, "holdout_days"), validator=at_least_one
     )
+    #: The UTC date at whose 00:00 the backtest windows end (for history that ends earlier, such
+    #: as imported files with `market_data.source: cache`); empty: now.
+    window_end: str = attrs.field(
+        default="",
+        validator=_check(_is_iso_date_or_empty, "an ISO date (2025-01-01) or empty for now"),
+    )
     timeframes: tuple[str, ...] = attrs.field(default=("5m", "15m", "30m", "1h", "4h", "1d"))
     coins: int = attrs.field(default=_default(BacktestSettings, "coins"), validator=at_least_one)
     claim_lease_minutes: float = attrs.field(default=5.0, validator=positive)

@@ -39,12 +39,14 @@ from sixbtc.application.executor import Executor
 from sixbtc.application.generate import AddStrategy, GenerateStrategies
 from sixbtc.application.heartbeat import HeartbeatRecorder
 from sixbtc.application.live import LiveReview
+from sixbtc.application.markets import StrategyMarkets
 from sixbtc.application.pipeline import PipelinePass
 from sixbtc.application.pool import PoolRules
 from sixbtc.application.ports import Clock
 from sixbtc.application.rotator import Rotator
 from sixbtc.application.status import StatusQuery
 from sixbtc.application.strategy_report import StrategyReports
+from sixbtc.application.study import BacktestStudy
 from sixbtc.application.validate import StrategyChecker, ValidateStrategies, ValidationSettings
 from sixbtc.config import ClockConfig, Config, ConfigError
 from sixbtc.domain.retest import RetestSchedule
@@ -67,6 +69,11 @@ def _ccxt_market_data(
     )
 
 
+def _midnight(day: str) -> datetime | None:
+    """00:00 UTC of the ISO date ``day``, None when empty."""
+    return datetime.combine(date.fromisoformat(day), time(), UTC) if day else None
+
+
 def _clock(settings: ClockConfig) -> Clock:
     """The wall clock, or a simulated one when ``clock.speed`` or ``clock.origin`` is set."""
     origin = settings.origin_time()
@@ -83,7 +90,7 @@ def _synthetic_market_data(config: Config, clock: Clock) -> SyntheticMarketData:
     days = config.backtester.training_days + config.backtester.holdout_days
     coins = settings.symbols or COINS[: config.backtester.coins]
     if settings.synthetic_end:
-        end = datetime.combine(date.fromisoformat(settings.synthetic_end), time(), UTC)
+        end = _midnight(settings.synthetic_end)
         return SyntheticMarketData(end, settings.seed, settings.synthetic_mode, days, coins)
     anchor = config.clock.origin_time() or clock.now()
     end = anchor.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -227,6 +234,7 @@ def _backtest_settings(config: Config) -> BacktestSettings:
         coins=b.coins,
         signal_concurrency=_signal_concurrency(config),
         robustness=config.robustness_policy(),
+        window_end=_midnight(b.window_end),
     )
 
 
@@ -364,6 +372,20 @@ class Pipeline(containers.DeclarativeContainer):
         unit_of_work=adapters.unit_of_work.provider,
         clock=adapters.clock,
         inspector=adapters.code_inspector,
+    )
+    #: ``sixbtc backtest``: one strategy on demand, on the factory's engine, grid and scoring.
+    study = providers.Factory(
+        BacktestStudy,
+        markets=providers.Factory(
+            StrategyMarkets,
+            market_data=adapters.market_data,
+            signal_source=adapters.signal_source,
+            engine=adapters.backtest_engine,
+            costs=providers.Callable(lambda c: c.costs(), config),
+            concurrency=providers.Callable(_signal_concurrency, config),
+        ),
+        grid=providers.Callable(lambda c: c.parameter_grid(), config),
+        scoring=providers.Callable(lambda c: c.scoring_policy(), config),
     )
     #: ``sixbtc status``: the factory at a glance.
     status = providers.Factory(

@@ -150,3 +150,36 @@ def test_strategy_show_gives_the_whole_record_of_a_live_strategy(factory, capsys
 def test_strategy_show_names_what_it_could_not_find(factory, capsys):
     assert main(["strategy", "show", "Nobody"]) == 1
     assert "no strategy with the id or name 'Nobody'" in capsys.readouterr().err
+
+
+def test_backtest_reruns_a_stored_strategy_and_searches_a_file(factory, capsys, tmp_path):
+    live = json.loads(run(capsys, "strategy", "list", "--status", "LIVE", "--json"))[0]
+    rerun = json.loads(run(capsys, "backtest", live["name"], "--json"))
+    assert rerun["searched"] == 1 and rerun["timeframe"] == "15m"
+    assert rerun["training"]["trades"] > 0 and rerun["holdout"]["trades"] > 0
+    per_coin = [c for c in rerun["coins"] if c["window"] == "holdout"]
+    assert sum(c["trades"] for c in per_coin) == rerun["holdout"]["trades"]
+    assert {t["window"] for t in rerun["trades"]} == {"training", "holdout"}
+
+    source = tmp_path / "reversal.py"
+    source.write_text(VARIANTS["RevThree"])
+    trades, equity = tmp_path / "trades.csv", tmp_path / "equity.csv"
+    text = run(
+        capsys, "backtest", str(source), "--coins", "BTC", "ETH", "--holdout-days", "5",
+        "--trades", str(trades), "--equity", str(equity),
+    )  # fmt: skip
+    flat = " ".join(text.split())  # rich wraps at the terminal's width
+    assert "chosen 15m" in flat and "(of 300 tried)" in flat and "training and holdout" in flat
+    rows = trades.read_text().splitlines()
+    assert rows[0].startswith("window,symbol,direction,entry_time") and len(rows) > 10
+    assert {row.split(",")[1] for row in rows[1:]} == {"BTC", "ETH"}
+    points = equity.read_text().splitlines()
+    assert points[0] == "time,equity" and float(points[1].split(",")[1]) == pytest.approx(1.0, 0.1)
+
+
+def test_backtest_refuses_a_period_it_cannot_split_and_a_window_without_candles(factory, capsys):
+    live = json.loads(run(capsys, "strategy", "list", "--status", "LIVE", "--json"))[0]
+    assert main(["backtest", live["name"], "--start", "2026-11-20", "--holdout-days", "30"]) == 1
+    assert "no training before the holdout of 30 days" in capsys.readouterr().err
+    assert main(["backtest", live["name"], "--start", "2001-01-01", "--end", "2001-03-01"]) == 1
+    assert "no 15m candles for any coin in the training window" in capsys.readouterr().err

@@ -62,10 +62,14 @@ class BacktestSettings:
     signal_concurrency: int = 1
     #: The research-validity gates (``robustness`` in the configuration); None: no gate.
     robustness: RobustnessPolicy | None = None
+    #: Where the windows end (``backtester.window_end``); None: at the backtest's time.
+    window_end: datetime | None = None
 
     def windows(self, now: datetime, timeframe: Timeframe) -> tuple[Window, Window]:
-        """Training and holdout windows of a backtest at ``now`` on ``timeframe``."""
-        return windows_ending(now, timeframe, self.training_days, self.holdout_days)
+        """Training and holdout windows of a backtest at ``now`` on ``timeframe`` (ending at
+        ``window_end`` when set)."""
+        end = now if self.window_end is None else self.window_end
+        return windows_ending(end, timeframe, self.training_days, self.holdout_days)
 
 
 class Backtester:

@@ -19,6 +19,7 @@ from sixbtc.application.ports import BacktestEngine, Market, MarketData, SignalS
 from sixbtc.domain.backtest import Costs, ExecutionParameters, Window
 from sixbtc.domain.candles import Candles, to_ms
 from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.simulation import SimulationRun
 from sixbtc.domain.timeframe import Timeframe
 
 
@@ -76,11 +77,16 @@ class StrategyMarkets:
             split = int(np.searchsorted(candles.time, split_ms))
             training.append(Market(candles.slice(0, split), coin_signals[:split]))
             holdout.append(Market(candles.slice(split, len(candles)), coin_signals[split:]))
-        if not any(len(m.candles) for m in training):
-            raise MarketDataUnavailable(
-                f"no {timeframe} candles for any coin in the training window "
-                f"{training_window.start} .. {training_window.end}"
-            )
+        for name, window, markets in (
+            ("training", training_window, training),
+            ("holdout", holdout_window, holdout),
+        ):
+            if not any(len(m.candles) for m in markets):
+                raise MarketDataUnavailable(
+                    f"no {timeframe} candles for any coin in the {name} window "
+                    f"{window.start} .. {window.end} (history that ends earlier: set "
+                    "backtester.window_end)"
+                )
         return Evaluation(timeframe, training_window, holdout_window, training, holdout)
 
     def signals(
@@ -104,3 +110,7 @@ class StrategyMarkets:
     ) -> list[Metrics]:
         """Metrics of every combination on ``markets`` (an engine failure is ours: it propagates)."""
         return self.engine.sweep(markets, combinations, self.costs)
+
+    def run(self, markets: list[Market], parameters: ExecutionParameters) -> SimulationRun:
+        """One combination on ``markets`` with its trades and equity curve."""
+        return self.engine.run(markets, parameters, self.costs)

@@ -22,6 +22,7 @@ from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.orders import Fill, Order, OrderRequest, Position, Protection
 from sixbtc.domain.reasons import Code, Reason
 from sixbtc.domain.retry import WorkFailure
+from sixbtc.domain.simulation import SimulationRun
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy
 from sixbtc.domain.subaccount import Subaccount
 from sixbtc.domain.timeframe import Timeframe
@@ -360,28 +361,14 @@ class Market:
     signals: np.ndarray
 
 
-class Simulation(Protocol):
-    """One combination simulated on a portfolio."""
-
-    @property
-    def equity(self) -> np.ndarray:
-        """The per-bar portfolio equity: 1.0 before the first bar, then its value after each bar."""
-        ...
-
-    @property
-    def metrics(self) -> Metrics:
-        """The portfolio metrics of the combination (spec section 3)."""
-        ...
-
-
 class BacktestEngine(Protocol):
     """Simulates signals under execution parameters (spec section 4, simulation rules)."""
 
     def run(
         self, markets: Sequence[Market], parameters: ExecutionParameters, costs: Costs
-    ) -> Simulation:
-        """One combination on the equally weighted portfolio of ``markets``, with its equity
-        curve (the same metrics as :meth:`sweep` gives for it)."""
+    ) -> SimulationRun:
+        """One combination on the equally weighted portfolio of ``markets``, with its trades and
+        equity curve (the same metrics as :meth:`sweep` gives for it)."""
         ...
 
     def sweep(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
 from sixbtc import __version__
+from sixbtc.entrypoints.commands import backtest as backtest_command
 from sixbtc.entrypoints.commands import config as config_command
 from sixbtc.entrypoints.commands import data as data_command
 from sixbtc.entrypoints.commands import db as db_command
@@ -26,6 +28,7 @@ COMMANDS = (
     db_command,
     data_command,
     strategy_command,
+    backtest_command,
 )
 
 
@@ -53,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(args.verbose)
+    configure_logging(args.verbose, getattr(args, "log_level", logging.WARNING))
     return guarded(args.handler, args, "sixbtc")
 
 

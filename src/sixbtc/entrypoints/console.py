@@ -14,14 +14,16 @@ from sixbtc.application.errors import ApplicationError
 from sixbtc.config import ConfigError
 
 
-def configure_logging(verbose: bool) -> None:
-    """Our INFO lines (DEBUG with -v); the libraries' chatter only with -v."""
+def configure_logging(verbose: bool, level: int = logging.INFO) -> None:
+    """Log lines at ``level`` and above (DEBUG with -v): a service's INFO lines are its record;
+    a command's own output is what it prints, so commands log warnings only. The libraries'
+    chatter (alembic) only with -v."""
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.DEBUG if verbose else level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if not verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
 
 
 def guarded(

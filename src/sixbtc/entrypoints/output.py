@@ -10,6 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
+from rich.table import Table
+
+from sixbtc.domain.backtest import ExecutionParameters
+from sixbtc.domain.metrics import Metrics
 
 
 def jsonable(value: Any) -> Any:
@@ -53,3 +57,42 @@ def ago(then: datetime | None, now: datetime) -> str:
         if seconds >= size:
             return f"{seconds / size:.1f} {unit} ago"
     return f"{seconds:.0f} s ago"
+
+
+def execution_text(p: ExecutionParameters | None) -> str:
+    """Execution parameters in words (``-`` when none)."""
+    if p is None:
+        return "-"
+    return (
+        f"stop {p.stop_loss:g} target {p.take_profit:g} ({p.stop_unit}) leverage "
+        f"{p.leverage:g} hold {p.max_hold_bars} bars"
+    )
+
+
+def percent(value: float, decimals: int = 2) -> str:
+    """A fraction as a percentage; beyond 10,000% in three significant digits."""
+    if abs(value) >= 100:
+        return f"{value * 100:.3g}%"
+    return f"{value:.{decimals}%}"
+
+
+METRICS = (
+    ("trades", "trades", lambda v: f"{v:.0f}"),
+    ("total return", "total_return", percent),
+    ("sharpe", "sharpe", lambda v: f"{v:.2f}"),
+    ("max drawdown", "max_drawdown", percent),
+    ("win rate", "win_rate", lambda v: percent(v, 1)),
+    ("expectancy", "expectancy", lambda v: percent(v, 3)),
+    ("profit factor", "profit_factor", lambda v: f"{v:.2f}"),
+)
+
+
+def metrics_table(title: str, columns: dict[str, Metrics]) -> Table:
+    """Metrics side by side, one column per run or window."""
+    table = Table(title=title)
+    table.add_column("metric")
+    for name in columns:
+        table.add_column(name, justify="right")
+    for label, field, shape in METRICS:
+        table.add_row(label, *(shape(getattr(m, field)) for m in columns.values()))
+    return table

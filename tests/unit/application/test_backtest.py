@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import numpy as np
 import pytest
 from tests.factories import make_strategy
@@ -260,6 +261,26 @@ def test_missing_market_data_leaves_the_strategy_validated(world):
     strategy, runs = stored(store, strategy_id)
     assert strategy.status is Status.VALIDATED
     assert runs == []
+
+
+def test_history_that_ends_before_the_holdout_is_refused_until_the_windows_end_earlier(world):
+    store, clock, source, build = world
+    strategy_id = add_strategy(store, "long")
+    clock.advance(timedelta(days=90))  # the candles end 60 days after NOW: the holdout is empty
+    with pytest.raises(MarketDataUnavailable, match="no 4h candles for any coin in the holdout"):
+        build().initial(strategy_id)
+    strategy, runs = stored(store, strategy_id)
+    assert strategy.status is Status.VALIDATED and runs == []  # not its fault, nothing scored
+    ending_earlier = Backtester(
+        InMemoryUnitOfWork(store),
+        market_data(),
+        source,
+        PythonBacktestEngine(),
+        clock,
+        attrs.evolve(SETTINGS, window_end=NOW),  # backtester.window_end
+    )
+    result = ending_earlier.initial(strategy_id)
+    assert result.holdout_window.end <= NOW and result.holdout.trades > 0
 
 
 def test_only_validated_strategies_get_an_initial_backtest(world):

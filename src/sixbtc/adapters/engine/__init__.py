@@ -2,8 +2,8 @@
 
 from sixbtc.adapters.engine.numba_engine import NumbaBacktestEngine
 from sixbtc.adapters.engine.reference import PythonBacktestEngine
-from sixbtc.adapters.engine.run import SimulatedTrade, SimulationRun
 from sixbtc.domain.position import ExitReason
+from sixbtc.domain.simulation import SimulatedTrade, SimulationRun
 
 __all__ = [
     "ExitReason",

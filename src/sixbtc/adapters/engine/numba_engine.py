@@ -10,10 +10,11 @@ import numpy as np
 
 from sixbtc.adapters.engine import kernel
 from sixbtc.adapters.engine.portfolio import Portfolio
-from sixbtc.adapters.engine.run import EXIT_CODES, SimulatedTrade, SimulationRun
+from sixbtc.adapters.engine.run import EXIT_CODES
 from sixbtc.application.ports import Market
 from sixbtc.domain.backtest import Costs, ExecutionParameters, StopUnit
 from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.simulation import SimulatedTrade, SimulationRun
 
 # numba's default threading layer must not run two parallel kernels at once; the kernel already
 # uses every allowed core, so concurrent callers simply take turns.

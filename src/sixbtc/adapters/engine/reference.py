@@ -12,7 +12,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from sixbtc.adapters.engine.portfolio import common_timeframe, signal_values
-from sixbtc.adapters.engine.run import SimulatedTrade, SimulationRun
 from sixbtc.application.ports import Market
 from sixbtc.domain.backtest import Costs, ExecutionParameters
 from sixbtc.domain.metrics import Metrics
@@ -23,6 +22,7 @@ from sixbtc.domain.position import (
     OpenPosition,
     average_true_range_before,
 )
+from sixbtc.domain.simulation import SimulatedTrade, SimulationRun
 
 
 def simulate_coin(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import time
 
 from sixbtc.application.errors import MarketDataUnavailable
@@ -39,10 +38,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.verbose:
-        # The pass prints one line per step itself; the services' INFO logs would repeat them.
-        for name in ("sixbtc", "alembic"):
-            logging.getLogger(name).setLevel(logging.WARNING)
     container = wiring.container(args.config)
     started = time.monotonic()
     try:

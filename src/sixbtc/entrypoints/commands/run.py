@@ -5,7 +5,6 @@ slots and the latest decisions."""
 from __future__ import annotations
 
 import argparse
-import logging
 import threading
 import time
 from collections import Counter
@@ -83,9 +82,6 @@ class Progress:
 
 def run(args: argparse.Namespace) -> int:
     speed = 1.0 if args.realtime else args.speed
-    if not args.verbose:
-        for name in ("sixbtc", "alembic"):
-            logging.getLogger(name).setLevel(logging.WARNING)
     loaded = configuration.load(args.config)
     settings = attrs.evolve(loaded, clock=attrs.evolve(loaded.clock, speed=speed))
     container = wiring.container(settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import logging
 
 from sixbtc.entrypoints import services
 
@@ -26,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             service.name, help=service.summary, description=service.description
         )
         services.add_arguments(command, service)
-        command.set_defaults(handler=functools.partial(_run, service))
+        command.set_defaults(handler=functools.partial(_run, service), log_level=logging.INFO)
 
 
 def _run(service: services.Service, args: argparse.Namespace) -> int:

@@ -11,13 +11,11 @@ from rich.table import Table
 
 from sixbtc.application.ports import StrategyFilter
 from sixbtc.application.strategy_report import StrategyReport
-from sixbtc.domain.backtest import ExecutionParameters
-from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.reasons import Code
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.timeframe import Timeframe
 from sixbtc.entrypoints import wiring
-from sixbtc.entrypoints.output import number, print_json
+from sixbtc.entrypoints.output import execution_text, metrics_table, number, print_json
 
 #: Live trades shown by ``show`` (the JSON has them all).
 SHOWN_TRADES = 20
@@ -32,16 +30,16 @@ def register(actions: argparse._SubParsersAction) -> None:
         "each filter given (any of its values).",
     )
     listing.add_argument(
-        "--status", action="append", type=_choice(Status), default=[], help="GENERATED, ..."
+        "--status", action="append", type=choice(Status), default=[], help="GENERATED, ..."
     )
     listing.add_argument("--type", action="append", default=[], help="strategy type, e.g. MOM")
     listing.add_argument(
-        "--timeframe", action="append", type=_choice(Timeframe), default=[], help="5m, 15m, ..."
+        "--timeframe", action="append", type=choice(Timeframe), default=[], help="5m, 15m, ..."
     )
     listing.add_argument(
         "--reason",
         action="append",
-        type=_choice(Code),
+        type=choice(Code),
         default=[],
         help="retirement reason code, e.g. pool_full, deflated_sharpe, live_score",
     )
@@ -62,7 +60,7 @@ def register(actions: argparse._SubParsersAction) -> None:
     show.set_defaults(handler=_show)
 
 
-def _choice(kind):
+def choice(kind):
     """An argparse type for a value of the enum ``kind``, naming the accepted ones on error."""
 
     def parse(text: str):
@@ -140,44 +138,13 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _execution(p: ExecutionParameters | None) -> str:
-    if p is None:
-        return "-"
-    return (
-        f"stop {p.stop_loss:g} target {p.take_profit:g} ({p.stop_unit}) leverage "
-        f"{p.leverage:g} hold {p.max_hold_bars} bars"
-    )
-
-
-METRICS = (
-    ("trades", "trades", "{:.0f}"),
-    ("total return", "total_return", "{:.2%}"),
-    ("sharpe", "sharpe", "{:.2f}"),
-    ("max drawdown", "max_drawdown", "{:.2%}"),
-    ("win rate", "win_rate", "{:.1%}"),
-    ("expectancy", "expectancy", "{:.3%}"),
-    ("profit factor", "profit_factor", "{:.2f}"),
-)
-
-
-def metrics_table(title: str, columns: dict[str, Metrics]) -> Table:
-    """Metrics side by side, one column per run or window."""
-    table = Table(title=title)
-    table.add_column("metric")
-    for name in columns:
-        table.add_column(name, justify="right")
-    for label, field, shape in METRICS:
-        table.add_row(label, *(shape.format(getattr(m, field)) for m in columns.values()))
-    return table
-
-
 def render(report: StrategyReport, code: bool = True) -> list:
     """The report as rich renderables."""
     s = report.strategy
     head = [
         f"[bold]{s.name}[/bold] ({s.strategy_type}) {s.status}   id {s.id}",
         f"created {s.created_at:%Y-%m-%d %H:%M} UTC; timeframe {s.timeframe or '-'}; "
-        f"execution: {_execution(s.execution)}",
+        f"execution: {execution_text(s.execution)}",
         f"coins: {', '.join(s.coins) or '-'}",
         f"parameters: {report.parameters if report.parameters is not None else '-'}",
         f"score: backtest {number(s.score_backtest)}, live {number(s.score_live)}",
@@ -200,7 +167,7 @@ def render(report: StrategyReport, code: bool = True) -> list:
         latest = report.backtests[-1]
         out.append(
             f"latest backtest ({latest.kind}, {latest.run_at:%Y-%m-%d %H:%M} UTC): "
-            f"{latest.timeframe}, {_execution(latest.parameters)}, score {latest.score:.2f}\n"
+            f"{latest.timeframe}, {execution_text(latest.parameters)}, score {latest.score:.2f}\n"
             f"training {latest.training_window.start:%Y-%m-%d} .. "
             f"{latest.training_window.end:%Y-%m-%d}, holdout "
             f"{latest.holdout_window.start:%Y-%m-%d} .. {latest.holdout_window.end:%Y-%m-%d}"
