@@ -301,6 +301,7 @@ def test_backtest_results_read_back_oldest_first(new_uow: UowFactory) -> None:
             training=metrics,
             holdout=Metrics.empty(),
             score=33.3 + day,
+            equity=((1_700_000_000_000, 1.0), (1_700_000_900_000, 1.0125 + day)),
         )
 
     later, earlier = run(3), run(0)

@@ -40,10 +40,14 @@ from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.reasons import Code, Reason
 from sixbtc.domain.robustness import RobustnessPolicy
 from sixbtc.domain.scoring import ScoringPolicy
+from sixbtc.domain.simulation import downsampled, joined_equity
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.timeframe import Timeframe
 
 log = logging.getLogger(__name__)
+
+#: Points of the equity curve stored with each backtest result.
+EQUITY_POINTS = 300
 
 
 @attrs.frozen
@@ -210,7 +214,9 @@ class Backtester:
         training: Metrics,
     ) -> BacktestResult:
         timeframe = evaluation.timeframe
-        (holdout,) = self.markets.simulate(evaluation.holdout, [parameters])
+        training_run = self.markets.run(evaluation.training, parameters)
+        holdout_run = self.markets.run(evaluation.holdout, parameters)
+        holdout = holdout_run.metrics
         return BacktestResult(
             strategy_id=strategy_id,
             kind=kind,
@@ -222,6 +228,7 @@ class Backtester:
             training=training,
             holdout=holdout,
             score=self.settings.scoring.backtest_score(training, holdout, timeframe),
+            equity=downsampled(joined_equity(training_run, holdout_run), EQUITY_POINTS),
         )
 
     def _read(self, strategy_id: uuid.UUID, status: Status) -> Strategy:

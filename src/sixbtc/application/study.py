@@ -21,7 +21,7 @@ from sixbtc.domain.backtest import ExecutionParameters, ParameterGrid, Window, b
 from sixbtc.domain.candles import from_ms
 from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.scoring import ScoringPolicy
-from sixbtc.domain.simulation import SimulatedTrade, SimulationRun
+from sixbtc.domain.simulation import SimulatedTrade, SimulationRun, joined_equity
 from sixbtc.domain.timeframe import Timeframe
 
 
@@ -95,10 +95,7 @@ class StudyReport:
 
     def equity(self) -> list[tuple[datetime, float]]:
         """The equity curve across both windows (the holdout's starts where training ended)."""
-        points = [(from_ms(int(t)), float(v)) for t, v in _curve(self.training_run)]
-        last = points[-1][1] if points else 1.0
-        points += [(from_ms(int(t)), last * float(v)) for t, v in _curve(self.holdout_run)]
-        return points
+        return [(from_ms(t), v) for t, v in joined_equity(self.training_run, self.holdout_run)]
 
 
 @attrs.frozen
@@ -154,11 +151,6 @@ class BacktestStudy:
 def _floor(when: datetime, step: timedelta) -> datetime:
     seconds = int(step.total_seconds())
     return datetime.fromtimestamp(int(when.timestamp()) // seconds * seconds, when.tzinfo)
-
-
-def _curve(run: SimulationRun) -> list[tuple[int, float]]:
-    """(bar open time, equity after the bar) for every bar of ``run``."""
-    return list(zip(run.times.tolist(), run.equity[1:].tolist(), strict=True))
 
 
 def _coin_figures(

@@ -158,8 +158,9 @@ def windows_ending(
 
 @attrs.frozen
 class BacktestResult:
-    """One backtest of one strategy: the chosen timeframe and parameters, both windows' metrics
-    and the resulting score. Stored for audit; the strategy keeps only its latest score."""
+    """One backtest of one strategy: the chosen timeframe and parameters, both windows' metrics,
+    the resulting score and the equity curve. Stored for audit; the strategy keeps only its
+    latest score."""
 
     strategy_id: uuid.UUID
     kind: RunKind
@@ -172,6 +173,9 @@ class BacktestResult:
     holdout: Metrics
     score: float
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+    #: The equity curve across both windows, downsampled: (bar open time in UTC ms, equity
+    #: after it, 1.0 at the start); empty for results recorded without it.
+    equity: tuple[tuple[int, float], ...] = attrs.field(default=(), converter=tuple)
 
 
 def best_index(scores: Sequence[float]) -> int:

@@ -34,3 +34,23 @@ class SimulationRun:
     times: np.ndarray
     equity: np.ndarray
     metrics: Metrics
+
+
+def joined_equity(training: SimulationRun, holdout: SimulationRun) -> list[tuple[int, float]]:
+    """(bar open time in UTC ms, equity after the bar) across both windows, the holdout's curve
+    continuing from where training ended."""
+    points = list(zip(training.times.tolist(), training.equity[1:].tolist(), strict=True))
+    last = points[-1][1] if points else 1.0
+    points += [
+        (t, last * v)
+        for t, v in zip(holdout.times.tolist(), holdout.equity[1:].tolist(), strict=True)
+    ]
+    return points
+
+
+def downsampled(points: list[tuple[int, float]], most: int) -> tuple[tuple[int, float], ...]:
+    """At most ``most`` of ``points``, evenly spaced, the first and the last always kept."""
+    if len(points) <= most:
+        return tuple(points)
+    picked = np.unique(np.linspace(0, len(points) - 1, most).round().astype(int))
+    return tuple(points[i] for i in picked)

@@ -332,6 +332,7 @@ class SqlAlchemyBacktestRepository:
                 training_metrics=attrs.asdict(result.training),
                 holdout_metrics=attrs.asdict(result.holdout),
                 score=result.score,
+                equity_curve=[list(point) for point in result.equity],
             )
         )
 
@@ -357,6 +358,7 @@ class SqlAlchemyBacktestRepository:
                 training=Metrics(**row["training_metrics"]),
                 holdout=Metrics(**row["holdout_metrics"]),
                 score=row["score"],
+                equity=tuple((int(t), v) for t, v in row["equity_curve"] or ()),
             )
             for row in self._connection.execute(query).mappings()
         ]

@@ -144,6 +144,8 @@ backtest_results = sa.Table(
     sa.Column("training_metrics", FiguresJSON),
     sa.Column("holdout_metrics", FiguresJSON),
     sa.Column("score", sa.Float),
+    #: [[bar open time in UTC ms, equity], ...] across both windows, downsampled.
+    sa.Column("equity_curve", FiguresJSON),
 )
 
 trades = sa.Table(
