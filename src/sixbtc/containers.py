@@ -43,6 +43,7 @@ from sixbtc.application.markets import StrategyMarkets
 from sixbtc.application.pipeline import PipelinePass
 from sixbtc.application.pool import PoolRules
 from sixbtc.application.ports import Clock
+from sixbtc.application.report import ReportQuery
 from sixbtc.application.rotator import Rotator
 from sixbtc.application.status import StatusQuery
 from sixbtc.application.strategy_report import StrategyReports
@@ -386,6 +387,10 @@ class Pipeline(containers.DeclarativeContainer):
         ),
         grid=providers.Callable(lambda c: c.parameter_grid(), config),
         scoring=providers.Callable(lambda c: c.scoring_policy(), config),
+    )
+    #: ``sixbtc report``: the factory's history and standing, for figures.
+    report = providers.Factory(
+        ReportQuery, unit_of_work=adapters.unit_of_work.provider, clock=adapters.clock
     )
     #: ``sixbtc status``: the factory at a glance.
     status = providers.Factory(

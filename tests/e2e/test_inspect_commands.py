@@ -1,12 +1,14 @@
-"""The inspection commands (``sixbtc status``, ``strategy list``, ``strategy show``, text and
---json) on a small factory's database: six strategies validated and backtested into a pool of four
+"""The inspection commands (``sixbtc status``, ``strategy list``, ``strategy show``, ``backtest``
+and ``report``, text and --json) on a small factory's database: six strategies validated and backtested into a pool of four
 (the rest retired), two deployed LIVE and traded, one claim held, and a service's heartbeat
 recorded by running it once."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from dependency_injector import providers
@@ -183,3 +185,41 @@ def test_backtest_refuses_a_period_it_cannot_split_and_a_window_without_candles(
     assert "no training before the holdout of 30 days" in capsys.readouterr().err
     assert main(["backtest", live["name"], "--start", "2001-01-01", "--end", "2001-03-01"]) == 1
     assert "no 15m candles for any coin in the training window" in capsys.readouterr().err
+
+
+def test_report_draws_every_figure_and_one_page_that_a_browser_opens_cleanly(
+    factory, capsys, tmp_path
+):
+    out = tmp_path / "report"
+    written = run(capsys, "report", "--out", str(out)).split()
+    names = ("funnel", "scores", "retirements", "backtest_equity", "live_profit")
+    assert written == [str(out / f"{n}.png") for n in names] + [str(out / "report.html")]
+    for path in map(Path, written):
+        assert path.stat().st_size > 5_000, path  # drawn, not empty
+    for name in names:
+        assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    errors, images = open_in_chromium(out / "report.html")
+    assert errors == [] and images == len(names)
+
+
+def open_in_chromium(page_path: Path) -> tuple[list[str], int]:
+    """Console errors and failed loads of the page in headless Chromium, and how many of its
+    images decoded (natural width > 0)."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True)
+        page = browser.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("requestfailed", lambda r: errors.append(f"failed: {r.url}"))
+        page.goto(page_path.as_uri())
+        images = page.evaluate(
+            "Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length"
+        )
+        browser.close()
+    return errors, images
