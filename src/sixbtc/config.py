@@ -32,6 +32,10 @@ from sixbtc.domain.selection import LiveSelection
 from sixbtc.domain.timeframe import Timeframe
 
 ENV_PREFIX = "SIXBTC_"
+#: The environment variable naming the configuration file (when --config is not given).
+CONFIG_ENV = "SIXBTC_CONFIG"
+#: The file read when neither --config nor SIXBTC_CONFIG names one, if it exists.
+DEFAULT_FILE = Path("config") / "config.yaml"
 _EXPONENT_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
@@ -542,6 +546,17 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
 def from_mapping(data: Mapping[str, Any]) -> Config:
     """Build and validate a Config from nested plain data (as YAML gives it)."""
     return _build(Config, data, "")
+
+
+def discover(given: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The configuration file a command reads: ``given`` (--config), else ``$SIXBTC_CONFIG``,
+    else ``./config/config.yaml`` when it exists; None: the built-in defaults."""
+    if given:
+        return given
+    named = (os.environ if environ is None else environ).get(CONFIG_ENV)
+    if named:
+        return named
+    return str(DEFAULT_FILE) if DEFAULT_FILE.is_file() else None
 
 
 def load(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:

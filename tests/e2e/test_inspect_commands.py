@@ -223,3 +223,19 @@ def open_in_chromium(page_path: Path) -> tuple[list[str], int]:
         )
         browser.close()
     return errors, images
+
+
+def test_backtest_recomputes_a_stored_result_exactly_with_its_trades(factory, capsys, monkeypatch):
+    monkeypatch.setenv("SIXBTC_CLOCK__ORIGIN", NOW.isoformat())  # the fixture's synthetic market
+    live = json.loads(run(capsys, "strategy", "list", "--status", "LIVE", "--json"))[0]
+    (stored,) = json.loads(run(capsys, "strategy", "show", live["name"], "--json"))["backtests"]
+    again = json.loads(run(capsys, "backtest", live["name"], "--result", "1", "--json"))
+    assert again["training_window"] == stored["training_window"]
+    assert again["holdout_window"] == stored["holdout_window"]
+    assert again["parameters"] == stored["parameters"] and again["timeframe"] == stored["timeframe"]
+    for window in ("training", "holdout"):
+        assert again[window] == pytest.approx(stored[window], rel=1e-9), window
+    assert again["score"] == pytest.approx(stored["score"], rel=1e-9)
+    assert len(again["trades"]) == stored["training"]["trades"] + stored["holdout"]["trades"]
+    assert main(["backtest", live["name"], "--result", "2"]) == 1
+    assert "has 1 backtest results" in capsys.readouterr().err

@@ -58,16 +58,24 @@ class PipelinePass:
     backtest: BacktestWorker
     selection: LiveSelection
 
-    def run(self, strategies: int, progress: Progress = lambda message: None) -> PassReport:
-        """Generate up to ``strategies`` new strategies and take every strategy as far as it goes."""
+    def run(
+        self,
+        strategies: int,
+        progress: Progress = lambda message: None,
+        stage: Progress = lambda message: None,
+    ) -> PassReport:
+        """Generate up to ``strategies`` new strategies and take every strategy as far as it goes;
+        ``progress`` hears of each result, ``stage`` of what is under way (a live line)."""
         decisions = pool.maintain_now(self.unit_of_work, self.rules, self.clock)
         if decisions:
             progress(f"pool maintenance retired {len(decisions)} strategies")
+        stage("generating")
         generated = self.generate.run(batch=strategies)
         progress(f"generated {generated} strategies")
         validated = retired = 0
         failures = _Failures(progress)
         while True:
+            stage(f"validating ({validated + retired} done)")
             done, outcome = failures.attempt("validator", lambda: self.validate.run(limit=10))
             if not done:
                 continue
@@ -77,7 +85,13 @@ class PipelinePass:
             retired += outcome["retired"]
             progress(f"validator: {validated} validated, {retired} retired")
         outcomes = []
+        with self.unit_of_work as uow:
+            waiting = uow.strategies.count(Status.VALIDATED)
         while True:
+            stage(
+                f"backtesting strategy {len(outcomes) + 1} ({waiting} were waiting, then the due "
+                "re-backtests)"
+            )
             done, outcome = failures.attempt("backtester", self.backtest.tick)
             if not done:
                 continue

@@ -106,14 +106,14 @@ class BacktestStudy:
     grid: ParameterGrid
     scoring: ScoringPolicy
 
-    def run(self, request: StudyRequest, progress=lambda line: None) -> StudyReport:
-        """Search (or re-run) and report; ``progress(line)`` hears of each stage."""
+    def run(self, request: StudyRequest, stage=lambda line: None) -> StudyReport:
+        """Search (or re-run) and report; ``stage(line)`` hears of what is under way."""
         combinations = (
             [request.parameters] if request.parameters else list(self.grid.combinations())
         )
         best: tuple[float, Evaluation, ExecutionParameters, Metrics] | None = None
         for number, timeframe in enumerate(request.timeframes, start=1):
-            progress(
+            stage(
                 f"[{number}/{len(request.timeframes)}] {timeframe}: candles and signals of "
                 f"{len(request.coins)} coins, then {len(combinations)} combinations"
             )
@@ -127,7 +127,7 @@ class BacktestStudy:
                 best = (scores[index], evaluation, combinations[index], metrics[index])
         assert best is not None
         _, evaluation, parameters, _ = best
-        progress(f"chosen: {evaluation.timeframe}; trades and equity of both windows")
+        stage(f"chosen: {evaluation.timeframe}; trades and equity of both windows")
         training = self.markets.run(evaluation.training, parameters)
         holdout = self.markets.run(evaluation.holdout, parameters)
         return StudyReport(

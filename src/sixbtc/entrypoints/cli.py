@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from sixbtc import __version__
+from sixbtc import config as configuration
 from sixbtc.entrypoints.commands import backtest as backtest_command
 from sixbtc.entrypoints.commands import config as config_command
 from sixbtc.entrypoints.commands import data as data_command
@@ -45,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         default=None,
         metavar="FILE",
-        help="configuration file (YAML); defaults to the built-in values of config/config.yaml. "
+        help="configuration file (YAML), before or after the command; default: $SIXBTC_CONFIG, "
+        "else ./config/config.yaml when present, else the built-in values. "
         "SIXBTC_<SECTION>__<KEY> environment variables override it.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
@@ -57,9 +59,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(global_options_first(sys.argv[1:] if argv is None else argv))
+    args.config = configuration.discover(args.config)
     configure_logging(args.verbose, getattr(args, "log_level", logging.WARNING))
     return guarded(args.handler, args, "sixbtc")
+
+
+#: Options of ``sixbtc`` itself that may also be written after the command.
+GLOBAL_OPTIONS = {"--config": 1, "-v": 0, "--verbose": 0}
+
+
+def global_options_first(argv: Sequence[str]) -> list[str]:
+    """``argv`` with ``--config FILE`` (or ``--config=FILE``), ``-v`` and ``--verbose`` moved
+    before the command, wherever they were written (argparse reads them only there)."""
+    front: list[str] = []
+    rest: list[str] = []
+    words = list(argv)
+    while words:
+        word = words.pop(0)
+        name = word.split("=", 1)[0]
+        if word == "--":
+            rest += [word, *words]
+            break
+        if name in GLOBAL_OPTIONS:
+            front.append(word)
+            if "=" not in word and GLOBAL_OPTIONS[name] and words:
+                front.append(words.pop(0))
+        else:
+            rest.append(word)
+    return front + rest
 
 
 if __name__ == "__main__":

@@ -6,10 +6,14 @@ import enum
 import json
 import math
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sixbtc.domain.backtest import ExecutionParameters
@@ -36,6 +40,22 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     return value
+
+
+@contextmanager
+def live_line(
+    console: Console,
+) -> Iterator[tuple[Callable[[str], object], Callable[[str], object]]]:
+    """``(say, stage)``: ``say(line)`` prints a result; ``stage(line)`` shows what is under way.
+    On a terminal the stage is a live line below the results with a spinner and the time
+    elapsed; elsewhere results print plainly and stages are not shown."""
+    if not console.is_terminal:
+        yield (lambda line: console.print(line, soft_wrap=True)), (lambda line: None)
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as live:
+        task = live.add_task("starting")
+        yield live.console.print, (lambda line: live.update(task, description=line))
 
 
 def print_json(value: Any) -> None:

@@ -299,11 +299,14 @@ def main(service: Service, argv: Sequence[str] | None = None) -> int:
         "--config",
         default=None,
         metavar="FILE",
-        help="configuration file (YAML); SIXBTC_<SECTION>__<KEY> environment variables override it",
+        help="configuration file (YAML); default: $SIXBTC_CONFIG, else ./config/config.yaml when "
+        "present, else the built-in values. SIXBTC_<SECTION>__<KEY> environment variables "
+        "override it",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     add_arguments(parser, service)
     args = parser.parse_args(argv)
+    args.config = configuration.discover(args.config)
     configure_logging(args.verbose)
     return guarded(
         lambda a: serve(service, a.config, once=a.once, interval=a.interval),

@@ -180,3 +180,33 @@ def test_with_a_clock_the_market_continues_past_its_end_deterministically(mode):
 def test_without_a_clock_the_market_ends_at_its_end():
     market = SyntheticMarketData(END, seed=9, days=3)
     assert market.candles("BTC", Timeframe.M5, END, END + timedelta(days=2)).time.size == 0
+
+
+def test_the_planted_edge_continues_as_planted_then_alternates_six_hour_regimes():
+    """After three down bars the next bar drifts up where the pattern holds and down where it runs
+    backwards: the first day after the end as planted, then 00-06 UTC backwards, 06-12 as
+    planted, 12-18 backwards, 18-24 as planted (about +0.2 and -0.4 bar volatilities measured;
+    backwards, overlapping streaks do not add up, so a run does not feed itself)."""
+    clock = ManualClock(END + timedelta(days=2))
+    market = SyntheticMarketData(END, seed=3, mode="planted_edge", days=2, clock=clock)
+
+    def drift_after_down_streaks(start: datetime) -> float:
+        """Mean next-bar return after three down bars in [start, start + 6 h), in units of each
+        coin's bar volatility, over every coin."""
+        moves = []
+        for symbol in COINS:
+            bars = market.candles(symbol, Timeframe.M5, start, start + timedelta(hours=6))
+            returns = np.log(bars.close / bars.open)
+            sigma = returns.std()
+            down = returns < 0
+            for t in range(EDGE_STREAK, len(returns)):
+                if down[t - EDGE_STREAK : t].all():
+                    moves.append(returns[t] / sigma)
+        return float(np.mean(moves))
+
+    day_two = END + timedelta(days=1)
+    assert all(drift_after_down_streaks(END + timedelta(hours=h)) > 0.1 for h in (0, 6, 12, 18))
+    assert drift_after_down_streaks(day_two) < -0.2
+    assert drift_after_down_streaks(day_two + timedelta(hours=6)) > 0.1
+    assert drift_after_down_streaks(day_two + timedelta(hours=12)) < -0.2
+    assert drift_after_down_streaks(day_two + timedelta(hours=18)) > 0.1

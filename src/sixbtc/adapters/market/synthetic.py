@@ -34,10 +34,10 @@ scaled by the bar's volatility. Three modes:
 With a ``clock``, the market continues after ``end`` up to the clock's time, so that live trading
 has candles: one day at a time (each day from its own random stream of ``seed``, coin and day),
 from the last close, with the coin's volatility (a random walk; in ``planted_edge`` the pattern
-runs backwards from 00:00 to 06:00 UTC, holds as planted from 06:00 to 12:00, backwards again
-until 18:00 and as planted until midnight, every day, so that live trading meets hours where a
-strategy's edge turns against it and the monitor has something to judge); no bar still forming
-is served. Without one the market ends at ``end``.
+holds as planted through the first day, then every day runs backwards from 00:00 to 06:00 UTC,
+holds from 06:00 to 12:00, runs backwards until 18:00 and holds until midnight, so that live
+trading meets hours where a strategy's edge turns against it and the monitor has something to
+judge); no bar still forming is served. Without one the market ends at ``end``.
 """
 
 from __future__ import annotations
@@ -99,8 +99,8 @@ TREND_DRIFT = 0.05
 REVERSION = -0.15
 _STEP = bar_ms(Timeframe.M5)
 _BARS_PER_DAY = 24 * 60 // Timeframe.M5.minutes
-#: After ``end``, the planted pattern's sign through each day: six hours backwards (from 00:00
-#: UTC), six hours as planted, and again.
+#: From the second day after ``end``, the planted pattern's sign through each day: six hours
+#: backwards (from 00:00 UTC), six hours as planted, and again. The first day is as planted.
 _REGIMES = np.where((np.arange(_BARS_PER_DAY) // (_BARS_PER_DAY // 4)) % 2 == 1, 1.0, -1.0)
 _DAY_MS = 24 * 3_600_000
 _MARKET_STREAM = 1_000_003
@@ -181,7 +181,10 @@ class SyntheticMarketData:
         returns = rng.normal(0.0, sigma, _BARS_PER_DAY)
         if self.mode is Mode.PLANTED_EDGE:
             returns = _plant_reversals(
-                returns, EDGE_DRIFT * sigma * _REGIMES, EDGE_STREAK, EDGE_BARS
+                returns,
+                EDGE_DRIFT * sigma * (_REGIMES if day else np.ones(_BARS_PER_DAY)),
+                EDGE_STREAK,
+                EDGE_BARS,
             )
         times = self.end_ms + day * _DAY_MS + _STEP * np.arange(_BARS_PER_DAY, dtype=np.int64)
         return self._bars(
@@ -315,13 +318,15 @@ def _regimes(rng: np.random.Generator, n: int) -> np.ndarray:
 def _plant_reversals(shocks: np.ndarray, drift: np.ndarray, streak: int, bars: int) -> np.ndarray:
     """Returns = shocks + the bar's ``drift`` for every streak of ``streak`` same-sign returns that
     ended in the previous ``bars`` bars (against the streak's sign; a negative drift goes with
-    it); streaks are read on the returns."""
+    it, once however many streaks overlap); streaks are read on the returns."""
     n = len(shocks)
     returns = np.empty(n)
     push = np.zeros(n + bars + 1)
     run = 0
     for t in range(n):
-        returns[t] = shocks[t] + drift[t] * push[t]
+        # backwards (a negative drift), overlapping streaks do not add up: a run would feed itself
+        pushed = push[t] if drift[t] >= 0 else max(-1.0, min(1.0, push[t]))
+        returns[t] = shocks[t] + drift[t] * pushed
         sign = 1 if returns[t] > 0 else -1 if returns[t] < 0 else 0
         run = run + sign if sign != 0 and run * sign > 0 else sign
         if abs(run) >= streak:

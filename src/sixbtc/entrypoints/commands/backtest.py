@@ -16,13 +16,13 @@ from rich.table import Table
 from sixbtc import config as configuration
 from sixbtc.application.strategy_file import read_source
 from sixbtc.application.strategy_report import find
-from sixbtc.application.study import StudyReport, StudyRequest
+from sixbtc.application.study import StudyError, StudyReport, StudyRequest
 from sixbtc.domain.candles import from_ms
 from sixbtc.domain.timeframe import Timeframe
 from sixbtc.entrypoints import wiring
 from sixbtc.entrypoints.commands.strategy_views import choice
 from sixbtc.entrypoints.console import bounded
-from sixbtc.entrypoints.output import execution_text, metrics_table, print_json
+from sixbtc.entrypoints.output import execution_text, live_line, metrics_table, print_json
 
 #: Coins shown in the per-coin table of the text report (``--json`` has them all).
 SHOWN_COINS = 10
@@ -72,6 +72,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--search", action="store_true", help="search timeframes and parameters for a stored one"
     )
+    parser.add_argument(
+        "--result",
+        type=bounded(int, 1),
+        metavar="N",
+        help="recompute a stored one's backtest N (as numbered by `strategy show`, 1 the first): "
+        "its windows, timeframe and parameters, with its trades and equity",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--trades", type=Path, metavar="CSV", help="write every trade as CSV")
     parser.add_argument("--equity", type=Path, metavar="CSV", help="write the equity curve as CSV")
@@ -94,15 +101,11 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.target)
     code = read_source(path) if path.suffix == ".py" or path.exists() else None
     container = wiring.container(settings)
-    progress = Console(stderr=True)
     try:
         request = _request(args, container, settings, code)
         study = wiring.use_cases(container).study()
-        if progress.is_terminal:
-            with progress.status("backtesting") as status:
-                report = study.run(request, progress=lambda line: status.update(line))
-        else:
-            report = study.run(request)
+        with live_line(Console(stderr=True)) as (_, stage):
+            report = study.run(request, stage=stage)
     finally:
         container.shutdown_resources()
     if args.trades:
@@ -127,7 +130,12 @@ def _request(args, container, settings, code: str | None) -> StudyRequest:
         schema.require_current()
         with container.unit_of_work() as uow:
             stored = find(uow, args.target)
+            results = uow.backtests.for_strategy(stored.id)
         code, coins = stored.code, stored.coins
+        if args.result:
+            return _recompute(
+                args, stored, results, coins or tuple(container.market_data().symbols()[: b.coins])
+            )
         if not args.search and stored.timeframe and stored.execution:
             parameters, timeframes = stored.execution, (stored.timeframe,)
     else:
@@ -154,6 +162,25 @@ def _request(args, container, settings, code: str | None) -> StudyRequest:
         end=end,
         holdout_days=args.holdout_days or b.holdout_days,
         parameters=parameters,
+    )
+
+
+def _recompute(args, stored, results, coins: tuple[str, ...]) -> StudyRequest:
+    """The study that recomputes the stored backtest ``args.result`` of ``stored``."""
+    if args.result > len(results):
+        raise StudyError(
+            f"--result {args.result}: {stored.name} has {len(results)} backtest results; "
+            "`sixbtc strategy show` numbers them"
+        )
+    result = results[args.result - 1]
+    return StudyRequest(
+        code=stored.code,
+        coins=coins,
+        timeframes=(result.timeframe,),
+        start=result.training_window.start,
+        end=result.holdout_window.end,
+        holdout_days=(result.holdout_window.end - result.holdout_window.start).days,
+        parameters=result.parameters,
     )
 
 

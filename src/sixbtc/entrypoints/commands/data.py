@@ -49,7 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--source", help="the cache source to store into (default: market_data.exchange)"
     )
     imports.set_defaults(handler=_import)
-    show = actions.add_parser("show", help="list the cached coins, their ranges and gaps")
+    show = actions.add_parser(
+        "show",
+        help="list the cached coins, their ranges and gaps",
+        description="List the coins in the cache of one source (market_data.exchange, or "
+        "--source): first and last candle, count, and the gaps in the 5m series. Reads only.",
+    )
     show.add_argument("--source", help="the cache source (default: market_data.exchange)")
     show.set_defaults(handler=_show)
 

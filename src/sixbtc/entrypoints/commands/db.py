@@ -16,15 +16,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "to the current schema, in one transaction: on any failure nothing is changed.",
     )
     actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
-    upgrade = actions.add_parser("upgrade", help="upgrade to the latest (or a given) revision")
+    upgrade = actions.add_parser(
+        "upgrade",
+        help="upgrade to the latest (or a given) revision",
+        description="Create the database (a SQLite file is created if missing) or upgrade it to "
+        "the latest revision (or --revision), in one transaction: a failure leaves it as it was. "
+        "A database of the original system (revision a1f6f9a716cc) keeps every row. Back it up "
+        "first; services refuse to start until it is at the latest revision.",
+    )
     upgrade.add_argument("--revision", default="head", help="target revision (default: head)")
     upgrade.set_defaults(handler=_upgrade)
-    downgrade = actions.add_parser("downgrade", help="downgrade to a revision")
+    downgrade = actions.add_parser(
+        "downgrade",
+        help="downgrade to a revision",
+        description="Undo the migrations after REVISION (`sixbtc db history` lists them), in one "
+        "transaction. Down to a1f6f9a716cc the original system's schema and rows come back as "
+        "they were; what only newer revisions hold (orders, fills, heartbeats, ...) is dropped.",
+    )
     downgrade.add_argument("revision", help="target revision, e.g. a1f6f9a716cc")
     downgrade.set_defaults(handler=_downgrade)
-    current = actions.add_parser("current", help="print the database's revision (creates nothing)")
+    current = actions.add_parser(
+        "current",
+        help="print the database's revision (creates nothing)",
+        description="Print the revision the database is at, or why there is none (no file yet, "
+        "empty, or a revision this version does not know). Creates and changes nothing.",
+    )
     current.set_defaults(handler=_current)
-    history = actions.add_parser("history", help="list the revisions this version knows")
+    history = actions.add_parser(
+        "history",
+        help="list the revisions this version knows",
+        description="List the revisions this version of sixbtc knows, oldest first, with what "
+        "each one does.",
+    )
     history.set_defaults(handler=_history)
 
 

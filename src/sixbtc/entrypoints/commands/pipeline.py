@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import time
 
+from rich.console import Console
+
 from sixbtc.application.errors import MarketDataUnavailable
 from sixbtc.application.pipeline import PassReport
 from sixbtc.domain.strategy import Status
 from sixbtc.entrypoints import wiring
 from sixbtc.entrypoints.console import bounded
+from sixbtc.entrypoints.output import live_line
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,15 +48,18 @@ def run(args: argparse.Namespace) -> int:
         schema = container.schema()
         print(f"database {schema.shown_url}: upgrading to the latest schema", flush=True)
         schema.upgrade()
-        report = (
-            wiring.use_cases(container)
-            .pipeline_pass()
-            .run(args.strategies, progress=lambda line: print(line, flush=True))
-        )
+        report = _run_pass(wiring.use_cases(container).pipeline_pass(), args.strategies)
     finally:
         container.shutdown_resources()
     print_report(report, args.top, time.monotonic() - started)
     return 0
+
+
+def _run_pass(pipeline_pass, strategies: int) -> PassReport:
+    """The pass with its results printed as they come and, on a terminal, a live line below
+    them: the stage under way and the time elapsed."""
+    with live_line(Console()) as (say, stage):
+        return pipeline_pass.run(strategies, progress=say, stage=stage)
 
 
 def _check_market_data(container) -> None:

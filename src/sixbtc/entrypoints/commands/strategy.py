@@ -1,5 +1,5 @@
-"""``sixbtc strategy add|list|show``: store a hand-written strategy (the validator takes it from
-there), list strategies, show one strategy's whole record."""
+"""``sixbtc strategy new|add|list|show|export``: write a strategy from a template, store a
+hand-written one (the validator takes it from there), list strategies, show or export one."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sixbtc.entrypoints.commands import strategy_views
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "strategy",
-        help="add strategies written by hand, list them, show one",
+        help="write, add, list, show and export strategies",
         description="Strategies are Python source files of one class; see docs/strategies.md.",
     )
     actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
@@ -31,7 +31,75 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("file", type=Path, metavar="FILE", help="the strategy's Python source")
     add.add_argument("--name", default=None, help="name to store (default: the class name)")
     add.set_defaults(handler=_add)
+    new = actions.add_parser(
+        "new",
+        help="write a strategy file from a template that passes validation",
+        description="Write NAME.py (in --dir): a strategy class NAME of --type, a moving-average "
+        "crossover to edit, that the validator accepts as it is. Then `sixbtc backtest NAME.py` "
+        "tries it and `sixbtc strategy add NAME.py` hands it to the factory. An existing file is "
+        "never overwritten.",
+    )
+    new.add_argument("name", type=_class_name, help="the class name, e.g. SmaCross")
+    new.add_argument(
+        "--type", default="TRN", type=_type_code, help="upper-case type code (default: TRN)"
+    )
+    new.add_argument("--dir", type=Path, default=Path("."), help="folder (default: here)")
+    new.set_defaults(handler=_new)
     strategy_views.register(actions)
+
+
+TEMPLATE = '''import numpy as np
+
+from sixbtc import indicators as ta
+
+
+class {name}:
+    """Long when the fast moving average crosses above the slow one, short when it crosses
+    below. Edit the parameters and signals(); see docs/strategies.md for the rules."""
+
+    strategy_type = "{type}"
+    parameters = {{"fast": 20, "slow": 80}}
+    warmup = 160  # bars the slowest window needs, with room
+
+    def signals(self, bars):
+        p = self.parameters
+        fast, slow = ta.sma(bars.close, p["fast"]), ta.sma(bars.close, p["slow"])
+        long = (fast > slow) & (fast.shift(1) <= slow.shift(1))
+        short = (fast < slow) & (fast.shift(1) >= slow.shift(1))
+        return np.where(long, 1, np.where(short, -1, 0))
+'''
+
+
+def _class_name(text: str) -> str:
+    if not (text.isidentifier() and text[0].isupper() and text.isascii()):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}; expected a class name: letters and digits, starting upper-case (SmaCross)"
+        )
+    return text
+
+
+def _type_code(text: str) -> str:
+    if not (text.isalnum() and text.isupper() and text.isascii()):
+        raise argparse.ArgumentTypeError(f"{text!r}; expected an upper-case code such as MOM")
+    return text
+
+
+def _new(args: argparse.Namespace) -> int:
+    path = args.dir / f"{args.name}.py"
+    if path.exists():
+        print(
+            f"sixbtc: {path} exists; not overwritten (choose another name or --dir)",
+            file=sys.stderr,
+        )
+        return 1
+    if not args.dir.is_dir():
+        print(f"sixbtc: folder {args.dir} does not exist", file=sys.stderr)
+        return 1
+    path.write_text(TEMPLATE.format(name=args.name, type=args.type))
+    print(
+        f"wrote {path}: try it with `sixbtc backtest {path}`, add it with `sixbtc strategy add {path}`"
+    )
+    return 0
 
 
 def _add(args: argparse.Namespace) -> int:

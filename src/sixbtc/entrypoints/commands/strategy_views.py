@@ -4,6 +4,11 @@ nothing."""
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
 
 from rich.console import Console
 from rich.syntax import Syntax
@@ -15,7 +20,13 @@ from sixbtc.domain.reasons import Code
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.timeframe import Timeframe
 from sixbtc.entrypoints import wiring
-from sixbtc.entrypoints.output import execution_text, metrics_table, number, print_json
+from sixbtc.entrypoints.output import (
+    execution_text,
+    jsonable,
+    metrics_table,
+    number,
+    print_json,
+)
 
 #: Live trades shown by ``show`` (the JSON has them all).
 SHOWN_TRADES = 20
@@ -58,6 +69,16 @@ def register(actions: argparse._SubParsersAction) -> None:
     show.add_argument("--json", action="store_true", help="print the record as JSON")
     show.add_argument("--no-code", action="store_true", help="leave the code out of the text")
     show.set_defaults(handler=_show)
+    export = actions.add_parser(
+        "export",
+        help="write one strategy's code, record (JSON) and live trades (CSV) to files",
+        description="Write NAME.py (its code, as stored), NAME.json (the record `show --json` "
+        "prints) and NAME-trades.csv (its live trades, one row each) in --dir. Existing files "
+        "are never overwritten.",
+    )
+    export.add_argument("key", metavar="ID|NAME", help="the strategy's id or name")
+    export.add_argument("--dir", type=Path, default=Path("."), help="folder (default: here)")
+    export.set_defaults(handler=_export)
 
 
 def choice(kind):
@@ -122,13 +143,46 @@ def _row(s: Strategy) -> dict:
     }
 
 
-def _show(args: argparse.Namespace) -> int:
+def _report(args: argparse.Namespace) -> StrategyReport:
     container = wiring.container(args.config)
     try:
         container.schema().require_current()
-        report = wiring.use_cases(container).strategy_reports().report(args.key)
+        return wiring.use_cases(container).strategy_reports().report(args.key)
     finally:
         container.shutdown_resources()
+
+
+TRADE_COLUMNS = (
+    "symbol", "direction", "entry_time", "entry_price", "amount", "leverage", "exit_time",
+    "exit_price", "exit_reason", "fees", "pnl", "return_on_margin", "subaccount",
+)  # fmt: skip
+
+
+def _export(args: argparse.Namespace) -> int:
+    report = _report(args)
+    name = report.strategy.name
+    files = {
+        args.dir / f"{name}.py": report.strategy.code,
+        args.dir / f"{name}.json": json.dumps(jsonable(report), indent=2) + "\n",
+    }
+    trades = io.StringIO()
+    writer = csv.DictWriter(trades, TRADE_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(jsonable(t) | {"direction": t.direction.name.lower()} for t in report.trades)
+    files[args.dir / f"{name}-trades.csv"] = trades.getvalue()
+    taken = [str(path) for path in files if path.exists()]
+    if taken or not args.dir.is_dir():
+        problem = f"{', '.join(taken)} exist" if taken else f"folder {args.dir} does not exist"
+        print(f"sixbtc: {problem}; nothing written", file=sys.stderr)
+        return 1
+    for path, text in files.items():
+        path.write_text(text)
+        print(path)
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    report = _report(args)
     if args.json:
         print_json(report)
         return 0
@@ -177,11 +231,15 @@ def render(report: StrategyReport, code: bool = True) -> list:
                 "training and holdout", {"training": latest.training, "holdout": latest.holdout}
             )
         )
-        runs = Table(title=f"backtests ({len(report.backtests)})")
-        for column in ("at (UTC)", "kind", "tf", "score", "trades", "holdout sharpe"):
+        runs = Table(
+            title=f"backtests ({len(report.backtests)}; `sixbtc backtest NAME --result N` "
+            "recomputes one with its trades)"
+        )
+        for column in ("#", "at (UTC)", "kind", "tf", "score", "trades", "holdout sharpe"):
             runs.add_column(column)
-        for b in report.backtests:
+        for number_, b in enumerate(report.backtests, start=1):
             runs.add_row(
+                str(number_),
                 f"{b.run_at:%Y-%m-%d %H:%M}",
                 str(b.kind),
                 str(b.timeframe),
