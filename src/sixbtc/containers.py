@@ -255,6 +255,7 @@ class Pipeline(containers.DeclarativeContainer):
         providers.Factory(timedelta, days=config.provided.backtester.retest_interval_days),
     )
     lease = providers.Singleton(timedelta, minutes=config.provided.backtester.claim_lease_minutes)
+    backtest_settings = providers.Singleton(_backtest_settings, config)
     #: ``generator.seed``; 0: fresh entropy in every process.
     seed = providers.Callable(_seed, config.provided.generator.seed)
     #: The catalogue first; children of ACTIVE strategies once the pool has some (genetic).
@@ -315,7 +316,7 @@ class Pipeline(containers.DeclarativeContainer):
         signal_source=adapters.signal_source,
         engine=adapters.backtest_engine,
         clock=adapters.clock,
-        settings=providers.Singleton(_backtest_settings, config),
+        settings=backtest_settings,
     )
     #: A worker that only takes VALIDATED strategies; ``claims=claim_keeper(owner=claim_owner(name))``
     #: names its thread.
@@ -377,6 +378,8 @@ class Pipeline(containers.DeclarativeContainer):
     #: ``sixbtc backtest``: one strategy on demand, on the factory's engine, grid and scoring.
     study = providers.Factory(
         BacktestStudy,
+        unit_of_work=adapters.unit_of_work.provider,
+        clock=adapters.clock,
         markets=providers.Factory(
             StrategyMarkets,
             market_data=adapters.market_data,
@@ -385,8 +388,7 @@ class Pipeline(containers.DeclarativeContainer):
             costs=providers.Callable(lambda c: c.costs(), config),
             concurrency=providers.Callable(_signal_concurrency, config),
         ),
-        grid=providers.Callable(lambda c: c.parameter_grid(), config),
-        scoring=providers.Callable(lambda c: c.scoring_policy(), config),
+        settings=backtest_settings,
     )
     #: ``sixbtc report``: the factory's history and standing, for figures.
     report = providers.Factory(

@@ -84,7 +84,7 @@ def test_status_shows_the_funnel_pool_slots_queues_claims_and_services(factory, 
     assert "queues: GENERATED 1 / 500, VALIDATED 0 / 50" in out
     assert "LIVE: 2 / 2 slots" in out
     assert "Queued" in out and "host:42:validator" in out
-    assert "rotator" in out and "ago" in out
+    assert "rotator" in out and "stopped" in out
 
 
 def test_status_json_holds_every_figure(factory, capsys):
@@ -101,6 +101,7 @@ def test_status_json_holds_every_figure(factory, capsys):
     assert claim["name"] == "Queued" and claim["owner"] == "host:42:validator"
     [beat] = status["services"]
     assert beat["service"] == "rotator" and beat["ticks"] == 1 and beat["failures"] == 0
+    assert beat["stopped_at"] is not None  # it stopped cleanly after its one tick
 
 
 def test_strategy_list_ranks_and_filters(factory, capsys):
@@ -138,13 +139,25 @@ def test_strategy_show_gives_the_whole_record_of_a_live_strategy(factory, capsys
     assert [e["to_status"] for e in record["events"]] == ["VALIDATED", "ACTIVE", "LIVE"]
     (backtest,) = record["backtests"]
     assert backtest["training"]["trades"] > 0 and backtest["holdout"]["trades"] > 0
+    holdout_coins = [c for c in backtest["coins"] if c["window"] == "holdout"]
+    assert sum(c["trades"] for c in holdout_coins) == backtest["holdout"]["trades"]
+    assert len(backtest["equity"]) == 300 and backtest["equity"][0][1] == 1.0
+    admitted = record["events"][1]["reason"]
+    assert admitted.startswith("admitted: score ") and "gates passed: deflated Sharpe" in admitted
     assert record["parameters"]["streak"] in (2, 3, 4, 5)
     assert record["subaccount"]["strategy_id"] == live["id"]
     assert record["trades"] and record["live"]["trades"] == sum(
         t["exit_time"] is not None for t in record["trades"]
     )
     text = run(capsys, "strategy", "show", live["name"])
-    for part in ("status history", "training and holdout", "subaccount", "live trades", "def "):
+    for part in (
+        "history",
+        "training and holdout",
+        "per coin",
+        "subaccount",
+        "live trades",
+        "def ",
+    ):
         assert part in text, part
     assert "def " not in run(capsys, "strategy", "show", name, "--no-code")
 
@@ -176,7 +189,7 @@ def test_backtest_reruns_a_stored_strategy_and_searches_a_file(factory, capsys, 
     assert rows[0].startswith("window,symbol,direction,entry_time") and len(rows) > 10
     assert {row.split(",")[1] for row in rows[1:]} == {"BTC", "ETH"}
     points = equity.read_text().splitlines()
-    assert points[0] == "time,equity" and float(points[1].split(",")[1]) == pytest.approx(1.0, 0.1)
+    assert points[0] == "time,equity" and float(points[1].split(",")[1]) == 1.0  # no trade yet
 
 
 def test_backtest_refuses_a_period_it_cannot_split_and_a_window_without_candles(factory, capsys):
@@ -191,11 +204,12 @@ def test_report_draws_every_figure_and_one_page_that_a_browser_opens_cleanly(
     factory, capsys, tmp_path
 ):
     out = tmp_path / "report"
-    written = run(capsys, "report", "--out", str(out)).split()
+    written = run(capsys, "report", "--out", str(out)).splitlines()
     names = ("funnel", "scores", "retirements", "backtest_equity", "live_profit")
+    # every figure has something to draw (an empty one says "(nothing yet)")
     assert written == [str(out / f"{n}.png") for n in names] + [str(out / "report.html")]
     for path in map(Path, written):
-        assert path.stat().st_size > 5_000, path  # drawn, not empty
+        assert path.stat().st_size > 5_000, path
     for name in names:
         assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     errors, images = open_in_chromium(out / "report.html")
@@ -239,3 +253,25 @@ def test_backtest_recomputes_a_stored_result_exactly_with_its_trades(factory, ca
     assert len(again["trades"]) == stored["training"]["trades"] + stored["holdout"]["trades"]
     assert main(["backtest", live["name"], "--result", "2"]) == 1
     assert "has 1 backtest results" in capsys.readouterr().err
+
+
+def test_backtest_says_when_the_strategy_fails_and_refuses_a_missing_folder_first(
+    factory, capsys, tmp_path
+):
+    source = tmp_path / "broken.py"
+    source.write_text(VARIANTS["RevThree"].replace("streak = self.parameters", "streak = 1 / 0 +"))
+    assert main(["backtest", str(source), "--coins", "BTC"]) == 1
+    assert "the strategy failed: strategy code on BTC" in capsys.readouterr().err
+    missing = tmp_path / "nowhere" / "trades.csv"
+    assert main(["backtest", str(source), "--trades", str(missing)]) == 1
+    assert f"folder {missing.parent} does not exist; nothing written" in capsys.readouterr().err
+
+
+def test_every_command_reads_an_empty_database(tmp_path, capsys, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    migrations.upgrade(url)
+    monkeypatch.setenv("SIXBTC_DATABASE__URL", url)
+    assert "funnel: GENERATED 0, VALIDATED 0, ACTIVE 0, LIVE 0, RETIRED 0" in run(capsys, "status")
+    assert json.loads(run(capsys, "strategy", "list", "--json")) == []
+    written = run(capsys, "report", "--out", str(tmp_path / "report")).splitlines()
+    assert sum(line.endswith("(nothing yet)") for line in written) == 5

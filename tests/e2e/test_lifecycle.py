@@ -129,8 +129,10 @@ def test_a_strategy_goes_from_generated_to_live_to_retired_and_its_slot_is_refil
     records = {v.name: v.record for v in scored}
     degraded, other = sorted(live, key=lambda n: RetirementPolicy.degradation(records[n]))[::-1]
     degradation = RetirementPolicy.degradation(records[degraded])
-    assert degradation > max(0.0, RetirementPolicy.degradation(records[other])), records
-    by_degradation = RetirementPolicy(min_score=0, max_degradation=degradation / 2, min_trades=1)
+    below = max(0.0, RetirementPolicy.degradation(records[other]))
+    assert degradation > below, records
+    limit = (degradation + below) / 2  # between the two: only the first is retired
+    by_degradation = RetirementPolicy(min_score=0, max_degradation=limit, min_trades=1)
     verdicts = pipeline.live_review(retirement=by_degradation).run(retire=True)
     assert {v.name: v.retired.code for v in verdicts if v.retired} == {degraded: Code.DEGRADATION}
     assert records[other].drawdown > 0, records[other]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from tests.integration.legacy_database import LEGACY_REVISION, ROWS, build_postgres
 
@@ -53,3 +55,25 @@ def test_db_upgrade_refusing_a_status_says_why_and_fails(
     error = capsys.readouterr().err
     assert "migration refused: strategies.status: found PENDING (1 rows)" in error
     assert migrations.current(postgres_url) == LEGACY_REVISION
+
+
+def test_the_inspection_commands_read_an_upgraded_original_system_database(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:
+    build_postgres(postgres_url)
+    monkeypatch.setenv("SIXBTC_DATABASE__URL", postgres_url)
+    assert main(["db", "upgrade"]) == 0
+    capsys.readouterr()
+    assert main(["status", "--json"]) == 0
+    assert sum(json.loads(capsys.readouterr().out)["statuses"].values()) == len(ROWS)
+    assert main(["strategy", "list", "--limit", "0", "--json"]) == 0
+    names = [row["name"] for row in json.loads(capsys.readouterr().out)]
+    assert len(names) == len(ROWS)
+    for name in names:  # retired ones without a retirement time, no backtest of ours, no trade
+        assert main(["strategy", "show", name]) == 0
+        assert name in capsys.readouterr().out
+    assert main(["report", "--out", str(tmp_path)]) == 0
+    with pytest.raises(SystemExit) as refused:  # by argparse, before PostgreSQL sees LIMIT -1
+        main(["strategy", "list", "--limit", "-1"])
+    assert refused.value.code == 2
+    assert "-1; expected an integer >= 0" in capsys.readouterr().err

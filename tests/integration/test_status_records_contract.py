@@ -65,7 +65,10 @@ def test_a_search_filters_on_every_field_and_ranks_by_score(new_uow: UowFactory)
     pool_full.validate(at=T0)
     pool_full.retire(Reason(Code.POOL_FULL, "score 12 < 15"), at=T0, service="backtester")
     other_type = attrs.evolve(make_strategy(5), strategy_type="REV")
-    store(new_uow, second, unscored, best, pool_full, other_type)
+    lookalike = make_strategy(6)  # "pool_full" with its "_" as any character, in LIKE
+    lookalike.validate(at=T0)
+    lookalike.retire(Reason.parse("poolXfull: by hand"), at=T0, service="someone")
+    store(new_uow, second, unscored, best, pool_full, other_type, lookalike)
     with new_uow() as uow:
         everything = [s.name for s in uow.strategies.search(StrategyFilter())]
         active = uow.strategies.search(StrategyFilter(statuses=frozenset({Status.ACTIVE})))
@@ -76,7 +79,8 @@ def test_a_search_filters_on_every_field_and_ranks_by_score(new_uow: UowFactory)
         named = uow.strategies.named(second.name)
         missing = uow.strategies.named("nobody")
     assert everything[:2] == [best.name, second.name]  # scored first, best first
-    assert set(everything) == {s.name for s in (best, second, unscored, pool_full, other_type)}
+    everyone = (best, second, unscored, pool_full, other_type, lookalike)
+    assert set(everything) == {s.name for s in everyone}
     assert [s.name for s in active] == [best.name, second.name]
     assert [s.name for s in top] == [best.name]
     assert [s.name for s in by_reason] == [pool_full.name]

@@ -57,7 +57,7 @@ def test_strategy_new_writes_a_template_the_validator_accepts(
     path = tmp_path / "SmaCross.py"
     assert f"wrote {path}" in capsys.readouterr().out
     assert main(["strategy", "new", "SmaCross", "--dir", str(tmp_path)]) == 1
-    assert "exists; not overwritten" in capsys.readouterr().err
+    assert "exists; nothing written" in capsys.readouterr().err
     assert main(["strategy", "add", str(path)]) == 0
     assert main(["service", "validator", "--once"]) == 0
     with SqlAlchemyUnitOfWork(create_engine(sqlite_url)) as uow:
@@ -83,4 +83,4 @@ def test_strategy_export_writes_code_record_and_trades_and_never_overwrites(
     assert json.loads((out / "Sample.json").read_text())["strategy"]["status"] == "GENERATED"
     assert (out / "Sample-trades.csv").read_text().startswith("symbol,direction,entry_time")
     assert main(["strategy", "export", "Sample", "--dir", str(out)]) == 1
-    assert "exist; nothing written" in capsys.readouterr().err
+    assert "exists; nothing written" in capsys.readouterr().err

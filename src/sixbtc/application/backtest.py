@@ -32,7 +32,6 @@ from sixbtc.domain.backtest import (
     ParameterGrid,
     RunKind,
     Window,
-    best_index,
     windows_ending,
 )
 from sixbtc.domain.errors import IllegalTransition
@@ -115,20 +114,25 @@ class Backtester:
         code = self._read(strategy_id, Status.VALIDATED).code
         try:
             search = self._search(strategy_id, code, now)
-            problem = None
+            problem, evidence = None, ""
             if self.gates is not None and self._would_enter(search.result.score):
                 verdict = self.gates.verdict(strategy_id, code, search)
                 problem = verdict.problem
                 if problem is None:
-                    log.info(
-                        "strategy %s passed the research gates: %s", strategy_id, verdict.figures
-                    )
+                    evidence = f"gates passed: {verdict.figures}"
+                    log.info("strategy %s passed the research gates: %s", strategy_id, evidence)
         except StrategyCodeFailed as failure:
             failed = Reason(Code.BACKTEST_ERROR, str(failure))
             self._decide(strategy_id, Status.VALIDATED, None, failed, claimed_by)
             return None
         self._decide(
-            strategy_id, Status.VALIDATED, search.result, problem, claimed_by, coins=search.coins
+            strategy_id,
+            Status.VALIDATED,
+            search.result,
+            problem,
+            claimed_by,
+            coins=search.coins,
+            evidence=evidence,
         )
         return search.result
 
@@ -166,29 +170,16 @@ class Backtester:
 
     def _search(self, strategy_id: uuid.UUID, code: str, now: datetime) -> Search:
         s = self.settings
-        combinations = s.grid.combinations()
-        evaluations: list[Evaluation] = []
-        candidates: list[tuple[int, int, Metrics]] = []
-        scores: list[float] = []
         symbols = self.markets.symbols(s.coins)
-        for timeframe in s.timeframes:
-            evaluation = self.markets.evaluation(
-                code, symbols, timeframe, s.windows(now, timeframe)
-            )
-            metrics = self.markets.simulate(evaluation.training, combinations)
-            for index, training in enumerate(metrics):
-                candidates.append((len(evaluations), index, training))
-                scores.append(s.scoring.training_score(training, timeframe))
-            evaluations.append(evaluation)
-        best = best_index(scores)
-        chosen, index, training = candidates[best]
-        result = self._judge(
-            strategy_id, RunKind.INITIAL, now, evaluations[chosen], combinations[index], training
+        windows = [(timeframe, s.windows(now, timeframe)) for timeframe in s.timeframes]
+        grid = self.markets.search(
+            code, symbols, windows, s.grid.combinations(), s.scoring.training_score
         )
-        sharpes = [[] for _ in evaluations]
-        for evaluation, _, metrics in candidates:
-            sharpes[evaluation].append(metrics.sharpe)
-        return Search(result, evaluations[chosen], sharpes, scores[best], tuple(symbols))
+        result = self._judge(
+            strategy_id, RunKind.INITIAL, now, grid.evaluation, grid.parameters, grid.training
+        )
+        sharpes = [[m.sharpe for m in row] for row in grid.metrics]
+        return Search(result, grid.evaluation, sharpes, grid.score, tuple(symbols))
 
     def _rerun(self, strategy: Strategy, now: datetime) -> BacktestResult:
         if strategy.timeframe is None:
@@ -214,8 +205,7 @@ class Backtester:
         training: Metrics,
     ) -> BacktestResult:
         timeframe = evaluation.timeframe
-        training_run = self.markets.run(evaluation.training, parameters)
-        holdout_run = self.markets.run(evaluation.holdout, parameters)
+        training_run, holdout_run = self.markets.both_windows(evaluation, parameters)
         holdout = holdout_run.metrics
         return BacktestResult(
             strategy_id=strategy_id,
@@ -229,6 +219,7 @@ class Backtester:
             holdout=holdout,
             score=self.settings.scoring.backtest_score(training, holdout, timeframe),
             equity=downsampled(joined_equity(training_run, holdout_run), EQUITY_POINTS),
+            coins=evaluation.coin_figures(training_run, holdout_run),
         )
 
     def _read(self, strategy_id: uuid.UUID, status: Status) -> Strategy:
@@ -252,6 +243,7 @@ class Backtester:
         problem: Reason | None,
         claimed_by: str | None,
         coins: tuple[str, ...] | None = None,
+        evidence: str = "",
     ) -> None:
         """Record ``result`` (if any) and the decision in one committed unit of work: retire for
         ``problem``, else let the pool admit (VALIDATED) or re-score (ACTIVE) the strategy; the
@@ -287,6 +279,7 @@ class Backtester:
                     execution=result.parameters,
                     coins=coins,
                     service=service,
+                    evidence=evidence,
                 )
             else:
                 assert result is not None

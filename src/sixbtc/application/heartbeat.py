@@ -46,6 +46,13 @@ class HeartbeatRecorder:
             if due:
                 self._write(self._heartbeat)
 
+    def stopped(self) -> None:
+        """Record that the process stopped cleanly (nothing when it never ticked)."""
+        with self._lock:
+            if self._heartbeat is not None:
+                self._heartbeat = self._heartbeat.stopped(self.clock.now())
+                self._write(self._heartbeat)
+
     def _write(self, heartbeat: Heartbeat) -> None:
         try:
             with self.unit_of_work() as uow:

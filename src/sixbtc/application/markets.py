@@ -8,19 +8,25 @@ anything else (market data, the sandbox, the engine) is ours and propagates unch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import attrs
 import numpy as np
 
 from sixbtc.application.errors import MarketDataUnavailable, StrategyFailed
 from sixbtc.application.ports import BacktestEngine, Market, MarketData, SignalSource
-from sixbtc.domain.backtest import Costs, ExecutionParameters, Window
-from sixbtc.domain.candles import Candles, to_ms
+from sixbtc.domain.backtest import Costs, ExecutionParameters, Window, best_index
+from sixbtc.domain.candles import Candles, from_ms, to_ms
+from sixbtc.domain.coin_figures import CoinFigures, coin_figures
 from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.simulation import SimulationRun
 from sixbtc.domain.timeframe import Timeframe
+
+#: How far before the holdout's end the history may stop (a late candle, an exchange's pause)
+#: before the holdout is refused as partly missing.
+HISTORY_SLACK = timedelta(days=1)
 
 
 class StrategyCodeFailed(Exception):
@@ -37,6 +43,43 @@ class Evaluation:
     holdout_window: Window
     training: list[Market]
     holdout: list[Market]
+
+    def coin_figures(self, training: SimulationRun, holdout: SimulationRun) -> list[CoinFigures]:
+        """Each coin's figures from the runs of both windows, training first."""
+        symbols = [market.candles.symbol for market in self.training]
+        return coin_figures("training", training.trades, symbols) + coin_figures(
+            "holdout", holdout.trades, symbols
+        )
+
+
+@attrs.frozen
+class GridSearch:
+    """Every combination tried on every timeframe's training window: the evaluations, each
+    combination's training metrics and score by evaluation, and the chosen pair (the best
+    training score; the first on ties)."""
+
+    evaluations: list[Evaluation]
+    combinations: list[ExecutionParameters]
+    metrics: list[list[Metrics]]
+    scores: list[list[float]]
+    chosen_evaluation: int
+    chosen_combination: int
+
+    @property
+    def evaluation(self) -> Evaluation:
+        return self.evaluations[self.chosen_evaluation]
+
+    @property
+    def parameters(self) -> ExecutionParameters:
+        return self.combinations[self.chosen_combination]
+
+    @property
+    def training(self) -> Metrics:
+        return self.metrics[self.chosen_evaluation][self.chosen_combination]
+
+    @property
+    def score(self) -> float:
+        return self.scores[self.chosen_evaluation][self.chosen_combination]
 
 
 @attrs.frozen
@@ -87,6 +130,14 @@ class StrategyMarkets:
                     f"{window.start} .. {window.end} (history that ends earlier: set "
                     "backtester.window_end)"
                 )
+        last = max(int(m.candles.time[-1]) for m in holdout if len(m.candles))
+        ends = from_ms(last) + timeframe.duration
+        if holdout_window.end - ends > HISTORY_SLACK:
+            raise MarketDataUnavailable(
+                f"the {timeframe} history ends at {ends}, {holdout_window.end - ends} before the "
+                f"holdout's end {holdout_window.end}: the holdout would be scored on part of its "
+                "days (history that ends earlier: set backtester.window_end)"
+            )
         return Evaluation(timeframe, training_window, holdout_window, training, holdout)
 
     def signals(
@@ -114,3 +165,37 @@ class StrategyMarkets:
     def run(self, markets: list[Market], parameters: ExecutionParameters) -> SimulationRun:
         """One combination on ``markets`` with its trades and equity curve."""
         return self.engine.run(markets, parameters, self.costs)
+
+    def search(
+        self,
+        code: str,
+        symbols: Sequence[str],
+        windows: Sequence[tuple[Timeframe, tuple[Window, Window]]],
+        combinations: Sequence[ExecutionParameters],
+        training_score: Callable[[Metrics, Timeframe], float],
+        stage: Callable[[str], object] = lambda line: None,
+    ) -> GridSearch:
+        """Every combination on the training window of each (timeframe, windows), scored by
+        ``training_score``; the best is chosen (``stage`` hears of each timeframe)."""
+        evaluations, metrics, scores = [], [], []
+        for number, (timeframe, pair) in enumerate(windows, start=1):
+            stage(
+                f"[{number}/{len(windows)}] {timeframe}: candles and signals of {len(symbols)} "
+                f"coins, then {len(combinations)} combinations"
+            )
+            evaluation = self.evaluation(code, symbols, timeframe, pair)
+            found = self.simulate(evaluation.training, combinations)
+            evaluations.append(evaluation)
+            metrics.append(found)
+            scores.append([training_score(m, timeframe) for m in found])
+        flat = [score for row in scores for score in row]
+        best = best_index(flat)
+        return GridSearch(
+            evaluations, list(combinations), metrics, scores, *divmod(best, len(combinations))
+        )
+
+    def both_windows(
+        self, evaluation: Evaluation, parameters: ExecutionParameters
+    ) -> tuple[SimulationRun, SimulationRun]:
+        """The training and holdout runs of ``parameters`` with their trades and equity."""
+        return self.run(evaluation.training, parameters), self.run(evaluation.holdout, parameters)

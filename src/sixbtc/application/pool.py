@@ -38,18 +38,26 @@ class PoolRules:
 
 
 def _apply(
-    uow: UnitOfWork, decisions: list[PoolDecision], at: datetime, service: str, **known: Strategy
+    uow: UnitOfWork,
+    decisions: list[PoolDecision],
+    at: datetime,
+    service: str,
+    evidence: str = "",
+    **known: Strategy,
 ) -> None:
+    """Carry out ``decisions``; an admission's reason also records ``evidence`` (the research
+    gates' figures)."""
     by_id = {s.id: s for s in known.values()}
     for decision in decisions:
         strategy = by_id.get(decision.strategy_id) or uow.strategies.get(decision.strategy_id)
         if decision.action is Action.RETIRE:
             strategy.retire(decision.reason, at=at, service=service)
         elif decision.action is Action.ADMIT:
-            reason = Reason(Code.ADMITTED, f"score {strategy.score_backtest}")
+            figures = f"score {strategy.score_backtest:.2f}" + (f"; {evidence}" if evidence else "")
+            reason = Reason(Code.ADMITTED, figures)
             strategy.move_to(Status.ACTIVE, reason=reason, at=at, service=service)
         else:
-            reason = Reason(Code.RETEST, f"score {strategy.score_backtest}")
+            reason = Reason(Code.RETEST, f"score {strategy.score_backtest:.2f}")
             strategy.move_to(Status.ACTIVE, reason=reason, at=at, service=service)
         uow.strategies.save(strategy)
 
@@ -65,12 +73,14 @@ def admit(
     execution: ExecutionParameters,
     coins: Sequence[str] | None = None,
     service: str = "backtester",
+    evidence: str = "",
 ) -> list[PoolDecision]:
-    """Record a VALIDATED strategy's initial backtest and let the pool admit or retire it."""
+    """Record a VALIDATED strategy's initial backtest and let the pool admit or retire it (an
+    admission records ``evidence``, the gates' figures)."""
     pool = rules.load(uow)
     strategy.record_backtest(score, at=at, timeframe=timeframe, execution=execution, coins=coins)
     decisions = pool.admit(strategy.standing())
-    _apply(uow, decisions, at, service, candidate=strategy)
+    _apply(uow, decisions, at, service, evidence, candidate=strategy)
     return decisions
 
 

@@ -78,9 +78,9 @@ class StrategyRepository(Protocol):
         """How many strategies ever moved to ``status`` (by their committed events)."""
         ...
 
-    def recent_events(self, limit: int) -> list[tuple[str, StatusChange]]:
-        """The ``limit`` latest committed status changes of any strategy, newest first, each with
-        the strategy's name."""
+    def recent_events(self, limit: int | None) -> list[tuple[str, StatusChange]]:
+        """The ``limit`` latest committed status changes of any strategy (None: all), newest
+        first, each with the strategy's name."""
         ...
 
     def search(self, wanted: StrategyFilter) -> list[Strategy]:

@@ -55,7 +55,7 @@ class ReportQuery:
 
     def __call__(self) -> FactoryReport:
         with self.unit_of_work() as uow:
-            events = [e for _, e in reversed(uow.strategies.recent_events(10**9))]
+            events = [e for _, e in reversed(uow.strategies.recent_events(None))]
             funnel: dict[Status, list[datetime]] = {status: [] for status in Status}
             retired: Counter[Code] = Counter()
             for event in events:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -15,6 +15,9 @@ from sixbtc.domain.retest import RetestSchedule
 from sixbtc.domain.selection import LiveSelection
 from sixbtc.domain.strategy import Status
 from sixbtc.domain.subaccount import Subaccount
+
+#: Heartbeats shown: those of processes heard from (or stopped) within this time.
+SERVICES_SHOWN = timedelta(days=1)
 
 
 @attrs.frozen
@@ -65,7 +68,10 @@ class FactoryStatus:
     queues: list[Queue]
     deferred: int
     claims: list[HeldClaim]
+    #: Processes heard from within ``SERVICES_SHOWN`` (running, stopped or silent).
     services: list[Heartbeat]
+    #: Heartbeats older than that (processes long gone), not listed.
+    older_services: int
 
 
 @attrs.frozen
@@ -81,7 +87,7 @@ class StatusQuery:
     queue_limits: dict[Status, int]
 
     def __call__(self) -> FactoryStatus:
-        now = self.clock.now()
+        now, wall = self.clock.now(), self.wall_clock.now()
         with self.unit_of_work() as uow:
             statuses = {status: uow.strategies.count(status) for status in Status}
             standings = uow.strategies.standings(Status.ACTIVE)
@@ -94,9 +100,11 @@ class StatusQuery:
                 max_score=scores[-1] if scores else None,
                 due_retests=sum(self.schedule.is_due(s, now) for s in standings),
             )
+            beats = uow.heartbeats.all()
+            recent = [h for h in beats if wall - (h.stopped_at or h.beat_at) <= SERVICES_SHOWN]
             return FactoryStatus(
                 at=now,
-                wall=self.wall_clock.now(),
+                wall=wall,
                 statuses=statuses,
                 pool=pool,
                 live=statuses[Status.LIVE],
@@ -105,7 +113,8 @@ class StatusQuery:
                 queues=[Queue(s, statuses[s], limit) for s, limit in self.queue_limits.items()],
                 deferred=len(uow.claims.deferred()),
                 claims=uow.claims.held(now),
-                services=uow.heartbeats.all(),
+                services=recent,
+                older_services=len(beats) - len(recent),
             )
 
 

@@ -3,30 +3,36 @@ engine, rules and sandbox, nothing stored and no status touched.
 
 Without fixed execution parameters the study searches as the factory's initial backtest does
 (every timeframe given times every combination of the grid, chosen on training, judged on the
-holdout); with them (a stored strategy's chosen ones) it re-runs them. The report keeps both
-windows' trades and equity curves and the per-coin figures.
+holdout: the same :meth:`StrategyMarkets.search`); with them (a stored strategy's chosen ones, or
+one of its stored results) it re-runs them. The report keeps both windows' trades and equity
+curves and the per-coin figures.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import attrs
-import numpy as np
 
+from sixbtc.application.backtest import BacktestSettings
 from sixbtc.application.errors import ApplicationError
-from sixbtc.application.markets import Evaluation, StrategyMarkets
-from sixbtc.domain.backtest import ExecutionParameters, ParameterGrid, Window, best_index
+from sixbtc.application.markets import StrategyCodeFailed, StrategyMarkets
+from sixbtc.application.ports import Clock, UnitOfWork
+from sixbtc.application.strategy_report import find
+from sixbtc.domain.backtest import ExecutionParameters, Window, windows_ending
 from sixbtc.domain.candles import from_ms
+from sixbtc.domain.coin_figures import CoinFigures
 from sixbtc.domain.metrics import Metrics
-from sixbtc.domain.scoring import ScoringPolicy
 from sixbtc.domain.simulation import SimulatedTrade, SimulationRun, joined_equity
 from sixbtc.domain.timeframe import Timeframe
 
+DAY = timedelta(days=1)
+
 
 class StudyError(ApplicationError):
-    """The study cannot run as asked (a period too short, no candles): the message says why."""
+    """The study cannot run as asked (a period too short, no such result, the strategy's code
+    failed): the message says why."""
 
 
 @attrs.frozen
@@ -39,35 +45,21 @@ class StudyRequest:
     timeframes: tuple[Timeframe, ...]
     start: datetime
     end: datetime
-    holdout_days: int
+    holdout_days: float
     parameters: ExecutionParameters | None = None
 
-    def windows(self, timeframe: Timeframe) -> tuple[Window, Window]:
-        """Training and holdout of the period, cut on bar boundaries of ``timeframe``."""
-        step = timeframe.duration
-        start = _floor(self.start, step)
-        end = _floor(self.end, step)
-        split = _floor(end - timedelta(days=self.holdout_days), step)
-        if not start < split:
+    def __attrs_post_init__(self) -> None:
+        if (self.end - self.start) / DAY <= self.holdout_days:
             raise StudyError(
                 f"period {self.start:%Y-%m-%d %H:%M} .. {self.end:%Y-%m-%d %H:%M}: no training "
-                f"before the holdout of {self.holdout_days} days; expected a period longer than "
-                "the holdout (--start earlier, or --holdout-days fewer)"
+                f"before the holdout of {self.holdout_days:g} days; expected a period longer "
+                "than the holdout (--start earlier, or --holdout-days fewer)"
             )
-        return Window(start, split), Window(split, end)
 
-
-@attrs.frozen
-class CoinFigures:
-    """One coin's trades in one window: their count, win rate, mean and summed return on
-    margin."""
-
-    symbol: str
-    window: str
-    trades: int
-    win_rate: float
-    mean_return: float
-    total_return: float
+    def windows(self, timeframe: Timeframe) -> tuple[Window, Window]:
+        """Training and holdout of the period, ending on a bar boundary of ``timeframe``."""
+        training_days = (self.end - self.start) / DAY - self.holdout_days
+        return windows_ending(self.end, timeframe, training_days, self.holdout_days)
 
 
 @attrs.frozen
@@ -100,73 +92,123 @@ class StudyReport:
 
 @attrs.frozen
 class BacktestStudy:
-    """Runs :class:`StudyRequest` s on the factory's markets, grid and scoring."""
+    """Plans and runs :class:`StudyRequest` s on the factory's markets and settings."""
 
+    unit_of_work: Callable[[], UnitOfWork]
+    clock: Clock
     markets: StrategyMarkets
-    grid: ParameterGrid
-    scoring: ScoringPolicy
+    settings: BacktestSettings
+
+    def of_code(
+        self,
+        code: str,
+        *,
+        coins: Sequence[str] = (),
+        timeframes: Sequence[Timeframe] = (),
+        start: datetime | None = None,
+        end: datetime | None = None,
+        holdout_days: float | None = None,
+    ) -> StudyRequest:
+        """A search of ``code`` (defaults: the configured coins, timeframes and windows)."""
+        return self._request(code, (), coins, timeframes, start, end, holdout_days, None)
+
+    def of_stored(
+        self,
+        key: str,
+        *,
+        result: int | None = None,
+        search: bool = False,
+        coins: Sequence[str] = (),
+        timeframes: Sequence[Timeframe] = (),
+        start: datetime | None = None,
+        end: datetime | None = None,
+        holdout_days: float | None = None,
+    ) -> StudyRequest:
+        """The stored strategy ``key`` (id or name): its backtest number ``result`` exactly (1
+        the first), else its chosen timeframe and parameters (a new search with ``search``), on
+        its coins unless others are given."""
+        with self.unit_of_work() as uow:
+            stored = find(uow, key)
+            results = uow.backtests.for_strategy(stored.id)
+        if result is not None:
+            if not 1 <= result <= len(results):
+                raise StudyError(
+                    f"result {result}: {stored.name} has {len(results)} backtest results; "
+                    "`sixbtc strategy show` numbers them"
+                )
+            chosen = results[result - 1]
+            return StudyRequest(
+                code=stored.code,
+                coins=tuple(coins)
+                or stored.coins
+                or tuple(self.markets.symbols(self.settings.coins)),
+                timeframes=(chosen.timeframe,),
+                start=chosen.training_window.start,
+                end=chosen.holdout_window.end,
+                holdout_days=(chosen.holdout_window.end - chosen.holdout_window.start) / DAY,
+                parameters=chosen.parameters,
+            )
+        parameters, chosen_timeframes = None, ()
+        if not search and stored.timeframe and stored.execution:
+            parameters, chosen_timeframes = stored.execution, (stored.timeframe,)
+        return self._request(
+            stored.code,
+            stored.coins,
+            coins,
+            tuple(timeframes) or chosen_timeframes,
+            start,
+            end,
+            holdout_days,
+            parameters,
+        )
+
+    def _request(
+        self, code, stored_coins, coins, timeframes, start, end, holdout_days, parameters
+    ) -> StudyRequest:
+        s = self.settings
+        end = end or s.window_end or self.clock.now()
+        holdout_days = holdout_days or s.holdout_days
+        return StudyRequest(
+            code=code,
+            coins=tuple(coins) or tuple(stored_coins) or tuple(self.markets.symbols(s.coins)),
+            timeframes=tuple(timeframes) or s.timeframes,
+            start=start or end - timedelta(days=s.training_days + holdout_days),
+            end=end,
+            holdout_days=holdout_days,
+            parameters=parameters,
+        )
 
     def run(self, request: StudyRequest, stage=lambda line: None) -> StudyReport:
         """Search (or re-run) and report; ``stage(line)`` hears of what is under way."""
         combinations = (
-            [request.parameters] if request.parameters else list(self.grid.combinations())
+            [request.parameters] if request.parameters else self.settings.grid.combinations()
         )
-        best: tuple[float, Evaluation, ExecutionParameters, Metrics] | None = None
-        for number, timeframe in enumerate(request.timeframes, start=1):
-            stage(
-                f"[{number}/{len(request.timeframes)}] {timeframe}: candles and signals of "
-                f"{len(request.coins)} coins, then {len(combinations)} combinations"
+        windows = [(tf, request.windows(tf)) for tf in request.timeframes]
+        scoring = self.settings.scoring
+        try:
+            grid = self.markets.search(
+                request.code,
+                request.coins,
+                windows,
+                combinations,
+                scoring.training_score,
+                stage,
             )
-            evaluation = self.markets.evaluation(
-                request.code, request.coins, timeframe, request.windows(timeframe)
-            )
-            metrics = self.markets.simulate(evaluation.training, combinations)
-            scores = [self.scoring.training_score(m, timeframe) for m in metrics]
-            index = best_index(scores)
-            if best is None or scores[index] > best[0]:
-                best = (scores[index], evaluation, combinations[index], metrics[index])
-        assert best is not None
-        _, evaluation, parameters, _ = best
-        stage(f"chosen: {evaluation.timeframe}; trades and equity of both windows")
-        training = self.markets.run(evaluation.training, parameters)
-        holdout = self.markets.run(evaluation.holdout, parameters)
+            stage(f"chosen: {grid.evaluation.timeframe}; trades and equity of both windows")
+            training, holdout = self.markets.both_windows(grid.evaluation, grid.parameters)
+        except StrategyCodeFailed as failure:
+            raise StudyError(f"the strategy failed: {failure}") from None
+        evaluation = grid.evaluation
         return StudyReport(
             timeframe=evaluation.timeframe,
-            parameters=parameters,
-            searched=len(combinations) * len(request.timeframes),
+            parameters=grid.parameters,
+            searched=len(combinations) * len(windows),
             training_window=evaluation.training_window,
             holdout_window=evaluation.holdout_window,
             training=training.metrics,
             holdout=holdout.metrics,
-            score=self.scoring.backtest_score(
-                training.metrics, holdout.metrics, evaluation.timeframe
-            ),
-            coins=_coin_figures("training", training.trades, request.coins)
-            + _coin_figures("holdout", holdout.trades, request.coins),
+            score=scoring.backtest_score(training.metrics, holdout.metrics, evaluation.timeframe),
+            coins=evaluation.coin_figures(training, holdout),
             training_run=training,
             holdout_run=holdout,
         )
-
-
-def _floor(when: datetime, step: timedelta) -> datetime:
-    seconds = int(step.total_seconds())
-    return datetime.fromtimestamp(int(when.timestamp()) // seconds * seconds, when.tzinfo)
-
-
-def _coin_figures(
-    window: str, trades: Sequence[SimulatedTrade], coins: Sequence[str]
-) -> list[CoinFigures]:
-    figures = []
-    for symbol in coins:
-        returns = np.array([t.return_on_margin for t in trades if t.symbol == symbol])
-        figures.append(
-            CoinFigures(
-                symbol,
-                window,
-                len(returns),
-                float(np.mean(returns > 0)) if len(returns) else 0.0,
-                float(np.mean(returns)) if len(returns) else 0.0,
-                float(np.sum(returns)),
-            )
-        )
-    return figures

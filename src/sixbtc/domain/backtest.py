@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from sixbtc.domain.coin_figures import CoinFigures
 from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.timeframe import Timeframe
 
@@ -159,8 +160,8 @@ def windows_ending(
 @attrs.frozen
 class BacktestResult:
     """One backtest of one strategy: the chosen timeframe and parameters, both windows' metrics,
-    the resulting score and the equity curve. Stored for audit; the strategy keeps only its
-    latest score."""
+    the resulting score, the equity curve and the per-coin figures. Stored for audit; the strategy
+    keeps only its latest score."""
 
     strategy_id: uuid.UUID
     kind: RunKind
@@ -176,6 +177,8 @@ class BacktestResult:
     #: The equity curve across both windows, downsampled: (bar open time in UTC ms, equity
     #: after it, 1.0 at the start); empty for results recorded without it.
     equity: tuple[tuple[int, float], ...] = attrs.field(default=(), converter=tuple)
+    #: Each coin's figures in each window; empty for results recorded without them.
+    coins: tuple[CoinFigures, ...] = attrs.field(default=(), converter=tuple)
 
 
 def best_index(scores: Sequence[float]) -> int:

@@ -10,7 +10,8 @@ import attrs
 @attrs.frozen
 class Heartbeat:
     """One process of a service (``owner`` is ``host:pid``): when it started, its latest tick,
-    how many ticks ran and failed, and its latest error (kept after later successes)."""
+    how many ticks ran and failed, its latest error (kept after later successes) and, once it
+    stopped cleanly, when."""
 
     service: str
     owner: str
@@ -20,6 +21,7 @@ class Heartbeat:
     failures: int = 0
     last_error: str | None = None
     last_error_at: datetime | None = None
+    stopped_at: datetime | None = None
 
     def ticked(self, at: datetime, error: str | None = None) -> Heartbeat:
         """This heartbeat after one more tick at ``at`` (failed with ``error`` when given)."""
@@ -33,3 +35,7 @@ class Heartbeat:
             last_error=error,
             last_error_at=at,
         )
+
+    def stopped(self, at: datetime) -> Heartbeat:
+        """This heartbeat of a process that stopped cleanly at ``at``."""
+        return attrs.evolve(self, stopped_at=at)

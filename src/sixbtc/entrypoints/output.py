@@ -6,9 +6,10 @@ import enum
 import json
 import math
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -16,7 +17,9 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sixbtc.application.errors import ApplicationError
 from sixbtc.domain.backtest import ExecutionParameters
+from sixbtc.domain.coin_figures import CoinFigures
 from sixbtc.domain.metrics import Metrics
 
 
@@ -56,6 +59,38 @@ def live_line(
     with Progress(*columns, console=console, transient=True) as live:
         task = live.add_task("starting")
         yield live.console.print, (lambda line: live.update(task, description=line))
+
+
+def check_writable(paths: Iterable[Path], *, replace: bool) -> None:
+    """Refuse (OutputError) unless each path's folder exists and, unless ``replace``, the path
+    does not: asked before long work, so that it is not lost to a typo."""
+    for path in paths:
+        if not path.parent.is_dir():
+            raise OutputError(f"folder {path.parent} does not exist; nothing written")
+        if path.is_dir() or (path.exists() and not replace):
+            raise OutputError(f"{path} exists; nothing written (choose another name or folder)")
+
+
+def write_files(files: dict[Path, str], *, replace: bool) -> None:
+    """Write every file or none: each file is written beside its place, then all are moved
+    there (see :func:`check_writable`)."""
+    check_writable(files, replace=replace)
+    parts = {path: path.with_name(f".{path.name}.part") for path in files}
+    try:
+        for path, text in files.items():
+            parts[path].write_text(text)
+    except OSError as error:
+        for part in parts.values():
+            part.unlink(missing_ok=True)
+        raise OutputError(
+            f"cannot write {error.filename}: {error.strerror}; nothing written"
+        ) from None
+    for path, part in parts.items():
+        part.replace(path)
+
+
+class OutputError(ApplicationError):
+    """Files a command was asked to write cannot be written."""
 
 
 def print_json(value: Any) -> None:
@@ -115,4 +150,30 @@ def metrics_table(title: str, columns: dict[str, Metrics]) -> Table:
         table.add_column(name, justify="right")
     for label, field, shape in METRICS:
         table.add_row(label, *(shape(getattr(m, field)) for m in columns.values()))
+    return table
+
+
+#: Coins shown in a per-coin table (``--json`` has them all).
+SHOWN_COINS = 10
+
+
+def coins_table(coins: Sequence[CoinFigures], shown: int = SHOWN_COINS) -> Table:
+    """The ``shown`` coins with the best holdout return: training and holdout figures."""
+    table = Table(title=f"per coin (best {shown} of {len(coins) // 2} by holdout return)")
+    columns = ("coin", "trades", "win rate", "mean", "total", "holdout trades", "holdout total")
+    for column in columns:
+        table.add_column(column, justify="right")
+    training = {c.symbol: c for c in coins if c.window == "training"}
+    holdout = {c.symbol: c for c in coins if c.window == "holdout"}
+    for h in sorted(holdout.values(), key=lambda c: c.total_return, reverse=True)[:shown]:
+        t = training[h.symbol]
+        table.add_row(
+            h.symbol,
+            str(t.trades),
+            percent(t.win_rate, 1),
+            percent(t.mean_return, 3),
+            percent(t.total_return),
+            str(h.trades),
+            percent(h.total_return),
+        )
     return table

@@ -287,6 +287,7 @@ def serve(service: Service, config_path: str | None, *, once: bool, interval: fl
         heartbeat = pipeline.heartbeat(service=service.name)
         runner = ServiceRunner(service.name, interval=interval, on_tick=heartbeat.ticked)
         failed = runner.run(loops, once=once)
+        heartbeat.stopped()
     finally:
         container.shutdown_resources()
     return 1 if once and failed else 0

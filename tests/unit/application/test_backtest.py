@@ -283,6 +283,15 @@ def test_history_that_ends_before_the_holdout_is_refused_until_the_windows_end_e
     assert result.holdout_window.end <= NOW and result.holdout.trades > 0
 
 
+def test_history_that_ends_inside_the_holdout_is_refused_not_scored_on_part_of_it(world):
+    store, clock, _, build = world
+    strategy_id = add_strategy(store, "long")
+    clock.advance(timedelta(days=64))  # the candles end 60 days after NOW: 4 of 10 days missing
+    with pytest.raises(MarketDataUnavailable, match=r"history ends at .* before the holdout's end"):
+        build().initial(strategy_id)
+    assert stored(store, strategy_id)[0].status is Status.VALIDATED
+
+
 def test_only_validated_strategies_get_an_initial_backtest(world):
     store, _, _, build = world
     strategy_id = add_strategy(store, "long", status=Status.ACTIVE)

@@ -58,3 +58,15 @@ def test_a_database_that_is_away_never_fails_the_tick(caplog):
     beats = recorder(store, clock, unit_of_work=away)
     beats.ticked("monitor")  # logged, not raised
     assert "heartbeat not recorded: database unavailable" in caplog.text
+
+
+def test_a_clean_stop_is_recorded():
+    store, clock = InMemoryStore(), ManualClock(T0)
+    beats = recorder(store, clock)
+    beats.stopped()  # never ticked: nothing to say
+    with InMemoryUnitOfWork(store) as uow:
+        assert uow.heartbeats.all() == []
+    beats.ticked("rotator")
+    clock.advance(timedelta(seconds=3))
+    beats.stopped()
+    assert stored(store).stopped_at == T0 + timedelta(seconds=3)

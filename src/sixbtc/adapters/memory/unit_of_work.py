@@ -135,7 +135,7 @@ class InMemoryStrategyRepository:
     def reached(self, status: Status) -> int:
         return len({e.strategy_id for e in self._store.events if e.to_status is status})
 
-    def recent_events(self, limit: int) -> list[tuple[str, StatusChange]]:
+    def recent_events(self, limit: int | None) -> list[tuple[str, StatusChange]]:
         latest = self._store.events[::-1][:limit]
         return [(self._store.strategies[e.strategy_id].name, e) for e in latest]
 

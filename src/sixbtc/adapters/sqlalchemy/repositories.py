@@ -19,6 +19,7 @@ from sixbtc.adapters.sqlalchemy.tables import (
 from sixbtc.application.errors import ConcurrentChange, DuplicateStrategy, NotFound
 from sixbtc.application.ports import StrategyFilter
 from sixbtc.domain.backtest import BacktestResult, ExecutionParameters, RunKind, Window
+from sixbtc.domain.coin_figures import CoinFigures
 from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy, code_hash
 from sixbtc.domain.timeframe import Timeframe
@@ -230,10 +231,15 @@ class SqlAlchemyStrategyRepository:
             chosen = sa.func.coalesce(c.optimal_timeframe, c.timeframe)
             conditions.append(chosen.in_([t.value for t in wanted.timeframes]))
         if wanted.reasons:
+            # the stored text is "code" or "code: figures" (Reason); compared exactly, no LIKE
             conditions.append(
                 sa.or_(
                     *(
-                        (c.retired_reason == code.value) | c.retired_reason.like(f"{code.value}:%")
+                        (c.retired_reason == code.value)
+                        | (
+                            sa.func.substr(c.retired_reason, 1, len(code.value) + 1)
+                            == f"{code.value}:"
+                        )
                         for code in wanted.reasons
                     )
                 )
@@ -268,7 +274,7 @@ class SqlAlchemyStrategyRepository:
         )
         return self._connection.execute(query).scalar_one()
 
-    def recent_events(self, limit: int) -> list[tuple[str, StatusChange]]:
+    def recent_events(self, limit: int | None) -> list[tuple[str, StatusChange]]:
         query = (
             sa.select(strategies.c.name, strategy_events)
             .join(strategies, strategies.c.id == strategy_events.c.strategy_id)
@@ -333,6 +339,7 @@ class SqlAlchemyBacktestRepository:
                 holdout_metrics=attrs.asdict(result.holdout),
                 score=result.score,
                 equity_curve=[list(point) for point in result.equity],
+                coin_results=[attrs.asdict(coin) for coin in result.coins],
             )
         )
 
@@ -359,6 +366,7 @@ class SqlAlchemyBacktestRepository:
                 holdout=Metrics(**row["holdout_metrics"]),
                 score=row["score"],
                 equity=tuple((int(t), v) for t, v in row["equity_curve"] or ()),
+                coins=tuple(CoinFigures(**coin) for coin in row["coin_results"] or ()),
             )
             for row in self._connection.execute(query).mappings()
         ]

@@ -146,6 +146,8 @@ backtest_results = sa.Table(
     sa.Column("score", sa.Float),
     #: [[bar open time in UTC ms, equity], ...] across both windows, downsampled.
     sa.Column("equity_curve", FiguresJSON),
+    #: [{symbol, window, trades, win_rate, mean_return, total_return}, ...]
+    sa.Column("coin_results", FiguresJSON),
 )
 
 trades = sa.Table(
@@ -270,4 +272,5 @@ service_heartbeats = sa.Table(
     sa.Column("failures", sa.Integer, nullable=False),
     sa.Column("last_error", sa.Text),
     sa.Column("last_error_at", UtcDateTime),
+    sa.Column("stopped_at", UtcDateTime),
 )

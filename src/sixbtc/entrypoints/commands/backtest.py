@@ -5,27 +5,31 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import attrs
 from rich.console import Console
-from rich.table import Table
 
 from sixbtc import config as configuration
 from sixbtc.application.strategy_file import read_source
-from sixbtc.application.strategy_report import find
-from sixbtc.application.study import StudyError, StudyReport, StudyRequest
+from sixbtc.application.study import StudyReport
 from sixbtc.domain.candles import from_ms
 from sixbtc.domain.timeframe import Timeframe
 from sixbtc.entrypoints import wiring
 from sixbtc.entrypoints.commands.strategy_views import choice
 from sixbtc.entrypoints.console import bounded
-from sixbtc.entrypoints.output import execution_text, live_line, metrics_table, print_json
-
-#: Coins shown in the per-coin table of the text report (``--json`` has them all).
-SHOWN_COINS = 10
+from sixbtc.entrypoints.output import (
+    check_writable,
+    coins_table,
+    execution_text,
+    live_line,
+    metrics_table,
+    print_json,
+    write_files,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -100,18 +104,36 @@ def run(args: argparse.Namespace) -> int:
         )
     path = Path(args.target)
     code = read_source(path) if path.suffix == ".py" or path.exists() else None
+    outputs: dict[Path, str] = {}
+    check_writable([p for p in (args.trades, args.equity) if p], replace=True)  # before the work
     container = wiring.container(settings)
     try:
-        request = _request(args, container, settings, code)
         study = wiring.use_cases(container).study()
+        period = {
+            "coins": args.coins or (),
+            "timeframes": args.timeframe,
+            "start": args.start,
+            "end": args.end,
+            "holdout_days": args.holdout_days,
+        }
+        if code is None:
+            container.schema().require_current()
+            request = study.of_stored(args.target, result=args.result, search=args.search, **period)
+        else:
+            problem = container.code_inspector().problem(code)
+            if problem:
+                print(f"warning: the validator would retire it: {problem}", file=sys.stderr)
+            request = study.of_code(code, **period)
         with live_line(Console(stderr=True)) as (_, stage):
             report = study.run(request, stage=stage)
     finally:
         container.shutdown_resources()
     if args.trades:
-        _write_trades(args.trades, report)
+        outputs[args.trades] = _csv(TRADE_COLUMNS, [_trade_row(w, t) for w, t in report.trades()])
     if args.equity:
-        _write_equity(args.equity, report)
+        rows = [{"time": when.isoformat(), "equity": value} for when, value in report.equity()]
+        outputs[args.equity] = _csv(("time", "equity"), rows)
+    write_files(outputs, replace=True)
     if args.json:
         print_json(_document(report))
     else:
@@ -121,67 +143,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _request(args, container, settings, code: str | None) -> StudyRequest:
-    """The study the arguments ask for (a file's code, or a stored strategy's record)."""
-    b = settings.backtester
-    parameters, coins, timeframes = None, (), tuple(settings.timeframes())
-    if code is None:
-        schema = container.schema()
-        schema.require_current()
-        with container.unit_of_work() as uow:
-            stored = find(uow, args.target)
-            results = uow.backtests.for_strategy(stored.id)
-        code, coins = stored.code, stored.coins
-        if args.result:
-            return _recompute(
-                args, stored, results, coins or tuple(container.market_data().symbols()[: b.coins])
-            )
-        if not args.search and stored.timeframe and stored.execution:
-            parameters, timeframes = stored.execution, (stored.timeframe,)
-    else:
-        problem = container.code_inspector().problem(code)
-        if problem:
-            print(f"warning: the validator would retire it: {problem}", file=sys.stderr)
-    if args.timeframe:
-        timeframes = tuple(args.timeframe)
-    if args.coins:
-        coins = tuple(args.coins)
-    if not coins:
-        coins = tuple(container.market_data().symbols()[: b.coins])
-    end = args.end or (
-        datetime.combine(date.fromisoformat(b.window_end), datetime.min.time(), UTC)
-        if b.window_end
-        else container.clock().now()
-    )
-    start = args.start or end - timedelta(days=b.training_days + b.holdout_days)
-    return StudyRequest(
-        code=code,
-        coins=coins,
-        timeframes=timeframes,
-        start=start,
-        end=end,
-        holdout_days=args.holdout_days or b.holdout_days,
-        parameters=parameters,
-    )
-
-
-def _recompute(args, stored, results, coins: tuple[str, ...]) -> StudyRequest:
-    """The study that recomputes the stored backtest ``args.result`` of ``stored``."""
-    if args.result > len(results):
-        raise StudyError(
-            f"--result {args.result}: {stored.name} has {len(results)} backtest results; "
-            "`sixbtc strategy show` numbers them"
-        )
-    result = results[args.result - 1]
-    return StudyRequest(
-        code=stored.code,
-        coins=coins,
-        timeframes=(result.timeframe,),
-        start=result.training_window.start,
-        end=result.holdout_window.end,
-        holdout_days=(result.holdout_window.end - result.holdout_window.start).days,
-        parameters=result.parameters,
-    )
+def _csv(columns: tuple[str, ...], rows: list[dict]) -> str:
+    text = io.StringIO()
+    writer = csv.DictWriter(text, columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue()
 
 
 def _document(report: StudyReport) -> dict:
@@ -200,6 +167,7 @@ def _document(report: StudyReport) -> dict:
     }
 
 
+#: The columns of a backtest's trades as CSV (live trades: ``strategy export``).
 TRADE_COLUMNS = (
     "window", "symbol", "direction", "entry_time", "entry_price", "exit_time", "exit_price",
     "reason", "return_on_margin",
@@ -220,20 +188,6 @@ def _trade_row(window: str, t) -> dict:
     }
 
 
-def _write_trades(path: Path, report: StudyReport) -> None:
-    with path.open("w", newline="") as file:
-        writer = csv.DictWriter(file, TRADE_COLUMNS)
-        writer.writeheader()
-        writer.writerows(_trade_row(window, t) for window, t in report.trades())
-
-
-def _write_equity(path: Path, report: StudyReport) -> None:
-    with path.open("w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(("time", "equity"))
-        writer.writerows((when.isoformat(), value) for when, value in report.equity())
-
-
 def render(report: StudyReport) -> list:
     """The report as rich renderables."""
     head = (
@@ -252,30 +206,5 @@ def render(report: StudyReport) -> list:
     ]
     if report.holdout.trades == 0:
         out.append("warning: no trade in the holdout; the score rests on training alone")
-    coins = Table(title=f"per coin (best {SHOWN_COINS} by holdout return)")
-    for column in (
-        "coin",
-        "trades",
-        "win rate",
-        "mean",
-        "total",
-        "holdout trades",
-        "holdout total",
-    ):
-        coins.add_column(column, justify="right")
-    training = {c.symbol: c for c in report.coins if c.window == "training"}
-    holdout = {c.symbol: c for c in report.coins if c.window == "holdout"}
-    ranked = sorted(holdout.values(), key=lambda c: c.total_return, reverse=True)
-    for h in ranked[:SHOWN_COINS]:
-        t = training[h.symbol]
-        coins.add_row(
-            h.symbol,
-            str(t.trades),
-            f"{t.win_rate:.1%}",
-            f"{t.mean_return:.3%}",
-            f"{t.total_return:.2%}",
-            str(h.trades),
-            f"{h.total_return:.2%}",
-        )
-    out.append(coins)
+    out.append(coins_table(report.coins))
     return out

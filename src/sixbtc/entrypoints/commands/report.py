@@ -16,6 +16,8 @@ from pathlib import Path
 
 from sixbtc.application.report import Curve, FactoryReport
 from sixbtc.entrypoints import wiring
+from sixbtc.entrypoints.console import bounded
+from sixbtc.entrypoints.output import write_files
 
 FIGURES = (
     ("funnel", "Strategies reaching each status"),
@@ -41,7 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out", type=Path, default=Path("report"), help="folder to write (default: ./report)"
     )
     parser.add_argument(
-        "--top", type=int, default=5, help="strategies in the backtest equity figure (default: 5)"
+        "--top",
+        type=bounded(int, 1),
+        default=5,
+        help="strategies in the backtest equity figure (default: 5)",
     )
     parser.set_defaults(handler=run)
 
@@ -54,16 +59,18 @@ def run(args: argparse.Namespace) -> int:
     finally:
         container.shutdown_resources()
     args.out.mkdir(parents=True, exist_ok=True)
-    written = draw(report, args.out)
+    written, empty = draw(report, args.out)
     page = args.out / "report.html"
-    page.write_text(html_page(report, written))
-    for path in [*written.values(), page]:
-        print(path)
+    write_files({page: html_page(report, written)}, replace=True)
+    for name, path in written.items():
+        print(f"{path} (nothing yet)" if name in empty else path)
+    print(page)
     return 0
 
 
-def draw(report: FactoryReport, folder: Path) -> dict[str, Path]:
-    """Every figure as a PNG file in ``folder``, by name."""
+def draw(report: FactoryReport, folder: Path) -> tuple[dict[str, Path], set[str]]:
+    """Every figure as a PNG file in ``folder``, by name, and the names of those with nothing to
+    draw yet (a placeholder)."""
     from matplotlib.figure import Figure  # imported here: seconds, and only this command needs it
 
     painters = {
@@ -73,17 +80,18 @@ def draw(report: FactoryReport, folder: Path) -> dict[str, Path]:
         "backtest_equity": lambda ax, r: _curves(ax, r.backtests, "equity (1 = start)"),
         "live_profit": lambda ax, r: _curves(ax, r.live, "profit (quote currency)"),
     }
-    written = {}
+    written, empty = {}, set()
     for name, title in FIGURES:
         figure = Figure(figsize=(9, 4.5), dpi=100, layout="constrained")
         ax = figure.subplots()
         ax.set_title(title)
         if not painters[name](ax, report):
+            empty.add(name)
             ax.set_axis_off()
             ax.text(0.5, 0.5, "nothing yet", ha="center", va="center", fontsize=14)
         written[name] = folder / f"{name}.png"
         figure.savefig(written[name])
-    return written
+    return written, empty
 
 
 def _funnel(ax, report: FactoryReport) -> bool:

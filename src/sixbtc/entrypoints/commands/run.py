@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
                 return False
 
             runner.run([*loops, Loop("view", view, 1.0)])
+        heartbeat.stopped()
         progress = _progress(container, final=True)
     finally:
         container.shutdown_resources()

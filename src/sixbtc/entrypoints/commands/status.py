@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "pool's size and scores and its due re-backtests, the LIVE slots with their subaccounts, "
         "the queues against their limits, strategies waiting after failures of ours, the claims "
         "workers hold, and each service process's latest tick and latest error (services record "
-        "a heartbeat at most every 10 s and after every failed tick). Nothing is changed.",
+        "a heartbeat at most every 10 s, after every failed tick and when they stop; those heard "
+        "from in the last day are listed). Nothing is changed.",
     )
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
     parser.set_defaults(handler=show)
@@ -77,11 +78,21 @@ def render(status: FactoryStatus) -> list:
     for c in status.claims:
         claims.add_row(c.name, str(c.status), c.owner, f"{c.expires_at:%Y-%m-%d %H:%M:%S}")
     out.append(claims if status.claims else "claims held: none")
+    older = f" ({status.older_services} older not shown)" if status.older_services else ""
     if not status.services:
-        out.append("services: no heartbeat recorded yet")
+        out.append(f"services: none heard from in the last day{older}")
         return out
-    services = Table(title="services")
-    for column in ("service", "process", "started", "last tick", "ticks", "failed", "last error"):
+    services = Table(title=f"service processes{older}")
+    for column in (
+        "service",
+        "process",
+        "started",
+        "last tick",
+        "state",
+        "ticks",
+        "failed",
+        "last error",
+    ):
         services.add_column(column)
     for h in status.services:
         failing = h.last_error_at is not None and h.last_error_at >= h.beat_at
@@ -92,7 +103,10 @@ def render(status: FactoryStatus) -> list:
             h.service,
             h.owner,
             ago(h.started_at, status.wall),
-            ago(h.beat_at, status.wall) + (" (failed)" if failing else ""),
+            ago(h.beat_at, status.wall),
+            f"stopped {ago(h.stopped_at, status.wall)}"
+            if h.stopped_at
+            else ("failing" if failing else "running"),
             str(h.ticks),
             str(h.failures),
             error[:120],

@@ -11,6 +11,7 @@ from sixbtc.application.errors import DuplicateStrategy, InvalidStrategyCode
 from sixbtc.application.strategy_file import MAX_BYTES, StrategyFileError, read_source
 from sixbtc.entrypoints import wiring
 from sixbtc.entrypoints.commands import strategy_views
+from sixbtc.entrypoints.output import write_files
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -86,16 +87,7 @@ def _type_code(text: str) -> str:
 
 def _new(args: argparse.Namespace) -> int:
     path = args.dir / f"{args.name}.py"
-    if path.exists():
-        print(
-            f"sixbtc: {path} exists; not overwritten (choose another name or --dir)",
-            file=sys.stderr,
-        )
-        return 1
-    if not args.dir.is_dir():
-        print(f"sixbtc: folder {args.dir} does not exist", file=sys.stderr)
-        return 1
-    path.write_text(TEMPLATE.format(name=args.name, type=args.type))
+    write_files({path: TEMPLATE.format(name=args.name, type=args.type)}, replace=False)
     print(
         f"wrote {path}: try it with `sixbtc backtest {path}`, add it with `sixbtc strategy add {path}`"
     )

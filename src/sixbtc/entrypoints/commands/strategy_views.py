@@ -7,7 +7,6 @@ import argparse
 import csv
 import io
 import json
-import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -20,12 +19,15 @@ from sixbtc.domain.reasons import Code
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.timeframe import Timeframe
 from sixbtc.entrypoints import wiring
+from sixbtc.entrypoints.console import bounded
 from sixbtc.entrypoints.output import (
+    coins_table,
     execution_text,
     jsonable,
     metrics_table,
     number,
     print_json,
+    write_files,
 )
 
 #: Live trades shown by ``show`` (the JSON has them all).
@@ -54,7 +56,9 @@ def register(actions: argparse._SubParsersAction) -> None:
         default=[],
         help="retirement reason code, e.g. pool_full, deflated_sharpe, live_score",
     )
-    listing.add_argument("--limit", type=int, default=50, help="most rows (default: 50; 0 for all)")
+    listing.add_argument(
+        "--limit", type=bounded(int, 0), default=50, help="most rows (default: 50; 0 for all)"
+    )
     listing.add_argument("--json", action="store_true", help="print the rows as JSON")
     listing.set_defaults(handler=_list)
     show = actions.add_parser(
@@ -152,7 +156,8 @@ def _report(args: argparse.Namespace) -> StrategyReport:
         container.shutdown_resources()
 
 
-TRADE_COLUMNS = (
+#: The columns of live trades as CSV (a backtest's trades: ``sixbtc backtest --trades``).
+LIVE_TRADE_COLUMNS = (
     "symbol", "direction", "entry_time", "entry_price", "amount", "leverage", "exit_time",
     "exit_price", "exit_reason", "fees", "pnl", "return_on_margin", "subaccount",
 )  # fmt: skip
@@ -166,17 +171,12 @@ def _export(args: argparse.Namespace) -> int:
         args.dir / f"{name}.json": json.dumps(jsonable(report), indent=2) + "\n",
     }
     trades = io.StringIO()
-    writer = csv.DictWriter(trades, TRADE_COLUMNS, extrasaction="ignore")
+    writer = csv.DictWriter(trades, LIVE_TRADE_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(jsonable(t) | {"direction": t.direction.name.lower()} for t in report.trades)
     files[args.dir / f"{name}-trades.csv"] = trades.getvalue()
-    taken = [str(path) for path in files if path.exists()]
-    if taken or not args.dir.is_dir():
-        problem = f"{', '.join(taken)} exist" if taken else f"folder {args.dir} does not exist"
-        print(f"sixbtc: {problem}; nothing written", file=sys.stderr)
-        return 1
-    for path, text in files.items():
-        path.write_text(text)
+    write_files(files, replace=False)
+    for path in files:
         print(path)
     return 0
 
@@ -204,7 +204,8 @@ def render(report: StrategyReport, code: bool = True) -> list:
         f"score: backtest {number(s.score_backtest)}, live {number(s.score_live)}",
     ]
     if s.retired_reason:
-        head.append(f"retired {s.retired_at:%Y-%m-%d %H:%M} UTC: {s.retired_reason}")
+        when = f"{s.retired_at:%Y-%m-%d %H:%M} UTC" if s.retired_at else "(time not recorded)"
+        head.append(f"retired {when}: {s.retired_reason}")
     out: list = ["\n".join(head)]
     history = Table(title="status history")
     for column in ("at (UTC)", "change", "reason", "by"):
@@ -231,6 +232,8 @@ def render(report: StrategyReport, code: bool = True) -> list:
                 "training and holdout", {"training": latest.training, "holdout": latest.holdout}
             )
         )
+        if latest.coins:
+            out.append(coins_table(latest.coins))
         runs = Table(
             title=f"backtests ({len(report.backtests)}; `sixbtc backtest NAME --result N` "
             "recomputes one with its trades)"

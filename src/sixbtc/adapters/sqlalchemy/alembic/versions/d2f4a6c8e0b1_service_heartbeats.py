@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("failures", sa.Integer, nullable=False),
         sa.Column("last_error", sa.Text),
         sa.Column("last_error_at", sa.DateTime),
+        sa.Column("stopped_at", sa.DateTime),
     )
 
 
