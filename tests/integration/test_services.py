@@ -195,7 +195,7 @@ def test_the_executor_service_trades_a_live_strategy_through_the_sandbox(environ
                     uow.commit()
                 container.exchange().transfer(1, 1000.0, "fund-1")
             (loop,) = services.EXECUTOR.loops(pipeline, settings)
-            for _ in range(12):  # three hours of 15m candles per run
+            for _ in range(24):  # six hours of 15m candles per run
                 clock.advance(timedelta(minutes=15))
                 with caplog.at_level(logging.INFO, logger="sixbtc.entrypoints.services"):
                     assert loop.tick() is True

@@ -182,20 +182,20 @@ def test_without_a_clock_the_market_ends_at_its_end():
     assert market.candles("BTC", Timeframe.M5, END, END + timedelta(days=2)).time.size == 0
 
 
-def test_the_planted_edge_continues_as_planted_then_alternates_six_hour_regimes():
+def test_the_planted_edge_continues_as_planted_then_alternates_three_hour_regimes():
     """After three down bars the next bar drifts up where the pattern holds and down where it runs
-    backwards: the first day after the end as planted, then 00-06 UTC backwards, 06-12 as
-    planted, 12-18 backwards, 18-24 as planted (about +0.2 and -0.4 bar volatilities measured;
-    backwards, overlapping streaks do not add up, so a run does not feed itself)."""
+    backwards: the first day after the end as planted, then every day 00-03 UTC backwards, 03-06
+    as planted, and so on (about +0.2 and -0.4 bar volatilities measured; backwards,
+    overlapping streaks do not add up, so a run does not feed itself)."""
     clock = ManualClock(END + timedelta(days=2))
     market = SyntheticMarketData(END, seed=3, mode="planted_edge", days=2, clock=clock)
 
     def drift_after_down_streaks(start: datetime) -> float:
-        """Mean next-bar return after three down bars in [start, start + 6 h), in units of each
+        """Mean next-bar return after three down bars in [start, start + 3 h), in units of each
         coin's bar volatility, over every coin."""
         moves = []
         for symbol in COINS:
-            bars = market.candles(symbol, Timeframe.M5, start, start + timedelta(hours=6))
+            bars = market.candles(symbol, Timeframe.M5, start, start + timedelta(hours=3))
             returns = np.log(bars.close / bars.open)
             sigma = returns.std()
             down = returns < 0
@@ -204,9 +204,10 @@ def test_the_planted_edge_continues_as_planted_then_alternates_six_hour_regimes(
                     moves.append(returns[t] / sigma)
         return float(np.mean(moves))
 
-    day_two = END + timedelta(days=1)
-    assert all(drift_after_down_streaks(END + timedelta(hours=h)) > 0.1 for h in (0, 6, 12, 18))
-    assert drift_after_down_streaks(day_two) < -0.2
-    assert drift_after_down_streaks(day_two + timedelta(hours=6)) > 0.1
-    assert drift_after_down_streaks(day_two + timedelta(hours=12)) < -0.2
-    assert drift_after_down_streaks(day_two + timedelta(hours=18)) > 0.1
+    first_day = [drift_after_down_streaks(END + timedelta(hours=h)) for h in range(0, 24, 3)]
+    second_day = [
+        drift_after_down_streaks(END + timedelta(days=1, hours=h)) for h in range(0, 24, 3)
+    ]
+    assert all(d > 0.05 for d in first_day), first_day
+    assert all(d < -0.2 for d in second_day[0::2]), second_day  # 00-03, 06-09, ...
+    assert all(d > 0.05 for d in second_day[1::2]), second_day

@@ -34,10 +34,10 @@ scaled by the bar's volatility. Three modes:
 With a ``clock``, the market continues after ``end`` up to the clock's time, so that live trading
 has candles: one day at a time (each day from its own random stream of ``seed``, coin and day),
 from the last close, with the coin's volatility (a random walk; in ``planted_edge`` the pattern
-holds as planted through the first day, then every day runs backwards from 00:00 to 06:00 UTC,
-holds from 06:00 to 12:00, runs backwards until 18:00 and holds until midnight, so that live
-trading meets hours where a strategy's edge turns against it and the monitor has something to
-judge); no bar still forming is served. Without one the market ends at ``end``.
+holds as planted through the first day, then every day runs backwards for three hours from
+00:00 UTC, holds for the next three, and so on (backwards 00-03, 06-09, 12-15, 18-21), so that
+live trading meets hours where a strategy's edge turns against it and the monitor has something
+to judge); no bar still forming is served. Without one the market ends at ``end``.
 """
 
 from __future__ import annotations
@@ -99,9 +99,9 @@ TREND_DRIFT = 0.05
 REVERSION = -0.15
 _STEP = bar_ms(Timeframe.M5)
 _BARS_PER_DAY = 24 * 60 // Timeframe.M5.minutes
-#: From the second day after ``end``, the planted pattern's sign through each day: six hours
-#: backwards (from 00:00 UTC), six hours as planted, and again. The first day is as planted.
-_REGIMES = np.where((np.arange(_BARS_PER_DAY) // (_BARS_PER_DAY // 4)) % 2 == 1, 1.0, -1.0)
+#: From the second day after ``end``, the planted pattern's sign through each day: three hours
+#: backwards (from 00:00 UTC), three hours as planted, and so on. The first day is as planted.
+_REGIMES = np.where((np.arange(_BARS_PER_DAY) // (_BARS_PER_DAY // 8)) % 2 == 1, 1.0, -1.0)
 _DAY_MS = 24 * 3_600_000
 _MARKET_STREAM = 1_000_003
 _CONTINUATION_STREAM = 2_000_003

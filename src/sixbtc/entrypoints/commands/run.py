@@ -25,8 +25,8 @@ from sixbtc.entrypoints.runner import Loop, ServiceRunner
 SPEED = 360.0
 EDGES = {
     "planted_edge": "a planted reversal: after three 5m bars the same way, the next six drift "
-    "back (findable); from the day after today it runs backwards for six hours, then holds for "
-    "six, and again, so live strategies meet hours that go against them "
+    "back (findable); from the day after today it runs backwards for three hours, then holds "
+    "for three, and so on, so live strategies meet hours that go against them "
     "(sixbtc/adapters/market/synthetic.py)",
     "realistic": "clustered volatility, fat tails, regimes; no edge planted",
     "random_walk": "a pure random walk: nothing to find, nothing should reach LIVE",
