@@ -43,12 +43,13 @@ class Queue:
 
 @attrs.frozen
 class Slot:
-    """A subaccount and the strategy it holds (None: free)."""
+    """A subaccount, the strategy it holds and its figures; all None when it is free (the last
+    strategy's figures are history, in its trades)."""
 
     subaccount: int
     strategy: str | None
     status: Status | None
-    capital: float
+    capital: float | None
     balance: float | None
     peak: float | None
 
@@ -119,11 +120,13 @@ class StatusQuery:
 
 
 def _slot(uow: UnitOfWork, account: Subaccount) -> Slot:
-    held = uow.strategies.get(account.strategy_id) if account.strategy_id else None
+    if account.strategy_id is None:
+        return Slot(account.id, None, None, None, None, None)
+    held = uow.strategies.get(account.strategy_id)
     return Slot(
         account.id,
-        held.name if held else None,
-        held.status if held else None,
+        held.name,
+        held.status,
         account.allocated_capital,
         account.current_balance,
         account.peak_balance,
