@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from dependency_injector import providers
-from tests.e2e.test_lifecycle import VARIANTS
-from tests.e2e.test_pipeline_pass import NOW, OPEN_GATES, small_environment
+from tests.e2e.test_lifecycle import VARIANTS, small_factory
+from tests.e2e.test_pipeline_pass import NOW
 
 from sixbtc import config as configuration
 from sixbtc.adapters.clock import ManualClock
@@ -26,20 +26,7 @@ from sixbtc.entrypoints.cli import main
 @pytest.fixture(scope="module")
 def factory(tmp_path_factory):
     """The environment of a small factory's database, and its container."""
-    environment = (
-        small_environment(tmp_path_factory.mktemp("factory"))
-        | OPEN_GATES
-        | {
-            "SIXBTC_MARKET_DATA__SYNTHETIC_MODE": "planted_edge",
-            "SIXBTC_BACKTESTER__TIMEFRAMES": "[15m]",
-            "SIXBTC_SCORING__MIN_TRADES": "{15m: 5}",
-            "SIXBTC_ACTIVE_POOL__MAX_SIZE": "4",
-            "SIXBTC_ROTATOR__MAX_LIVE_STRATEGIES": "2",
-            "SIXBTC_ROTATOR__MIN_SCORE_LIVE": "20",
-            "SIXBTC_ROTATOR__SELECTION__MAX_PER_TYPE": "1",
-            "SIXBTC_VALIDATOR__LIVE_HISTORY_BARS": "400",
-        }
-    )
+    environment = small_factory(tmp_path_factory.mktemp("factory"))
     settings = configuration.load(None, environ=environment)
     migrations.upgrade(settings.database.url)
     container = build(settings)

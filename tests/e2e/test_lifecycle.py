@@ -43,10 +43,11 @@ VARIANTS = {
 }
 
 
-@pytest.fixture
-def factory(tmp_path):
-    environment = (
-        small_environment(tmp_path)
+def small_factory(folder) -> dict[str, str]:
+    """The environment of a small factory in ``folder``: the planted edge on 15m, a pool of 4,
+    two LIVE slots, one strategy of a type LIVE at a time."""
+    return (
+        small_environment(folder)
         | OPEN_GATES
         | {
             "SIXBTC_MARKET_DATA__SYNTHETIC_MODE": "planted_edge",
@@ -59,6 +60,11 @@ def factory(tmp_path):
             "SIXBTC_VALIDATOR__LIVE_HISTORY_BARS": "400",
         }
     )
+
+
+@pytest.fixture
+def factory(tmp_path):
+    environment = small_factory(tmp_path)
     settings = configuration.load(None, environ=environment)
     migrations.upgrade(settings.database.url)
     container = build(settings)

@@ -63,7 +63,6 @@ class FactoryStatus:
     wall: datetime
     statuses: dict[Status, int]
     pool: PoolFigures
-    live: int
     max_live: int
     slots: list[Slot]
     queues: list[Queue]
@@ -73,6 +72,11 @@ class FactoryStatus:
     services: list[Heartbeat]
     #: Heartbeats older than that (processes long gone), not listed.
     older_services: int
+
+    @property
+    def live(self) -> int:
+        """Strategies LIVE now (the slots in use)."""
+        return self.statuses[Status.LIVE]
 
 
 @attrs.frozen
@@ -108,7 +112,6 @@ class StatusQuery:
                 wall=wall,
                 statuses=statuses,
                 pool=pool,
-                live=statuses[Status.LIVE],
                 max_live=self.selection.max_live,
                 slots=[_slot(uow, account) for account in uow.subaccounts.all()],
                 queues=[Queue(s, statuses[s], limit) for s, limit in self.queue_limits.items()],
