@@ -319,8 +319,8 @@ class MarketDataConfig:
     synthetic_mode: str = attrs.field(
         default="planted_edge",
         validator=_check(
-            lambda v: v in ("realistic", "random_walk", "planted_edge"),
-            "'realistic', 'random_walk' or 'planted_edge'",
+            lambda v: v in ("realistic", "null", "momentum", "random_walk", "planted_edge"),
+            "'realistic', 'null', 'momentum', 'random_walk' or 'planted_edge'",
         ),
     )
     #: The UTC date at whose 00:00 the synthetic market ends; empty: today (the data then move

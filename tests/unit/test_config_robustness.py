@@ -10,18 +10,18 @@ from sixbtc.config import ConfigError
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
 
 
-def test_shipped_file_runs_twenty_permutations():
+def test_shipped_file_runs_up_to_ninety_nine_permutations():
     loaded = config.load(SHIPPED, environ={})
-    assert loaded.robustness.permutations == 20
+    assert loaded.robustness.permutations == 99
     policy = loaded.robustness_policy()
-    assert (policy.permutations, policy.max_permutation_p) == (20, 0.05)
+    assert (policy.permutations, policy.max_permutation_p) == (99, 0.05)
     assert (policy.min_trades_training, policy.min_trades_holdout) == (30, 5)
     assert policy.min_deflated_sharpe == 0.95
 
 
 def test_permutations_come_from_the_environment():
-    loaded = config.load(SHIPPED, environ={"SIXBTC_ROBUSTNESS__PERMUTATIONS": "99"})
-    assert loaded.robustness_policy().permutations == 99
+    loaded = config.load(SHIPPED, environ={"SIXBTC_ROBUSTNESS__PERMUTATIONS": "199"})
+    assert loaded.robustness_policy().permutations == 199
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,9 @@ result stored all the same.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections import Counter
 from datetime import datetime
 
 import attrs
@@ -100,6 +102,9 @@ class Backtester:
             if settings.robustness is not None
             else None
         )
+        #: Seconds spent by initial backtests so far: ``search`` (every timeframe and
+        #: combination, then both windows of the chosen one) and ``gates``.
+        self.spent: Counter[str] = Counter()
 
     def initial(
         self, strategy_id: uuid.UUID, claimed_by: str | None = None
@@ -112,11 +117,15 @@ class Backtester:
         """
         now = self.clock.now()
         code = self._read(strategy_id, Status.VALIDATED).code
+        started = time.perf_counter()
         try:
             search = self._search(strategy_id, code, now)
+            searched = time.perf_counter()
+            self.spent["search"] += searched - started
             problem, evidence = None, ""
             if self.gates is not None and self._would_enter(search.result.score):
                 verdict = self.gates.verdict(strategy_id, code, search)
+                self.spent["gates"] += time.perf_counter() - searched
                 problem = verdict.problem
                 if problem is None:
                     evidence = f"gates passed: {verdict.figures}"
@@ -178,8 +187,10 @@ class Backtester:
         result = self._judge(
             strategy_id, RunKind.INITIAL, now, grid.evaluation, grid.parameters, grid.training
         )
-        sharpes = [[m.sharpe for m in row] for row in grid.metrics]
-        return Search(result, grid.evaluation, sharpes, grid.score, tuple(symbols))
+        trials = sum(len(row) for row in grid.metrics)
+        return Search(
+            result, grid.evaluation, grid.combinations, trials, grid.score, tuple(symbols)
+        )
 
     def _rerun(self, strategy: Strategy, now: datetime) -> BacktestResult:
         if strategy.timeframe is None:

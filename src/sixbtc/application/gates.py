@@ -1,11 +1,11 @@
 """The research-validity gates between an initial backtest and the pool (spec section 12), cheapest
 first: enough trades in each window, a deflated Sharpe above the bar set by every configuration
-tried, and a permutation test (the same strategy and parameters on markets whose bars are
-shuffled). The backtester asks them only about a candidate the pool would admit."""
+tried, and a permutation test (the same strategy on markets whose bars are shuffled, its execution
+parameters searched again on each, as they were on the real market). The backtester asks them only
+about a candidate the pool would admit. ``docs/research.md`` gives the reasons and references."""
 
 from __future__ import annotations
 
-import math
 import uuid
 
 import attrs
@@ -13,25 +13,26 @@ import attrs
 from sixbtc.application.markets import Evaluation, StrategyMarkets
 from sixbtc.application.permutation import permutation_rng, permuted_candles
 from sixbtc.application.ports import Market
-from sixbtc.domain.backtest import BacktestResult
+from sixbtc.domain.backtest import BacktestResult, ExecutionParameters
 from sixbtc.domain.reasons import Reason
 from sixbtc.domain.robustness import (
     DeflatedSharpe,
+    PermutationTest,
     ReturnMoments,
     RobustnessPolicy,
-    permutation_p_value,
 )
 from sixbtc.domain.scoring import ScoringPolicy
 
 
 @attrs.frozen
 class Search:
-    """An initial backtest's result with what the gates need: the chosen timeframe's evaluation
-    and the annualised training Sharpe of every configuration tried, by timeframe."""
+    """An initial backtest's result with what the gates need: the chosen timeframe's evaluation,
+    the combinations searched on each timeframe and how many configurations were tried."""
 
     result: BacktestResult
     evaluation: Evaluation
-    trial_sharpes: list[list[float]]
+    combinations: list[ExecutionParameters]
+    trials: int
     training_score: float
     coins: tuple[str, ...]
 
@@ -63,42 +64,42 @@ class ResearchGates:
         problem = self.trade_counts_problem(search.result)
         if problem is not None:
             return Verdict(problem)
-        deflated = self._deflated_sharpe(search)
+        deflated = self.deflated_sharpe(search)
         problem = gates.deflated_sharpe_problem(deflated)
         if problem is not None:
             return Verdict(problem)
         figures = f"deflated Sharpe {deflated.value:.3f}"
         if not gates.permutation_enabled:
             return Verdict(None, figures)
-        p_value = self._permutation_p_value(strategy_id, code, search)
-        figures += f", permutation p {p_value:.3f} ({gates.permutations} permutations)"
-        return Verdict(gates.permutation_problem(p_value, gates.permutations), figures)
+        test = self.permutation_test(strategy_id, code, search)
+        return Verdict(gates.permutation_problem(test), f"{figures}, permutation {test}")
 
-    def _deflated_sharpe(self, search: Search) -> DeflatedSharpe:
-        """The chosen configuration's training returns against every configuration tried, grouped
-        by timeframe. Trials on other timeframes are compared in the chosen timeframe's per-bar
-        unit: their annualised Sharpe divided by the square root of the chosen timeframe's bars
-        per year."""
+    def deflated_sharpe(self, search: Search) -> DeflatedSharpe:
+        """The chosen configuration's training returns (per bar) against every configuration
+        tried."""
         result = search.result
         run = self.markets.engine.run(
             search.evaluation.training, result.parameters, self.markets.costs
         )
-        scale = math.sqrt(result.timeframe.bars_per_year)
-        groups = [[sharpe / scale for sharpe in group] for group in search.trial_sharpes]
-        return DeflatedSharpe.of(ReturnMoments.of_equity(run.equity), groups)
+        return DeflatedSharpe.of(ReturnMoments.of_equity(run.equity), search.trials)
 
-    def _permutation_p_value(self, strategy_id: uuid.UUID, code: str, search: Search) -> float:
-        """Share (Masters' estimator) of training markets with permuted bar returns on which the
-        strategy, with the chosen parameters, scores at least its training score."""
-        timeframe, parameters = search.result.timeframe, search.result.parameters
-        scores = []
-        for k in range(self.policy.permutations):  # one at a time: a year of 5m bars is large
+    def permutation_test(
+        self, strategy_id: uuid.UUID, code: str, search: Search
+    ) -> PermutationTest:
+        """Masters' test with the search repeated: on training markets of the chosen timeframe
+        whose bar returns are permuted, the strategy's signals and the best training score of
+        every combination, until the sequential test is finished; compared with the real training
+        score (itself the best of the search)."""
+        timeframe = search.result.timeframe
+        test = self.policy.permutation_test(search.training_score)
+        while not test.finished:  # one at a time: a year of 5m bars is large
+            k = test.done
             candles = [
                 permuted_candles(market.candles, permutation_rng(strategy_id, k, coin))
                 for coin, market in enumerate(search.evaluation.training)
             ]
             signals = self.markets.signals(code, candles, timeframe)
             markets = [Market(c, v) for c, v in zip(candles, signals, strict=True)]
-            (metrics,) = self.markets.simulate(markets, [parameters])
-            scores.append(self.scoring.training_score(metrics, timeframe))
-        return permutation_p_value(search.training_score, scores)
+            found = self.markets.simulate(markets, search.combinations)
+            test.add(max(self.scoring.training_score(m, timeframe) for m in found))
+        return test

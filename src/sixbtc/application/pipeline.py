@@ -7,6 +7,7 @@ case the services run; a pass is what the services would do, in order, on one ma
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import TypeVar
@@ -44,6 +45,8 @@ class PassReport:
     live_candidates: list[Strategy]
     #: Strategies waiting after failures of our machinery (not theirs), with the last error.
     deferred: list[tuple[Strategy, WorkFailure]] = attrs.field(factory=list)
+    #: Wall seconds of each step: ``generate``, ``validate``, ``backtest``.
+    seconds: dict[str, float] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -69,8 +72,10 @@ class PipelinePass:
         decisions = pool.maintain_now(self.unit_of_work, self.rules, self.clock)
         if decisions:
             progress(f"pool maintenance retired {len(decisions)} strategies")
+        started = time.monotonic()
         stage("generating")
         generated = self.generate.run(batch=strategies)
+        seconds = {"generate": time.monotonic() - started}
         progress(f"generated {generated} strategies")
         validated = retired = 0
         failures = _Failures(progress)
@@ -84,6 +89,7 @@ class PipelinePass:
             validated += outcome["validated"]
             retired += outcome["retired"]
             progress(f"validator: {validated} validated, {retired} retired")
+        seconds["validate"] = time.monotonic() - started - seconds["generate"]
         outcomes = []
         with self.unit_of_work as uow:
             waiting = uow.strategies.count(Status.VALIDATED)
@@ -99,9 +105,10 @@ class PipelinePass:
                 break
             outcomes.append(outcome)
             progress(describe(outcome, len(outcomes)))
-        return self._report(generated, validated, retired, outcomes, decisions)
+        seconds["backtest"] = time.monotonic() - started - sum(seconds.values())
+        return self._report(generated, validated, retired, outcomes, decisions, seconds)
 
-    def _report(self, generated, validated, retired, outcomes, decisions) -> PassReport:
+    def _report(self, generated, validated, retired, outcomes, decisions, seconds) -> PassReport:
         with self.unit_of_work as uow:
             statuses = {status: uow.strategies.count(status) for status in Status}
             reasons = Counter(
@@ -123,6 +130,7 @@ class PipelinePass:
             leaderboard=active,
             live_candidates=self.selection.select(active, live),
             deferred=deferred,
+            seconds=seconds,
         )
 
 

@@ -11,17 +11,28 @@ kurtosis, ``Z`` the standard normal CDF:
 
 - probabilistic Sharpe against a benchmark ``SR0``:
   ``PSR = Z((SR - SR0) * sqrt(T - 1) / sqrt(1 - g3 * SR + (g4 - 1) / 4 * SR^2))``;
-- expected maximum Sharpe of ``N`` independent trials on noise whose Sharpe ratios have variance
-  ``V``: ``SR0 = sqrt(V) * ((1 - e) * Zinv(1 - 1/N) + e * Zinv(1 - 1/(N * exp(1))))``, ``e`` the
-  Euler-Mascheroni constant;
+- expected maximum Sharpe of ``N`` independent trials with no skill whose observed Sharpe ratios
+  have variance ``V``: ``SR0 = sqrt(V) * ((1 - e) * Zinv(1 - 1/N) + e * Zinv(1 - 1/(N * exp(1))))``,
+  ``e`` the Euler-Mascheroni constant;
 - ``DSR = PSR(SR0)``: the probability that the true Sharpe is above the best one expected from
   that many trials on noise.
+
+Trial accounting (see ``docs/research.md``): ``N`` counts every configuration tried (every
+timeframe and combination of the search) and ``V`` is the sampling variance of a per-bar Sharpe
+estimated on the chosen configuration's ``T`` returns when the true Sharpe is 0, ``1 / T``, as in
+Bailey, Borwein, Lopez de Prado and Zhu ("Pseudo-Mathematics and Financial Charlatanism", 2014).
+The spread of the trials' own Sharpe ratios is not used: it mixes timeframes and measures the grid's
+cost structure (combinations that trade more pay more), not selection.
+
+The permutation test is sequential (Besag and Clifford, "Sequential Monte Carlo p-values", 1991):
+it stops as soon as enough permuted markets score at least as well as the real one for the gate to
+fail whatever the rest would show, so that noise costs a few permutations and a candidate that
+passes gets all of them (a p-value floor of ``1 / (permutations + 1)``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from statistics import NormalDist
 
 import attrs
@@ -110,43 +121,60 @@ class DeflatedSharpe:
     benchmark: float
 
     @classmethod
-    def of(cls, moments: ReturnMoments, groups: Sequence[Sequence[float]]) -> DeflatedSharpe:
-        """The DSR of the chosen configuration's ``moments`` against every trial's per-bar Sharpe
-        (the chosen one included; all in the same per-bar unit), given in groups of comparable
-        trials (one group per timeframe).
-
-        The trials' variance is the pooled variance within groups (:func:`pooled_variance`), and
-        at least ``1 / count``: the sampling variance of a per-bar Sharpe estimated on ``count``
-        returns whose true Sharpe is 0, the least that independent trials on noise would show.
-        """
-        trials = sum(len(group) for group in groups)
-        if trials == 0:
-            raise ValueError("groups: no trial; expected at least the chosen one")
-        floor = 1.0 / moments.count if moments.count else 0.0
-        benchmark = expected_maximum_sharpe(trials, max(pooled_variance(groups), floor))
+    def of(cls, moments: ReturnMoments, trials: int) -> DeflatedSharpe:
+        """The DSR of the chosen configuration's ``moments`` after ``trials`` configurations were
+        tried (the chosen one included), each a per-bar Sharpe estimated on ``moments.count``
+        returns: variance ``1 / count`` when there is no skill."""
+        if trials < 1:
+            raise ValueError(f"trials: {trials}; expected at least the chosen one")
+        variance = 1.0 / moments.count if moments.count else 0.0
+        benchmark = expected_maximum_sharpe(trials, variance)
         return cls(probabilistic_sharpe(moments, benchmark), moments, trials, benchmark)
 
 
-def pooled_variance(groups: Sequence[Sequence[float]]) -> float:
-    """The variance of values around their own group's mean (population, over all values).
+@attrs.define
+class PermutationTest:
+    """A sequential permutation test of the ``real`` score: permuted markets' scores are added one
+    at a time until ``planned`` were seen or ``failing_hits`` of them scored at least as well (the
+    gate then fails whatever the rest would show).
 
-    With one group it is the plain variance. Between groups it leaves out differences of level:
-    per-bar Sharpe ratios of different timeframes differ in level for reasons that are not
-    selection noise (a real edge lives on one timeframe; Sharpe ratios of bar returns do not scale
-    exactly with the square root of time), and counting those differences as noise would raise
-    the bar for the very strategies that have an edge.
+    p-value (Besag and Clifford): ``hits / done`` when stopped by the hits, else
+    ``(1 + hits) / (1 + planned)``; never 0, 1 without permutations.
     """
-    deviations = [np.asarray(g, dtype=float) - np.mean(g) for g in groups if len(g)]
-    if not deviations:
-        return 0.0
-    every = np.concatenate(deviations)
-    return float(np.mean(every**2))
 
+    real: float
+    planned: int
+    failing_hits: int
+    hits: int = 0
+    done: int = 0
 
-def permutation_p_value(real: float, permuted: Sequence[float]) -> float:
-    """``(1 + count(permuted >= real)) / (1 + len(permuted))``: never 0, 1 without permutations."""
-    hits = sum(1 for value in permuted if value >= real)
-    return (1 + hits) / (1 + len(permuted))
+    def add(self, score: float) -> None:
+        """Count one permuted market's ``score`` (ties count as at least as good)."""
+        if self.finished:
+            raise ValueError(f"permutation test: {self.done} of {self.planned} done; finished")
+        self.done += 1
+        self.hits += score >= self.real
+
+    @property
+    def finished(self) -> bool:
+        """Whether more permutations could change the verdict."""
+        return self.done >= self.planned or self.hits >= self.failing_hits
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.done < self.planned and self.hits >= self.failing_hits
+
+    @property
+    def p_value(self) -> float:
+        if self.stopped_early:
+            return self.hits / self.done
+        return (1 + self.hits) / (1 + self.done)
+
+    def __str__(self) -> str:
+        stop = f", stopped early of {self.planned}" if self.stopped_early else ""
+        return (
+            f"p {self.p_value:.3f} ({self.hits} of {self.done} permutations scored as well{stop})"
+        )
 
 
 @attrs.frozen
@@ -163,7 +191,7 @@ class RobustnessPolicy:
     max_permutation_p: float = 0.05
     min_trades_training: int = 30
     min_trades_holdout: int = 5
-    permutations: int = 20
+    permutations: int = 99
 
     def __attrs_post_init__(self) -> None:
         for name in ("min_deflated_sharpe", "max_permutation_p"):
@@ -182,6 +210,13 @@ class RobustnessPolicy:
                 f" is above max_permutation_p {self.max_permutation_p}, so no strategy could pass;"
                 f" expected {expected}"
             )
+
+    def permutation_test(self, real: float) -> PermutationTest:
+        """A permutation test of the ``real`` score: ``permutations`` planned, stopped at the
+        first count of as-good permuted scores that makes ``(1 + hits) / (1 + permutations)``
+        exceed ``max_permutation_p``."""
+        failing = math.floor(self.max_permutation_p * (self.permutations + 1) + 1e-9)
+        return PermutationTest(real, self.permutations, max(1, failing))
 
     @property
     def permutation_enabled(self) -> bool:
@@ -205,17 +240,14 @@ class RobustnessPolicy:
         m = deflated.moments
         return Reason(
             Code.DEFLATED_SHARPE,
-            f"{deflated.value:.2f} < {self.min_deflated_sharpe} "
+            f"{deflated.value:.3f} < {self.min_deflated_sharpe} "
             f"(sharpe/bar {m.sharpe:.4g}, expected max/bar {deflated.benchmark:.4g}, "
             f"trials {deflated.trials}, returns {m.count}, skew {m.skewness:.2f}, "
             f"kurtosis {m.kurtosis:.2f})",
         )
 
-    def permutation_problem(self, p_value: float, permutations: int) -> Reason | None:
+    def permutation_problem(self, test: PermutationTest) -> Reason | None:
         """A permutation p-value above ``max_permutation_p``."""
-        if p_value <= self.max_permutation_p:
+        if test.p_value <= self.max_permutation_p:
             return None
-        return Reason(
-            Code.PERMUTATION,
-            f"p {p_value:.2f} > {self.max_permutation_p} ({permutations} permutations)",
-        )
+        return Reason(Code.PERMUTATION, f"{test} > {self.max_permutation_p}")

@@ -15,6 +15,7 @@ from sixbtc.entrypoints.commands import data as data_command
 from sixbtc.entrypoints.commands import db as db_command
 from sixbtc.entrypoints.commands import pipeline as pipeline_command
 from sixbtc.entrypoints.commands import report as report_command
+from sixbtc.entrypoints.commands import research as research_command
 from sixbtc.entrypoints.commands import run as run_command
 from sixbtc.entrypoints.commands import service as service_command
 from sixbtc.entrypoints.commands import status as status_command
@@ -32,6 +33,7 @@ COMMANDS = (
     strategy_command,
     backtest_command,
     report_command,
+    research_command,
 )
 
 

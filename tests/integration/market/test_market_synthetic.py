@@ -46,7 +46,7 @@ def test_same_seed_same_data_and_another_seed_other_data():
     assert not np.array_equal(one.close, other.close)
 
 
-@pytest.mark.parametrize("mode", ["realistic", "random_walk", "planted_edge"])
+@pytest.mark.parametrize("mode", ["realistic", "null", "momentum", "random_walk", "planted_edge"])
 def test_thirty_coins_with_395_days_ending_at_end(mode):
     market = SyntheticMarketData(END, mode=mode)
     assert market.symbols() == list(COINS) and len(COINS) == 30
@@ -103,6 +103,83 @@ def variance_ratio(market: SyntheticMarketData, symbol: str, horizon: int = 3 * 
 def test_random_walk_has_no_trends():
     market = SyntheticMarketData(END, seed=3, mode="random_walk")
     assert np.mean([variance_ratio(market, symbol) for symbol in COINS[:10]]) < 1.15
+
+
+def hourly_returns(market: SyntheticMarketData, symbol: str) -> np.ndarray:
+    return np.diff(np.log(market.candles(symbol, Timeframe.H1, *EVERYTHING).close))
+
+
+def robust_portmanteau(returns: np.ndarray, lags: int) -> float:
+    """Sum over lags of the squared autocorrelation over its variance under heteroskedasticity,
+    ``sum(x[t]^2 x[t-k]^2) / sum(x[t]^2)^2`` (Lobato, Nankervis and Savin, 2001): chi-square with
+    ``lags`` degrees of freedom when returns are uncorrelated, whatever their volatility does."""
+    x = returns - returns.mean()
+    total = float(np.dot(x, x))
+    statistic = 0.0
+    for k in range(1, lags + 1):
+        rho = float(np.dot(x[:-k], x[k:])) / total
+        statistic += rho**2 / (float(np.dot(x[:-k] ** 2, x[k:] ** 2)) / total**2)
+    return statistic
+
+
+def test_the_null_market_keeps_the_realistic_features_and_nothing_predictable():
+    """Clustering, fat tails and the common factor as in ``realistic``; no autocorrelation of
+    returns (5m or hourly, 20 lags, with standard errors robust to the clustered volatility) and
+    no trend (variance ratio about 1)."""
+    market = SyntheticMarketData(END, seed=3, mode="null")
+    btc, eth = log_returns(market, "BTC"), log_returns(market, "ETH")
+    assert autocorrelation(np.abs(btc), 1) > 0.1
+    assert np.mean((btc - btc.mean()) ** 4) / np.var(btc) ** 2 > 6
+    assert np.corrcoef(btc, eth)[0, 1] > 0.2
+    for symbol in COINS[:5]:
+        for returns in (log_returns(market, symbol), hourly_returns(market, symbol)):
+            assert robust_portmanteau(returns, 20) < 45.3  # chi-square, 20 dof, 99.9% quantile
+    assert np.mean([variance_ratio(market, symbol) for symbol in COINS[:10]]) < 1.15
+
+
+def test_the_momentum_market_has_the_documented_hourly_autocorrelation():
+    """About 0.05 at lag 1 on hourly returns (each coin's estimate has a standard error of about
+    0.01), decaying over hours; the null market of the same seed has none."""
+    momentum = SyntheticMarketData(END, seed=3, mode="momentum")
+    null = SyntheticMarketData(END, seed=3, mode="null")
+    lag1 = [autocorrelation(hourly_returns(momentum, symbol), 1) for symbol in COINS[:10]]
+    assert 0.03 <= np.mean(lag1) <= 0.08
+    assert all(rho > 0 for rho in lag1)
+    lag24 = [autocorrelation(hourly_returns(momentum, symbol), 24) for symbol in COINS[:10]]
+    assert np.mean(lag24) < np.mean(lag1) / 2
+    assert abs(np.mean([autocorrelation(hourly_returns(null, s), 1) for s in COINS[:10]])) < 0.02
+
+
+def trend_rule_returns(candles, lookback: int = 6, hold: int = 12) -> np.ndarray:
+    """Net returns of the documented reference rule on hourly candles: after a ``lookback``-hour
+    rise above 1%, long at the next open for ``hold`` hours (short after such a fall)."""
+    change = candles.close[lookback:] / candles.close[:-lookback] - 1
+    side = np.where(change > 0.01, 1, np.where(change < -0.01, -1, 0))
+    bars = np.flatnonzero(side)[::1] + lookback
+    bars = bars[bars + hold < len(candles)]
+    # one position at a time: skip signals while a position is open
+    taken, free_at = [], -1
+    for bar in bars:
+        if bar > free_at:
+            taken.append(bar)
+            free_at = bar + hold
+    taken = np.array(taken)
+    direction = side[taken - lookback]
+    entry, exit_ = candles.open[taken + 1], candles.close[taken + hold]
+    return direction * (exit_ / entry - 1) - COST_PER_SIDE * (1 + exit_ / entry)
+
+
+def test_following_the_hourly_trend_pays_after_costs_only_on_the_momentum_market():
+    momentum = SyntheticMarketData(END, seed=3, mode="momentum")
+    null = SyntheticMarketData(END, seed=3, mode="null")
+    earned = np.concatenate(
+        [trend_rule_returns(momentum.candles(s, Timeframe.H1, *EVERYTHING)) for s in COINS[:10]]
+    )
+    assert 0.002 < earned.mean() < 0.01 and t_stat(earned) > 5
+    lost = np.concatenate(
+        [trend_rule_returns(null.candles(s, Timeframe.H1, *EVERYTHING)) for s in COINS[:10]]
+    )
+    assert lost.mean() < 0
 
 
 def planted_rule_trades(candles) -> tuple[np.ndarray, np.ndarray]:

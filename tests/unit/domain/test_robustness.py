@@ -10,11 +10,10 @@ from hypothesis import given
 from sixbtc.domain.metrics import Metrics, sharpe_ratio
 from sixbtc.domain.robustness import (
     DeflatedSharpe,
+    PermutationTest,
     ReturnMoments,
     RobustnessPolicy,
     expected_maximum_sharpe,
-    permutation_p_value,
-    pooled_variance,
     probabilistic_sharpe,
 )
 
@@ -75,36 +74,60 @@ def _erfinv(y: float) -> float:
 def test_the_papers_numerical_example():
     """Bailey and Lopez de Prado's example: annualised SR 2.5 on 1,250 daily returns (250 a
     year), skewness -3, kurtosis 10, 100 trials whose annualised Sharpe ratios have variance 0.5:
-    DSR about 0.90."""
+    DSR about 0.90 (the formulas; the gate's own variance is the null's, below)."""
     per_bar = 2.5 / math.sqrt(250)
     moments = ReturnMoments(per_bar, 1250, -3.0, 10.0)
-    trials = np.random.default_rng(0).normal(size=100)
-    trials = (trials - trials.mean()) / trials.std() * math.sqrt(0.5 / 250)
-    deflated = DeflatedSharpe.of(moments, [trials])
-    assert deflated.trials == 100
-    assert deflated.benchmark * math.sqrt(250) == pytest.approx(1.789, abs=0.002)
-    assert deflated.value == pytest.approx(0.9004, abs=0.0005)
+    benchmark = expected_maximum_sharpe(100, 0.5 / 250)
+    assert benchmark * math.sqrt(250) == pytest.approx(1.789, abs=0.002)
+    assert probabilistic_sharpe(moments, benchmark) == pytest.approx(0.9004, abs=0.0005)
 
 
 def test_one_trial_deflates_against_zero():
     moments = ReturnMoments(0.02, 5000)
     assert expected_maximum_sharpe(1, 0.1) == 0.0
-    assert DeflatedSharpe.of(moments, [[0.02]]).value == probabilistic_sharpe(moments, 0.0)
+    assert DeflatedSharpe.of(moments, 1).value == probabilistic_sharpe(moments, 0.0)
 
 
-def test_pooled_variance_leaves_out_differences_between_groups():
-    assert pooled_variance([[1.0, 3.0], [10.0, 14.0]]) == pytest.approx((1 + 1 + 4 + 4) / 4)
-    assert pooled_variance([[1.0, 3.0, 8.0]]) == pytest.approx(np.var([1.0, 3.0, 8.0]))
-    assert pooled_variance([[], [5.0]]) == 0.0
-
-
-def test_trials_vary_at_least_like_sharpe_estimates_on_noise():
-    """Identical trials (a grid whose combinations all trade alike) still deflate as much as
-    independent trials on noise would: variance 1 / returns."""
+def test_trials_vary_like_sharpe_estimates_on_noise():
+    """The benchmark is the best of the trials if none had skill: each per-bar Sharpe estimated on
+    the chosen configuration's returns, variance 1 / returns, whatever the trials' own spread."""
     moments = ReturnMoments(0.02, 10_000)
-    deflated = DeflatedSharpe.of(moments, [[0.02] * 300, [0.01] * 300])
+    deflated = DeflatedSharpe.of(moments, 600)
     assert deflated.benchmark == pytest.approx(expected_maximum_sharpe(600, 1 / 10_000))
     assert deflated.value == pytest.approx(probabilistic_sharpe(moments, deflated.benchmark))
+    assert deflated.trials == 600
+
+
+def test_a_year_of_any_timeframe_needs_the_same_annualised_sharpe():
+    """On a year of bars the bar is the same annualised Sharpe whatever the timeframe (the null's
+    sampling variance of an annualised Sharpe is 1 / years): about 3.4 for 1,800 trials."""
+    bars = {"5m": 105_120, "1h": 8_760, "1d": 365}
+    bench = {
+        name: DeflatedSharpe.of(ReturnMoments(0.0, n), 1800).benchmark * math.sqrt(n)
+        for name, n in bars.items()
+    }
+    assert bench["5m"] == pytest.approx(3.4, abs=0.05)
+    assert bench["1h"] == pytest.approx(bench["5m"]) and bench["1d"] == pytest.approx(bench["5m"])
+
+
+def test_noise_rarely_passes_a_deflated_sharpe_of_095():
+    """1,800 trials of zero-skill returns: the best one's DSR stays below 0.95 in at least 99 of
+    100 repetitions (independent trials, the hardest case for the gate)."""
+    rng = np.random.default_rng(11)
+    passed = 0
+    for _ in range(100):
+        returns = rng.standard_t(5, size=(1800, 365)) * 0.01
+        sharpes = returns.mean(axis=1) / returns.std(axis=1)
+        best = returns[int(np.argmax(sharpes))]
+        passed += DeflatedSharpe.of(ReturnMoments.of(best), 1800).value >= 0.95
+    assert passed <= 1
+
+
+def test_a_real_edge_passes_after_the_search():
+    """Returns with an annualised Sharpe of 6 over a year of hourly bars pass after 1,800 trials."""
+    rng = np.random.default_rng(5)
+    returns = rng.normal(6 / math.sqrt(8760) * 0.01, 0.01, 8760)
+    assert DeflatedSharpe.of(ReturnMoments.of(returns), 1800).value > 0.95
 
 
 sharpes = st.floats(min_value=-0.2, max_value=0.2)
@@ -123,24 +146,58 @@ def test_more_trials_raise_the_bar(a, b, variance):
     assert expected_maximum_sharpe(few, variance) <= expected_maximum_sharpe(many, variance)
 
 
-@given(st.integers(2, 5000), st.floats(0.001, 0.1))
-def test_more_trials_deflate_more(trials, spread):
+@given(st.integers(1, 5000), st.integers(1, 5000))
+def test_more_trials_deflate_more(a, b):
     moments = ReturnMoments(0.05, 2000)
-    fewer = DeflatedSharpe.of(moments, [[-spread, spread] * (trials // 2 + 1)])
-    more = DeflatedSharpe.of(moments, [[-spread, spread] * (trials + 1)])
-    assert more.value <= fewer.value
+    few, many = sorted((a, b))
+    assert DeflatedSharpe.of(moments, many).value <= DeflatedSharpe.of(moments, few).value
 
 
 @given(st.floats(-10, 10), st.lists(st.floats(-10, 10), max_size=50))
-def test_permutation_p_value_counts_ties_as_at_least_as_good(real, permuted):
-    p = permutation_p_value(real, permuted)
-    assert p == (1 + sum(v >= real for v in permuted)) / (1 + len(permuted))
-    assert 1 / (1 + len(permuted)) <= p <= 1
+def test_a_complete_permutation_test_counts_ties_as_at_least_as_good(real, permuted):
+    test = PermutationTest(real, len(permuted), failing_hits=len(permuted) + 1)
+    for value in permuted:
+        test.add(value)
+    assert test.finished and not test.stopped_early
+    assert test.p_value == (1 + sum(v >= real for v in permuted)) / (1 + len(permuted))
+    assert 1 / (1 + len(permuted)) <= test.p_value <= 1
 
 
-def test_permutation_p_value_of_the_best_of_twenty():
-    assert permutation_p_value(5.0, [1.0] * 20) == pytest.approx(1 / 21)
-    assert permutation_p_value(5.0, [5.0] + [1.0] * 19) == pytest.approx(2 / 21)
+def test_the_permutation_test_stops_once_it_must_fail():
+    """99 planned at p <= 0.05: five as-good permuted scores fail the gate whatever follows
+    (6/100 > 0.05), so the test stops at the fifth, p = 5 / permutations done (Besag-Clifford)."""
+    policy = RobustnessPolicy()
+    test = policy.permutation_test(5.0)
+    assert (test.planned, test.failing_hits) == (99, 5)
+    for value in [6.0, 1.0, 5.0, 7.0, 1.0, 1.0, 9.0, 5.0]:
+        test.add(value)
+    assert test.finished and test.stopped_early
+    assert test.p_value == pytest.approx(5 / 8)
+    assert policy.permutation_problem(test) == (
+        "permutation: p 0.625 (5 of 8 permutations scored as well, stopped early of 99) > 0.05"
+    )
+    with pytest.raises(ValueError, match="finished"):
+        test.add(1.0)
+
+
+def test_the_permutation_test_passes_at_its_floor():
+    policy = RobustnessPolicy()
+    test = policy.permutation_test(5.0)
+    for value in [1.0] * 95 + [5.0] * 4:
+        assert not test.finished
+        test.add(value)
+    assert test.finished and test.p_value == pytest.approx(5 / 100)
+    assert policy.permutation_problem(test) is None
+    assert str(test) == "p 0.050 (4 of 99 permutations scored as well)"
+
+
+@pytest.mark.parametrize(
+    ("planned", "max_p", "failing"), [(20, 0.05, 1), (99, 0.05, 5), (19, 1.0, 20)]
+)
+def test_the_failing_count_is_the_first_that_exceeds_the_threshold(planned, max_p, failing):
+    test = RobustnessPolicy(max_permutation_p=max_p, permutations=planned).permutation_test(0.0)
+    assert test.failing_hits == failing
+    assert (failing + 1) / (planned + 1) > max_p >= failing / (planned + 1) or failing > planned
 
 
 def metrics(trades: int) -> Metrics:
@@ -157,17 +214,11 @@ def test_trade_count_gates_name_the_window_and_the_figures():
 def test_deflated_sharpe_gate_reports_its_figures():
     deflated = DeflatedSharpe(0.41, ReturnMoments(0.012, 8760, -0.2, 5.1), 1800, 0.02)
     assert RobustnessPolicy().deflated_sharpe_problem(deflated) == (
-        "deflated_sharpe: 0.41 < 0.95 (sharpe/bar 0.012, expected max/bar 0.02, trials 1800, "
+        "deflated_sharpe: 0.410 < 0.95 (sharpe/bar 0.012, expected max/bar 0.02, trials 1800, "
         "returns 8760, skew -0.20, kurtosis 5.10)"
     )
     passing = DeflatedSharpe(0.95, ReturnMoments(0.05, 8760), 1800, 0.02)
     assert RobustnessPolicy().deflated_sharpe_problem(passing) is None
-
-
-def test_permutation_gate():
-    policy = RobustnessPolicy()
-    assert policy.permutation_problem(0.31, 20) == "permutation: p 0.31 > 0.05 (20 permutations)"
-    assert policy.permutation_problem(1 / 21, 20) is None
 
 
 def test_too_few_permutations_to_ever_pass_are_refused():

@@ -109,6 +109,17 @@ ENTRIES: dict[str, tuple[Rule, ...]] = {
             lambda p: p["length"] + p["smooth"],
         ),
         Rule(
+            "streak",
+            {"length": Range(2, 6)},
+            (
+                'up = (c > bars.open).astype(float).rolling(p["length"]).sum() == p["length"]',
+                'down = (c < bars.open).astype(float).rolling(p["length"]).sum() == p["length"]',
+                "long = down",
+                "short = up",
+            ),
+            lambda p: p["length"],
+        ),
+        Rule(
             "cci",
             {"length": Range(10, 60), "level": Range(60.0, 250.0)},
             (

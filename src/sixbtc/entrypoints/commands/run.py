@@ -29,6 +29,8 @@ EDGES = {
     "for three, and so on, so live strategies meet hours that go against them "
     "(sixbtc/adapters/market/synthetic.py)",
     "realistic": "clustered volatility, fat tails, regimes; no edge planted",
+    "null": "clustered volatility, fat tails, a common factor; nothing predictable",
+    "momentum": "a modest hourly trend (hourly returns' lag-1 autocorrelation about 0.07)",
     "random_walk": "a pure random walk: nothing to find, nothing should reach LIVE",
 }
 
