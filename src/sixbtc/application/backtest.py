@@ -188,9 +188,7 @@ class Backtester:
             strategy_id, RunKind.INITIAL, now, grid.evaluation, grid.parameters, grid.training
         )
         trials = sum(len(row) for row in grid.metrics)
-        return Search(
-            result, grid.evaluation, grid.combinations, trials, grid.score, tuple(symbols)
-        )
+        return Search(result, grid.evaluation, trials, grid.score, tuple(symbols))
 
     def _rerun(self, strategy: Strategy, now: datetime) -> BacktestResult:
         if strategy.timeframe is None:

@@ -1,8 +1,8 @@
 """The research-validity gates between an initial backtest and the pool (spec section 12), cheapest
 first: enough trades in each window, a deflated Sharpe above the bar set by every configuration
-tried, and a permutation test (the same strategy on markets whose bars are shuffled, its execution
-parameters searched again on each, as they were on the real market). The backtester asks them only
-about a candidate the pool would admit. ``docs/research.md`` gives the reasons and references."""
+tried, and a permutation test (the same strategy and parameters on markets whose bars are
+shuffled). The backtester asks them only about a candidate the pool would admit.
+``docs/research.md`` gives the reasons and references."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import attrs
 from sixbtc.application.markets import Evaluation, StrategyMarkets
 from sixbtc.application.permutation import permutation_rng, permuted_candles
 from sixbtc.application.ports import Market
-from sixbtc.domain.backtest import BacktestResult, ExecutionParameters
+from sixbtc.domain.backtest import BacktestResult
 from sixbtc.domain.reasons import Reason
 from sixbtc.domain.robustness import (
     DeflatedSharpe,
@@ -26,12 +26,11 @@ from sixbtc.domain.scoring import ScoringPolicy
 
 @attrs.frozen
 class Search:
-    """An initial backtest's result with what the gates need: the chosen timeframe's evaluation,
-    the combinations searched on each timeframe and how many configurations were tried."""
+    """An initial backtest's result with what the gates need: the chosen timeframe's evaluation
+    and how many configurations were tried."""
 
     result: BacktestResult
     evaluation: Evaluation
-    combinations: list[ExecutionParameters]
     trials: int
     training_score: float
     coins: tuple[str, ...]
@@ -86,11 +85,11 @@ class ResearchGates:
     def permutation_test(
         self, strategy_id: uuid.UUID, code: str, search: Search
     ) -> PermutationTest:
-        """Masters' test with the search repeated: on training markets of the chosen timeframe
-        whose bar returns are permuted, the strategy's signals and the best training score of
-        every combination, until the sequential test is finished; compared with the real training
-        score (itself the best of the search)."""
-        timeframe = search.result.timeframe
+        """Masters' test: the strategy with the chosen parameters on training markets of the chosen
+        timeframe whose bar returns are permuted, scored as in training, until the sequential test
+        is finished; compared with the real training score. It asks whether the result depends on
+        the order of the returns; the search's selection is the deflated Sharpe's to judge."""
+        timeframe, parameters = search.result.timeframe, search.result.parameters
         test = self.policy.permutation_test(search.training_score)
         while not test.finished:  # one at a time: a year of 5m bars is large
             k = test.done
@@ -100,6 +99,6 @@ class ResearchGates:
             ]
             signals = self.markets.signals(code, candles, timeframe)
             markets = [Market(c, v) for c, v in zip(candles, signals, strict=True)]
-            found = self.markets.simulate(markets, search.combinations)
-            test.add(max(self.scoring.training_score(m, timeframe) for m in found))
+            (metrics,) = self.markets.simulate(markets, [parameters])
+            test.add(self.scoring.training_score(metrics, timeframe))
         return test
