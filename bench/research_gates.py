@@ -1,100 +1,79 @@
-"""Research gates (spec section 12): what they let through on markets whose truth is known, and
-what they cost per strategy.
+"""Research gates on markets whose truth is known: the table of ``sixbtc research`` runs.
 
-Run: ``.venv/bin/python bench/research_gates.py [strategies]``. Prints, for a batch of generated
-strategies on a pure random walk, how many were backtested, how many scored enough to enter the
-pool, what retired them and how many were admitted; then the planted-edge strategy's score,
-deflated Sharpe and p-value; then the time of the search and of the gates per strategy. Small
-windows (3 coins, 40 + 10 days; the planted edge on 20 + 5 days) so that it runs in minutes on a
-shared machine. Nothing here asserts.
+Run: ``.venv/bin/python bench/research_gates.py [--markets null,momentum,mean-reversion]
+[--seeds 1,2,3] [--strategies 60] [--coins 10]``. For each market and seed, a research pass in a
+fresh temporary database (every timeframe, a year of training, the configured grid, gates and
+pool), then one row: strategies, backtested, candidates (scored enough to enter, so met the gates),
+entered ACTIVE, would go LIVE, each gate's rejections, the pool's types, wall and CPU seconds (the
+sandbox's processes included) and the gates' share of the pass. Nothing here asserts; the
+acceptance checks are in tests/e2e/test_research_command.py.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import resource
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
-from dependency_injector import providers
-from tests.e2e.test_research_gates import NOW, PLANTED_REVERSAL, environment
-
 from sixbtc import config as configuration
-from sixbtc.adapters.clock import ManualClock
-from sixbtc.adapters.sqlalchemy import migrations
-from sixbtc.containers import build, use_cases
-from sixbtc.domain.strategy import Status
-
-GATES = ("min_trades_training", "min_trades_holdout", "deflated_sharpe", "permutation")
+from sixbtc.application.research import GATES
+from sixbtc.entrypoints.commands.research import MARKETS, research, research_config
 
 
-def container_for(mode: str, timeframes: str, days: tuple[int, int]):
-    directory = Path(tempfile.mkdtemp())
-    settings = configuration.load(None, environ=environment(directory, mode, timeframes, days))
-    migrations.upgrade(settings.database.url)
-    container = build(settings)
-    container.clock.override(providers.Object(ManualClock(NOW)))
-    return container
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its children that have ended (the sandbox's workers end
+    with each pass)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def timed_gates(backtester, strategy_id, code) -> tuple[float, float, str | None, object]:
-    """Seconds of the search, seconds of the gates, the gates' verdict and the result."""
-    start = time.perf_counter()
-    search = backtester._search(strategy_id, code, NOW)
-    searched = time.perf_counter()
-    problem = backtester._research_problem(strategy_id, code, search)
-    return searched - start, time.perf_counter() - searched, problem, search
-
-
-def random_walk(strategies: int) -> None:
-    container = container_for("random_walk", "[5m, 15m, 30m, 1h, 4h, 1d]", (40, 10))
-    pipeline = use_cases(container)
-    started = time.perf_counter()
-    report = pipeline.pipeline_pass().run(strategies=strategies)
-    elapsed = time.perf_counter() - started
-    reasons: Counter[str] = Counter()
-    entered = 0
-    with container.unit_of_work() as uow:
-        for strategy in uow.strategies.by_status(Status.RETIRED):
-            reason = (strategy.retired_reason or "").split(":")[0]
-            reasons[reason] += 1
-            entered += reason in GATES
-    backtested = len(report.backtests)
-    admitted = report.statuses[Status.ACTIVE] + report.statuses[Status.LIVE]
-    print(f"random walk: {strategies} generated, {backtested} backtested in {elapsed:.0f} s")
-    print(f"  scored >= entry before the gates: {entered}")
-    print(f"  retired by: {dict(reasons.most_common())}")
-    print(
-        f"  admitted: {admitted} ({admitted / max(backtested, 1):.1%}), LIVE: "
-        f"{report.statuses[Status.LIVE]}"
+def row(market: str, seed: int, strategies: int, coins: int) -> str:
+    options = argparse.Namespace(
+        market=market,
+        seed=seed,
+        strategies=strategies,
+        coins=coins,
+        timeframes=None,
+        training_days=None,
+        holdout_days=None,
     )
-    container.shutdown_resources()
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = research_config(configuration.load(None), options, Path(scratch) / "r.db")
+        cpu = cpu_seconds()
+        started = time.perf_counter()
+        report, _ = research(settings, strategies)
+        wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    passed = report.passed
+    rejected = {r.gate: len(r.strategies) for r in report.rejections}
+    types = " ".join(f"{t}:{n}" for t, n in report.pool_types.items()) or "-"
+    return (
+        f"{market:<14} {seed:>4} {strategies:>5} {len(passed.backtests):>5} "
+        f"{report.candidates:>5} {len(report.entered):>5} {len(passed.live_candidates):>4} "
+        + " ".join(f"{rejected[gate]:>5}" for gate in GATES)
+        + f" {wall:>7.0f} {cpu:>7.0f} {report.gate_share:>6.1%}  {types}"
+    )
 
 
-def planted_edge() -> None:
-    container = container_for("planted_edge", "[5m, 15m, 1h]", (20, 5))
-    strategy = container.add_strategy()(PLANTED_REVERSAL, name="planted_reversal")
-    backtester = use_cases(container).backtester()
-    search_s, gates_s, problem, search = timed_gates(backtester, strategy.id, PLANTED_REVERSAL)
-    deflated = backtester._deflated_sharpe(search)
-    gates = backtester.settings.robustness
-    p_value = backtester._permutation_p_value(strategy.id, PLANTED_REVERSAL, search, 20)
-    result = search.result
-    print(f"planted edge: score {result.score:.1f} on {result.timeframe} {result.parameters}")
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--markets", default=",".join(MARKETS))
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--strategies", type=int, default=60)
+    parser.add_argument("--coins", type=int, default=10)
+    args = parser.parse_args()
     print(
-        f"  trades {result.training.trades} + {result.holdout.trades}, deflated Sharpe "
-        f"{deflated.value:.3f} (sharpe/bar {deflated.moments.sharpe:.3f} vs expected max "
-        f"{deflated.benchmark:.3f}, {deflated.trials} trials), permutation p {p_value:.3f} "
-        f"({gates.permutations} permutations); verdict: {problem or 'passes every gate'}"
+        f"{'market':<14} {'seed':>4} {'gen':>5} {'bt':>5} {'cand':>5} {'in':>5} {'live':>4} "
+        + " ".join(f"{name:>5}" for name in ("mintr", "minho", "dsr", "perm"))
+        + f" {'wall s':>7} {'cpu s':>7} {'gates':>6}  pool types",
+        flush=True,
     )
-    print(
-        f"  time per strategy: search {search_s:.2f} s, gates {gates_s:.2f} s "
-        f"({gates_s / search_s:.0%} of the search; 3 coins, 20 + 5 days)"
-    )
-    container.shutdown_resources()
+    for market in args.markets.split(","):
+        for seed in (int(s) for s in args.seeds.split(",")):
+            print(row(market, seed, args.strategies, args.coins), flush=True)
 
 
 if __name__ == "__main__":
-    planted_edge()
-    random_walk(int(sys.argv[1]) if len(sys.argv) > 1 else 100)
+    main()

@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="sixbtc-research-") as scratch:
         database = Path(args.database) if args.database else Path(scratch) / "research.db"
         settings = research_config(base, args, database)
-        report, seconds = _research(settings, args.strategies, quiet=args.json)
+        report, seconds = research(settings, args.strategies, quiet=args.json)
     if args.json:
         print_json({"market": args.market, "seed": args.seed, "seconds": seconds, **_json(report)})
     else:
@@ -146,7 +146,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _research(settings: Config, strategies: int, quiet: bool):
+def research(settings: Config, strategies: int, quiet: bool = True):
+    """A research pass of ``strategies`` on ``settings`` (see :func:`research_config`) and its wall
+    seconds; ``quiet``: no progress on stderr."""
     container = wiring.container(settings)
     started = time.monotonic()
     try:
