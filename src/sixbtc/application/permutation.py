@@ -22,24 +22,26 @@ def permutation_rng(strategy_id: uuid.UUID, permutation: int, coin: int) -> np.r
 def permuted_candles(candles: Candles, rng: np.random.Generator) -> Candles:
     """``candles`` with the order of bars 1..n-1 permuted, prices rebuilt from the first close.
 
-    Each bar's open, high, low and close are taken as log-returns relative to the previous bar's
-    close; those four-tuples (with the bar's volume) are permuted together and compounded again
-    from bar 0, which is kept. Every bar keeps ``low <= open, close <= high``; the times stay.
+    Each bar's open, high, low and close are taken as ratios to the previous bar's close; those
+    four ratios (with the bar's volume) are permuted together and compounded again from bar 0,
+    which is kept. Every bar keeps ``low <= open, close <= high`` (division and multiplication by
+    the same positive number keep the order); the times stay.
     """
     n = len(candles)
     if n < 3:
         return candles
-    previous = np.log(candles.close[:-1])
-    moves = np.stack(
-        [np.log(getattr(candles, name)[1:]) - previous for name in ("open", "high", "low", "close")]
+    order = rng.permutation(n - 1) + 1
+    previous = candles.close[order - 1]
+    ratios = [getattr(candles, name)[order] / previous for name in ("open", "high", "low", "close")]
+    close = np.empty(n)
+    close[0] = candles.close[0]
+    np.cumprod(ratios[3], out=close[1:])
+    close[1:] *= close[0]
+    base = close[:-1]
+    open_, high, low = (
+        np.concatenate([[getattr(candles, name)[0]], base * ratio])
+        for name, ratio in zip(("open", "high", "low"), ratios[:3], strict=True)
     )
-    order = rng.permutation(n - 1)
-    moves = moves[:, order]
-    closes = np.log(candles.close[0]) + np.cumsum(moves[3])
-    base = np.r_[np.log(candles.close[0]), closes[:-1]]
-    open_, high, low, close = (
-        np.r_[getattr(candles, name)[0], np.exp(base + moves[row])]
-        for row, name in enumerate(("open", "high", "low", "close"))
-    )
-    volume = np.r_[candles.volume[0], candles.volume[1:][order]]
+    close[1:] = base * ratios[3]
+    volume = np.concatenate([[candles.volume[0]], candles.volume[order]])
     return Candles(candles.symbol, candles.timeframe, candles.time, open_, high, low, close, volume)
