@@ -122,6 +122,17 @@ def _sandbox(workers: int, cpu_seconds: int, memory_mb: int) -> Iterator[Sandbox
         yield source
 
 
+def _validation_settings(config: Config) -> ValidationSettings:
+    """The live history, and the most bars a backtest asks signals for at once: training plus
+    holdout days of the shortest timeframe (the validator's execution check runs at that length)."""
+    days = config.backtester.training_days + config.backtester.holdout_days
+    shortest = min(timeframe.minutes for timeframe in config.timeframes())
+    return ValidationSettings(
+        live_history_bars=config.validator.live_history_bars,
+        production_bars=days * 24 * 60 // shortest,
+    )
+
+
 def _live_exchange(config: Config) -> PaperExchange:
     raise ConfigError(
         f"exchange.mode: 'live' ({config.exchange.name}); live trading is not available in this "
@@ -191,9 +202,7 @@ class Container(containers.DeclarativeContainer):
     add_strategy = providers.Factory(
         AddStrategy, unit_of_work=unit_of_work, clock=clock, inspector=code_inspector
     )
-    validation_settings = providers.Singleton(
-        ValidationSettings, live_history_bars=config.provided.validator.live_history_bars
-    )
+    validation_settings = providers.Singleton(_validation_settings, config)
     strategy_checker = providers.Singleton(
         StrategyChecker, code_inspector, signal_source, validation_settings
     )

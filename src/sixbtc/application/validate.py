@@ -1,15 +1,18 @@
 """The validator: GENERATED strategies become VALIDATED, or RETIRED with the failing check's reason.
 
-Checks, in order (spec section 1 and 12; issue 11): syntax, safety and static lookahead (by the
-:class:`~sixbtc.application.ports.CodeInspector`), then on synthetic candles through the sandboxed
-:class:`~sixbtc.application.ports.SignalSource`: execution (one finite -1/0/+1 per bar, within the
-time and memory limits), the shuffle test (signals up to bar T do not change when the bars after T
-are removed, replaced by a random walk or shuffled) and the warm-up test (the last bars' signals do
-not depend on how far back the history starts).
+Checks, in order (spec section 1 and 12; issues 11 and 20): syntax, safety and static lookahead
+(by the :class:`~sixbtc.application.ports.CodeInspector`), then on synthetic candles through the
+sandboxed :class:`~sixbtc.application.ports.SignalSource`: execution (one finite -1/0/+1 per bar,
+within the time and memory limits), the shuffle test (signals up to bar T do not change when the
+bars after T are removed, replaced by a random walk or shuffled), the warm-up test (the signals of
+the second half of a live-length history do not depend on what came before it: nothing, or a
+history falling or rising into it from far away) and execution again at production length (the
+most bars a backtest asks for at once), so that code too slow for a backtest is refused here.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import uuid
@@ -76,14 +79,48 @@ def _concatenate(head: Candles, tail_close: np.ndarray, tail_volume: np.ndarray)
     )
 
 
+def _preceded(window: Candles, bars: int, start_price: float, seed: int) -> Candles:
+    """``window`` after ``bars`` bars of a random walk from ``start_price`` into its first open."""
+    walk = random_walk(bars, seed)
+    ends = np.log([start_price / walk.close[0], window.open[0] / walk.close[-1]])
+    scale = np.exp(np.linspace(*ends, bars))
+    step = int(window.time[1] - window.time[0])
+    return Candles(
+        window.symbol,
+        window.timeframe,
+        np.concatenate([window.time[0] + np.arange(-bars, 0, dtype=np.int64) * step, window.time]),
+        *(
+            np.concatenate([getattr(walk, name) * scale, getattr(window, name)])
+            for name in ("open", "high", "low", "close")
+        ),
+        np.concatenate([walk.volume, window.volume]),
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def _long_walk(bars: int) -> Candles:
+    """One random walk per length, made once (a production-length one takes about 10 ms)."""
+    return random_walk(bars, 0)
+
+
+#: Bars of 5m in 365 training plus 30 holdout days: the backtester's default longest request.
+PRODUCTION_BARS = 395 * 288
+#: How far (in log price, a factor of about 20) above the live history's highest price, or below its
+#: lowest, the warm-up test's made-up histories start.
+_FAR = 3.0
+
+
 @attrs.frozen
 class ValidationSettings:
-    """How hard the dynamic checks look; ``live_history_bars`` is ``validator.live_history_bars``."""
+    """How hard the dynamic checks look. ``live_history_bars`` is ``validator.live_history_bars``
+    (the bars live trading shows a strategy); ``production_bars`` the most bars the backtester
+    shows it at once (training plus holdout days of the shortest timeframe), the length of the
+    execution check that catches code too slow for a backtest."""
 
     live_history_bars: int = 5000
+    production_bars: int = PRODUCTION_BARS
     history_bars: int = 2000
     shuffle_points: int = 20
-    checked_tail_bars: int = 200
 
 
 @attrs.frozen
@@ -117,13 +154,13 @@ class StrategyChecker:
                 f"warm-up of {warmup} bars leaves no signal within "
                 f"validator.live_history_bars ({s.live_history_bars})",
             )
-        tail = min(s.checked_tail_bars, s.live_history_bars - warmup)
         seed = int.from_bytes(hashlib.sha256(code.encode()).digest()[:4], "big")
-        bars = max(s.history_bars, warmup + tail + s.history_bars // 2)
-        candles = random_walk(bars, seed)
+        candles = random_walk(max(s.history_bars, warmup + s.history_bars // 2), seed)
         full = self.signal_source.signals(code, candles, fresh=True)
-        return self._shuffle(code, candles, full, warmup, seed) or self._warmup(
-            code, candles, full, warmup, tail
+        return (
+            self._shuffle(code, candles, full, warmup, seed)
+            or self._warmup(code, warmup, seed)
+            or self._production_length(code)
         )
 
     def _shuffle(
@@ -169,18 +206,45 @@ class StrategyChecker:
             )
         return None
 
-    def _warmup(
-        self, code: str, candles: Candles, full: np.ndarray, warmup: int, tail: int
-    ) -> Reason | None:
-        start = len(candles) - warmup - tail
-        short = self.signal_source.signals(code, candles.slice(start, len(candles)), fresh=True)
-        differ = int(np.count_nonzero(short[-tail:] != full[-tail:]))
-        if differ:
+    def _warmup(self, code: str, warmup: int, seed: int) -> Reason | None:
+        """The signals of the second half of a live history (``live_history_bars`` of a random
+        walk; its part after the declared ``warmup`` when that is shorter) computed on it alone
+        against those after twice as many bars falling into it from far above, and rising into it
+        from far below. Signals that have forgotten where history starts agree whatever the
+        declared warm-up; a cumulative sum, an expanding statistic or the first bar's price do
+        not. Each made-up history gets a fresh process, so that none can repeat signals computed
+        for the live history or learn where it starts by comparing two requests; the live history
+        alone goes to the process of the shuffle test's last group, which saw other candles."""
+        s = self.settings
+        tail = min(s.live_history_bars // 2, s.live_history_bars - warmup)
+        live = random_walk(s.live_history_bars, seed + 1)
+        alone = self.signal_source.signals(code, live)[-tail:]
+        before = 2 * len(live)
+        for start_price, name in (
+            (live.high.max() * np.exp(_FAR), "falling into them from far above"),
+            (live.low.min() * np.exp(-_FAR), "rising into them from far below"),
+        ):
+            history = _preceded(live, before, float(start_price), seed)
+            signals = self.signal_source.signals(code, history, fresh=True)[-tail:]
+            differ = int(np.count_nonzero(signals != alone))
+            if differ:
+                return Reason(
+                    Code.WARMUP_DEPENDENT,
+                    f"{differ} of the last {tail} signals differ between the last {len(live)} "
+                    f"bars alone (validator.live_history_bars) and after {before} bars {name}",
+                )
+        return None
+
+    def _production_length(self, code: str) -> Reason | None:
+        """The execution check at ``production_bars``, the longest history a backtest shows the
+        code at once: ``timeout`` when it is too slow for that, as it would be in the backtester.
+        Nothing is compared, so the request needs no fresh process."""
+        bars = self.settings.production_bars
+        try:
+            self.signal_source.signals(code, _long_walk(bars))
+        except StrategyTimeout as error:
             return Reason(
-                Code.WARMUP_DEPENDENT,
-                f"{differ} of the last {tail} signals differ between the whole history "
-                f"({len(candles)} bars) and the declared warm-up plus those bars "
-                f"({warmup + tail} bars)",
+                Code.TIMEOUT, f"{error} on {bars} bars (the longest history of a backtest)"
             )
         return None
 

@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tests.integration.sandbox.processes import (
     Census,
@@ -222,6 +223,33 @@ while True:
             source.signals(code, random_walk(50))
         assert not isinstance(raised.value, SandboxError)
         assert source.signals(EMA_CROSS, random_walk(100)).shape == (100,)
+
+
+@pytest.mark.parametrize("raised", ["SystemExit(1)", "SystemExit()", "KeyboardInterrupt()"])
+def test_a_strategy_that_raises_system_exit_fails_by_itself(census, raised):
+    """Reported as the strategy's own error (``runtime_error`` at validation), with its line, not
+    as a process that died; the sandbox goes on and leaves nothing behind."""
+    with SandboxSignalSource(workers=1, cpu_seconds=10, memory_mb=256) as source:
+        name = raised.partition("(")[0]
+        with pytest.raises(StrategyFailed, match=rf"^{name}: .*at line 10$") as raised_error:
+            source.signals(strategy(f"raise {raised}"), random_walk(50))
+        assert not isinstance(raised_error.value, SandboxError | StrategyTimeout)
+        assert source.signals(EMA_CROSS, random_walk(100)).shape == (100,)
+
+
+def test_printed_output_never_reaches_the_pipes(census):
+    """100 KB printed, more than the standard output's buffer: a strategy process's descriptors
+    0-2 are closed or are its pipes to the server, so printing must write to none of them."""
+    candles = random_walk(300)
+    quiet = strategy("return np.sign(bars.close.diff()).fillna(0)")
+    loud = strategy(
+        "for i in range(1000):\n    print('x' * 100, i)\nprint('flushed', flush=True)\n"
+        "return np.sign(bars.close.diff()).fillna(0)"
+    )
+    with SandboxSignalSource(workers=1, cpu_seconds=10, memory_mb=256) as source:
+        expected = source.signals(quiet, candles)
+        for _ in range(2):  # twice in one process: nothing left buffered between requests
+            assert np.array_equal(source.signals(loud, candles), expected)
 
 
 def test_a_strategy_over_its_cpu_limit_times_out_and_leaves_nothing(census):

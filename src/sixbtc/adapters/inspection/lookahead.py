@@ -5,7 +5,8 @@ Negative shifts and differences (also through a name or a parameter bound to a n
 interpolation, reads of later rows (``x[i + 1]``) or of the last rows (``x[-1]``,
 ``x[len(x) - 1]``), reversed order (``x[::-1]``), and whole-column statistics
 (``bars.close.max()``, ``np.mean(close)``, ``max(close)``, ranks and sorts) outside a rolling,
-expanding or explicitly sliced window. The shuffle test catches what this misses.
+expanding, resampling or explicitly sliced window. The shuffle test catches what this misses
+(an open last bucket of a resample, a centred convolution, a fit over the whole series).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sixbtc.domain.reasons import Code, Reason
 
 _SHIFTS = {"shift", "diff", "pct_change"}
 _BACKWARD = {"bfill", "backfill", "interpolate"}
-_WINDOWS = {"rolling", "expanding", "ewm"}
+_WINDOWS = {"rolling", "expanding", "ewm", "resample"}
 _WHOLE_COLUMN = {
     "argmax",
     "argmin",
@@ -130,16 +131,21 @@ def _argument(call: ast.Call, position: int, name: str) -> ast.expr | None:
 
 
 def _is_window(node: ast.expr, windows: set[str]) -> bool:
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-        return node.func.attr in _WINDOWS
+    """A window, or an array computed from one as first argument (``np.gradient(w)``,
+    ``np.fft.rfft(w)``): its last rows are the window's, not the last bars."""
+    if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Attribute) and node.func.attr in _WINDOWS:
+            return True
+        return bool(node.args) and _is_window(node.args[0], windows)
     if isinstance(node, ast.Subscript):
         return isinstance(node.slice, ast.Slice)
     return isinstance(node, ast.Name) and node.id in windows
 
 
 def _scope(tree: ast.Module, parameters: Mapping[str, object]) -> _Scope:
-    """Names bound to windows (a rolling/expanding/ewm window, an explicit slice, the argument of
-    a lambda applied to a window), to modules, to ``len(...)`` and, when bound once, to constants."""
+    """Names bound to windows (a rolling, expanding, ewm or resample window, an explicit slice, the
+    argument of a lambda applied to a window), to modules, to ``len(...)`` and, when bound once,
+    to constants."""
     scope = _Scope(set(), set(), set(), {"self.parameters": dict(parameters)})
     stores = Counter(
         node.id

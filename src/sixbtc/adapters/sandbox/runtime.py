@@ -5,11 +5,17 @@ same signals in both. The strategy interface is documented in ``docs/strategies.
 ``strategy_type``, ``parameters``, ``warmup`` and ``signals(self, bars)``, where ``bars`` is a
 pandas DataFrame with float columns ``open high low close volume`` and int64 ``time`` (UTC open
 time, milliseconds), one row per closed bar.
+
+What strategy code prints (and any warning the libraries write) goes to a :class:`DroppedOutput`
+for the duration of the call: accepted, never kept, parsed or sent anywhere. It must never reach a
+descriptor: in a strategy process the standard streams' descriptors are closed, or reused by the
+pipes to the server, whose replies it would corrupt.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import sys
 import traceback
 from collections import OrderedDict
@@ -50,6 +56,16 @@ _HIDDEN_BUILTINS = {
 
 class StrategyFailure(Exception):
     """The strategy's code failed or returned something other than one signal per bar."""
+
+
+class DroppedOutput:
+    """A text stream that accepts everything and keeps nothing (no memory grows with it)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing to flush."""
 
 
 def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
@@ -139,10 +155,13 @@ class StrategyRuntime:
     def signals(self, code: str, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
         """Signals of ``code`` on ``arrays`` (the :data:`COLUMNS`); StrategyFailure otherwise."""
         bars = frame(arrays)
+        output = DroppedOutput()
+        # BaseException: ``raise SystemExit`` (or KeyboardInterrupt) in strategy code is the
+        # strategy's failure like any other, never the end of the process that runs it.
         try:
-            result = self._instance(code).signals(bars)
+            with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+                return as_signals(self._instance(code).signals(bars), len(bars))
         except StrategyFailure:
             raise
-        except Exception as error:
+        except BaseException as error:
             raise StrategyFailure(_describe(error)) from None
-        return as_signals(result, len(bars))

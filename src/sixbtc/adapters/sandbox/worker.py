@@ -59,6 +59,13 @@ class Exercise:
                  close.expanding().max(), close.ewm(span=5).mean(), close.shift(1).fillna(0.0),
                  close.diff().abs().clip(0, 1).round(2), close.pct_change(fill_method=None),
                  pd.Series(np.sign(close.diff().to_numpy())).where(close > 0, 0)]
+        x = close.to_numpy()
+        times = pd.to_datetime(bars.time, unit="ms")
+        hourly = pd.Series(x, index=times).resample("4h").last().reindex(times).ffill()
+        extra += [hourly.reset_index(drop=True), times.dt.hour + times.dt.day_of_week,
+                  pd.Series(np.convolve(x, np.ones(3), mode="full")[: len(x)] + np.gradient(x)
+                            + np.polyval(np.polyfit(np.arange(len(x)), x, 1), 0.0)
+                            + np.fft.irfft(np.fft.rfft(x), len(x)))]
         frame = pd.concat(extra, axis=1).ffill()
         out = np.where(frame.iloc[:, 0].to_numpy() > close.to_numpy(), 1, 0)
         return np.nan_to_num(out + 0 * math.floor(1.5)).astype(int)
@@ -66,7 +73,8 @@ class Exercise:
 
 
 def _exercise(runtime: StrategyRuntime) -> None:
-    """Call every helper and the usual pandas paths once, before the file system disappears."""
+    """Call every helper and the usual numpy and pandas paths once (some import modules on first
+    use: ``np.fft``, dates, resampling), before the file system disappears."""
     rng = np.random.default_rng(0)
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 300)))
     arrays = {
