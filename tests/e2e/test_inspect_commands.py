@@ -129,6 +129,10 @@ def test_strategy_show_gives_the_whole_record_of_a_live_strategy(factory, capsys
     holdout_coins = [c for c in backtest["coins"] if c["window"] == "holdout"]
     assert sum(c["trades"] for c in holdout_coins) == backtest["holdout"]["trades"]
     assert len(backtest["equity"]) == 300 and backtest["equity"][0][1] == 1.0
+    neighbourhood, bands = backtest["robustness"]["neighbourhood"], backtest["robustness"]["bands"]
+    assert neighbourhood["score"] > 0 and 2 <= len(neighbourhood["neighbours"]) <= 8
+    assert bands["trades"] == backtest["training"]["trades"] + backtest["holdout"]["trades"]
+    assert bands["drawdown"]["low"] <= bands["drawdown"]["median"] <= bands["drawdown"]["high"]
     admitted = record["events"][1]["reason"]
     assert admitted.startswith("admitted: score ") and "gates passed: deflated Sharpe" in admitted
     assert record["parameters"]["streak"] in (2, 3, 4, 5)
@@ -141,6 +145,9 @@ def test_strategy_show_gives_the_whole_record_of_a_live_strategy(factory, capsys
         "history",
         "training and holdout",
         "per coin",
+        "research gates: deflated Sharpe",
+        "grid neighbourhood: ",
+        "Monte Carlo: 1000 resamplings of",
         "subaccount",
         "live trades",
         "def ",
@@ -199,6 +206,9 @@ def test_report_draws_every_figure_and_one_page_that_a_browser_opens_cleanly(
         assert path.stat().st_size > 5_000, path
     for name in names:
         assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (out / "report.html").read_text()
+    assert "Robustness of the best strategies" in page
+    assert page.count("plateau (") + page.count("ridge (") + page.count("spike (") >= 2
     errors, images = open_in_chromium(out / "report.html")
     assert errors == [] and images == len(names)
 

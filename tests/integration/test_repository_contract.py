@@ -18,6 +18,7 @@ from sixbtc.application.ports import UnitOfWork
 from sixbtc.domain.backtest import BacktestResult, ExecutionParameters, RunKind, Window
 from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.retry import RetryPolicy
+from sixbtc.domain.sensitivity import Band, Neighbourhood, Robustness, TradeBands
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.timeframe import Timeframe
 
@@ -302,6 +303,12 @@ def test_backtest_results_read_back_oldest_first(new_uow: UowFactory) -> None:
             holdout=Metrics.empty(),
             score=33.3 + day,
             equity=((1_700_000_000_000, 1.0), (1_700_000_900_000, 1.0125 + day)),
+            robustness=None
+            if day
+            else Robustness(
+                Neighbourhood(33.3, (30.1, 12.5, 33.3, -math.inf)),
+                TradeBands(40, 1000, Band(0.02, 0.05, 0.11), Band(-0.5, 1.25, math.nan)),
+            ),
         )
 
     later, earlier = run(3), run(0)
@@ -310,7 +317,16 @@ def test_backtest_results_read_back_oldest_first(new_uow: UowFactory) -> None:
         uow.backtests.add(earlier)
         uow.commit()
     with new_uow() as uow:
-        assert uow.backtests.for_strategy(strategy.id) == [earlier, later]
+        found = uow.backtests.for_strategy(strategy.id)
+        assert found == [earlier, later] or math.isnan(found[0].robustness.bands.sharpe.high)
+        assert [attrs.evolve(r, robustness=None) for r in found] == [
+            attrs.evolve(earlier, robustness=None),
+            later,
+        ]
+        stored = found[0].robustness
+        assert stored.neighbourhood == earlier.robustness.neighbourhood
+        assert stored.bands.drawdown == earlier.robustness.bands.drawdown
+        assert stored.bands.sharpe.median == 1.25 and math.isnan(stored.bands.sharpe.high)
         assert uow.backtests.for_strategy(uuid.uuid4()) == []
 
 

@@ -41,6 +41,7 @@ from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.reasons import Code, Reason
 from sixbtc.domain.robustness import RobustnessPolicy
 from sixbtc.domain.scoring import ScoringPolicy
+from sixbtc.domain.sensitivity import Neighbourhood, Robustness, TradeBands
 from sixbtc.domain.simulation import downsampled, joined_equity
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.timeframe import Timeframe
@@ -184,8 +185,17 @@ class Backtester:
         grid = self.markets.search(
             code, symbols, windows, s.grid.combinations(), s.scoring.training_score
         )
+        neighbourhood = Neighbourhood.of(
+            s.grid.shape, grid.scores[grid.chosen_evaluation], grid.chosen_combination
+        )
         result = self._judge(
-            strategy_id, RunKind.INITIAL, now, grid.evaluation, grid.parameters, grid.training
+            strategy_id,
+            RunKind.INITIAL,
+            now,
+            grid.evaluation,
+            grid.parameters,
+            grid.training,
+            neighbourhood,
         )
         trials = sum(len(row) for row in grid.metrics)
         return Search(result, grid.evaluation, trials, grid.score, tuple(symbols))
@@ -212,10 +222,19 @@ class Backtester:
         evaluation: Evaluation,
         parameters: ExecutionParameters,
         training: Metrics,
+        neighbourhood: Neighbourhood | None = None,
     ) -> BacktestResult:
         timeframe = evaluation.timeframe
         training_run, holdout_run = self.markets.both_windows(evaluation, parameters)
         holdout = holdout_run.metrics
+        trades = [t.return_on_margin for t in training_run.trades + holdout_run.trades]
+        years = (evaluation.holdout_window.end - evaluation.training_window.start).days / 365.25
+        bands = TradeBands.of(
+            trades,
+            weight=1.0 / len(evaluation.training),
+            per_year=len(trades) / max(years, 1 / 365.25),
+            seed=strategy_id.int,
+        )
         return BacktestResult(
             strategy_id=strategy_id,
             kind=kind,
@@ -229,6 +248,7 @@ class Backtester:
             score=self.settings.scoring.backtest_score(training, holdout, timeframe),
             equity=downsampled(joined_equity(training_run, holdout_run), EQUITY_POINTS),
             coins=evaluation.coin_figures(training_run, holdout_run),
+            robustness=Robustness(neighbourhood, bands),
         )
 
     def _read(self, strategy_id: uuid.UUID, status: Status) -> Strategy:

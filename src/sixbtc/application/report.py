@@ -13,6 +13,7 @@ import attrs
 from sixbtc.application.ports import Clock, StrategyFilter, UnitOfWork
 from sixbtc.domain.candles import from_ms
 from sixbtc.domain.reasons import Code
+from sixbtc.domain.sensitivity import Robustness
 from sixbtc.domain.strategy import Status
 
 
@@ -34,7 +35,8 @@ class FactoryReport:
     ``funnel``: for each status, the times strategies reached it (cumulative counts follow);
     ``scores``: the ACTIVE pool's scores; ``retired``: retirements by reason code; ``backtests``:
     the equity curve of the latest backtest of the best ``top`` ACTIVE or LIVE strategies;
-    ``live``: the cumulative profit of closed live trades of every strategy that traded.
+    ``live``: the cumulative profit of closed live trades of every strategy that traded;
+    ``robustness``: the same best strategies' latest robustness figures (None: not recorded).
     """
 
     at: datetime
@@ -43,6 +45,7 @@ class FactoryReport:
     retired: Counter[Code]
     backtests: list[Curve]
     live: list[Curve]
+    robustness: list[tuple[str, Robustness | None]] = attrs.field(factory=list)
 
 
 @attrs.frozen
@@ -69,9 +72,10 @@ class ReportQuery:
             best = uow.strategies.search(
                 StrategyFilter(statuses=frozenset({Status.ACTIVE, Status.LIVE}), limit=self.top)
             )
-            backtests = []
+            backtests, robustness = [], []
             for strategy in best:
                 results = uow.backtests.for_strategy(strategy.id)
+                robustness.append((strategy.name, results[-1].robustness if results else None))
                 if results and results[-1].equity:
                     latest = results[-1]
                     points = [(from_ms(t), v) for t, v in latest.equity]
@@ -91,4 +95,6 @@ class ReportQuery:
                     total += trade.pnl or 0.0
                     points.append((trade.exit_time, total))
                 live.append(Curve(strategy.name, strategy.status, points))
-            return FactoryReport(self.clock.now(), funnel, scores, retired, backtests, live)
+            return FactoryReport(
+                self.clock.now(), funnel, scores, retired, backtests, live, robustness
+            )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import math
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ import attrs
 
 from sixbtc.domain.coin_figures import CoinFigures
 from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.sensitivity import Robustness
 from sixbtc.domain.timeframe import Timeframe
 
 
@@ -118,13 +120,18 @@ class ParameterGrid:
             )
         ]
 
-    def __len__(self) -> int:
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """The candidate values' counts, in the order of :meth:`combinations`."""
         return (
-            len(self.stop_loss)
-            * len(self.take_profit)
-            * len(self.leverage)
-            * len(self.max_hold_bars)
+            len(self.stop_loss),
+            len(self.take_profit),
+            len(self.leverage),
+            len(self.max_hold_bars),
         )
+
+    def __len__(self) -> int:
+        return math.prod(self.shape)
 
 
 class RunKind(enum.StrEnum):
@@ -179,6 +186,9 @@ class BacktestResult:
     equity: tuple[tuple[int, float], ...] = attrs.field(default=(), converter=tuple)
     #: Each coin's figures in each window; empty for results recorded without them.
     coins: tuple[CoinFigures, ...] = attrs.field(default=(), converter=tuple)
+    #: The chosen configuration's grid neighbourhood and trade bands; None for results recorded
+    #: without them.
+    robustness: Robustness | None = None
 
 
 def best_index(scores: Sequence[float]) -> int:

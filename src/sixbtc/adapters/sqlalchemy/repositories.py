@@ -21,6 +21,7 @@ from sixbtc.application.ports import StrategyFilter
 from sixbtc.domain.backtest import BacktestResult, ExecutionParameters, RunKind, Window
 from sixbtc.domain.coin_figures import CoinFigures
 from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.sensitivity import Band, Neighbourhood, Robustness, TradeBands
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy, code_hash
 from sixbtc.domain.timeframe import Timeframe
 
@@ -340,6 +341,7 @@ class SqlAlchemyBacktestRepository:
                 score=result.score,
                 equity_curve=[list(point) for point in result.equity],
                 coin_results=[attrs.asdict(coin) for coin in result.coins],
+                robustness=attrs.asdict(result.robustness) if result.robustness else None,
             )
         )
 
@@ -367,6 +369,22 @@ class SqlAlchemyBacktestRepository:
                 score=row["score"],
                 equity=tuple((int(t), v) for t, v in row["equity_curve"] or ()),
                 coins=tuple(CoinFigures(**coin) for coin in row["coin_results"] or ()),
+                robustness=_robustness(row["robustness"]),
             )
             for row in self._connection.execute(query).mappings()
         ]
+
+
+def _robustness(stored: dict | None) -> Robustness | None:
+    """The robustness figures of a stored result (None: recorded without them)."""
+    if stored is None:
+        return None
+    near, bands = stored["neighbourhood"], stored["bands"]
+    return Robustness(
+        Neighbourhood(**near) if near else None,
+        TradeBands(
+            bands["trades"], bands["draws"], Band(**bands["drawdown"]), Band(**bands["sharpe"])
+        )
+        if bands
+        else None,
+    )

@@ -148,6 +148,8 @@ backtest_results = sa.Table(
     sa.Column("equity_curve", FiguresJSON),
     #: [{symbol, window, trades, win_rate, mean_return, total_return}, ...]
     sa.Column("coin_results", FiguresJSON),
+    #: {neighbourhood: {score, neighbours}, bands: {trades, draws, drawdown, sharpe}}
+    sa.Column("robustness", FiguresJSON),
 )
 
 trades = sa.Table(

@@ -15,6 +15,7 @@ import html
 from pathlib import Path
 
 from sixbtc.application.report import Curve, FactoryReport
+from sixbtc.domain.sensitivity import Robustness
 from sixbtc.entrypoints import wiring
 from sixbtc.entrypoints.console import bounded
 from sixbtc.entrypoints.output import write_files
@@ -145,6 +146,21 @@ def _curves(ax, curves: list[Curve], label: str) -> bool:
     return True
 
 
+def _shape(robustness: Robustness | None) -> str:
+    near = robustness.neighbourhood if robustness else None
+    if near is None or near.median is None:
+        return "-"
+    return f"{near.shape} ({near.median:.1f} around {near.score:.1f})"
+
+
+def _band(robustness: Robustness | None, name: str, spec: str) -> str:
+    bands = robustness.bands if robustness else None
+    if bands is None:
+        return "-"
+    band = getattr(bands, name)
+    return f"{band.low:{spec}} .. {band.high:{spec}}"
+
+
 def html_page(report: FactoryReport, figures: dict[str, Path]) -> str:
     """One HTML page with every figure inlined as a data URI and the counts as tables."""
     reached = "".join(
@@ -154,6 +170,12 @@ def html_page(report: FactoryReport, figures: dict[str, Path]) -> str:
     retired = "".join(
         f"<tr><td>{html.escape(str(code))}</td><td>{n}</td></tr>"
         for code, n in report.retired.most_common()
+    )
+    robust = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{_shape(figures_of)}</td>"
+        f"<td>{_band(figures_of, 'drawdown', '.1%')}</td>"
+        f"<td>{_band(figures_of, 'sharpe', '.2f')}</td></tr>"
+        for name, figures_of in report.robustness
     )
     images = "".join(
         f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,'
@@ -175,6 +197,10 @@ figure {{ margin: 1em 0; }} img {{ max-width: 100%; }}
 <tr><th>status</th><th>strategies</th></tr>{reached}</table>
 <table><caption>Retirements by reason</caption>
 <tr><th>reason</th><th>strategies</th></tr>{retired}</table>
+<table><caption>Robustness of the best strategies (latest backtest; bands: 5th to 95th percentile
+of up to 1,000 resamplings of its trades)</caption>
+<tr><th>strategy</th><th>grid neighbourhood</th><th>max drawdown</th><th>Sharpe</th></tr>{robust}
+</table>
 {images}
 </body></html>
 """

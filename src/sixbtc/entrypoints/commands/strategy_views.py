@@ -14,6 +14,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from sixbtc.application.ports import StrategyFilter
+from sixbtc.application.research import GATES
 from sixbtc.application.strategy_report import StrategyReport
 from sixbtc.domain.reasons import Code
 from sixbtc.domain.strategy import Status, Strategy
@@ -192,6 +193,33 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def robustness_text(report: StrategyReport) -> str:
+    """The research gates' figures (from the admission or the gate's retirement) and the latest
+    backtest's grid neighbourhood and trade bands."""
+    gates = {*GATES, Code.ADMITTED}
+    decided = [e.reason for e in report.events if e.reason.code in gates]
+    verdict = "-"
+    if decided:
+        reason = decided[-1]
+        verdict = (
+            reason.figures.partition("gates passed: ")[2] or "not asked (no gate configured)"
+            if reason.code is Code.ADMITTED
+            else str(reason)
+        )
+    robustness = report.backtests[-1].robustness if report.backtests else None
+    near = robustness.neighbourhood if robustness else None
+    bands = robustness.bands if robustness else None
+    missing = "not recorded (a backtest from before this version)" if not robustness else "-"
+    return "\n".join(
+        [
+            "robustness:",
+            f"  research gates: {verdict}",
+            f"  grid neighbourhood: {near if near else missing}",
+            f"  Monte Carlo: {bands if bands else missing}",
+        ]
+    )
+
+
 def render(report: StrategyReport, code: bool = True) -> list:
     """The report as rich renderables."""
     s = report.strategy
@@ -234,6 +262,7 @@ def render(report: StrategyReport, code: bool = True) -> list:
         )
         if latest.coins:
             out.append(coins_table(latest.coins))
+        out.append(robustness_text(report))
         runs = Table(
             title=f"backtests ({len(report.backtests)}; `sixbtc backtest NAME --result N` "
             "recomputes one with its trades)"
