@@ -6,6 +6,7 @@ recorded by running it once."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -153,6 +154,7 @@ def test_strategy_show_gives_the_whole_record_of_a_live_strategy(factory, capsys
         "def ",
     ):
         assert part in text, part
+    assert re.search(r"grid neighbourhood: (plateau|ridge|spike): the \d neighbours'", text)
     assert "def " not in run(capsys, "strategy", "show", name, "--no-code")
 
 

@@ -36,7 +36,8 @@ class FactoryReport:
     ``scores``: the ACTIVE pool's scores; ``retired``: retirements by reason code; ``backtests``:
     the equity curve of the latest backtest of the best ``top`` ACTIVE or LIVE strategies;
     ``live``: the cumulative profit of closed live trades of every strategy that traded;
-    ``robustness``: the same best strategies' latest robustness figures (None: not recorded).
+    ``robustness``: the same best strategies' latest robustness figures
+    (:meth:`Robustness.latest`; None: not recorded).
     """
 
     at: datetime
@@ -75,7 +76,9 @@ class ReportQuery:
             backtests, robustness = [], []
             for strategy in best:
                 results = uow.backtests.for_strategy(strategy.id)
-                robustness.append((strategy.name, results[-1].robustness if results else None))
+                robustness.append(
+                    (strategy.name, Robustness.latest([r.robustness for r in results]))
+                )
                 if results and results[-1].equity:
                     latest = results[-1]
                     points = [(from_ms(t), v) for t, v in latest.equity]

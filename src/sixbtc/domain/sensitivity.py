@@ -151,3 +151,14 @@ class Robustness:
 
     neighbourhood: Neighbourhood | None = None
     bands: TradeBands | None = None
+
+    @classmethod
+    def latest(cls, recorded: Sequence[Robustness | None]) -> Robustness | None:
+        """The figures to show for a strategy whose results recorded ``recorded`` (oldest first):
+        the latest result's bands with the neighbourhood of the latest result that has one (the
+        parameters a re-backtest trades were chosen by its initial backtest's grid); None when
+        the latest result was recorded without figures."""
+        if not recorded or recorded[-1] is None:
+            return None
+        near = next((r.neighbourhood for r in reversed(recorded) if r and r.neighbourhood), None)
+        return attrs.evolve(recorded[-1], neighbourhood=near)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sixbtc.domain.backtest import ParameterGrid
-from sixbtc.domain.sensitivity import Neighbourhood, TradeBands
+from sixbtc.domain.sensitivity import Neighbourhood, Robustness, TradeBands
 
 SHAPE = ParameterGrid().shape  # (5, 5, 3, 4), stop loss slowest
 
@@ -71,3 +71,14 @@ def test_bands_are_reproducible_and_order_their_percentiles():
 
 def test_fewer_than_two_trades_have_no_bands():
     assert TradeBands.of([0.02], weight=1.0, per_year=10) is None
+
+
+def test_a_re_backtest_shows_its_bands_with_the_initial_backtests_neighbourhood():
+    near = Neighbourhood(50.0, (45.0, 48.0))
+    initial = Robustness(near, TradeBands.of([0.01, -0.02, 0.03], weight=1.0, per_year=3))
+    retest = Robustness(None, TradeBands.of([0.02, -0.01], weight=1.0, per_year=2))
+    assert Robustness.latest([initial, retest]) == Robustness(near, retest.bands)
+    assert Robustness.latest([initial]) == initial
+    assert Robustness.latest([None, retest]) == retest
+    assert Robustness.latest([initial, None]) is None  # the latest recorded none
+    assert Robustness.latest([]) is None

@@ -17,6 +17,7 @@ from sixbtc.application.ports import StrategyFilter
 from sixbtc.application.research import GATES
 from sixbtc.application.strategy_report import StrategyReport
 from sixbtc.domain.reasons import Code
+from sixbtc.domain.sensitivity import Robustness
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.timeframe import Timeframe
 from sixbtc.entrypoints import wiring
@@ -194,8 +195,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def robustness_text(report: StrategyReport) -> str:
-    """The research gates' figures (from the admission or the gate's retirement) and the latest
-    backtest's grid neighbourhood and trade bands."""
+    """The research gates' figures (from the admission or the gate's retirement), the latest
+    initial backtest's grid neighbourhood and the latest backtest's trade bands."""
     gates = {*GATES, Code.ADMITTED}
     decided = [e.reason for e in report.events if e.reason.code in gates]
     verdict = "-"
@@ -206,7 +207,7 @@ def robustness_text(report: StrategyReport) -> str:
             if reason.code is Code.ADMITTED
             else str(reason)
         )
-    robustness = report.backtests[-1].robustness if report.backtests else None
+    robustness = Robustness.latest([r.robustness for r in report.backtests])
     near = robustness.neighbourhood if robustness else None
     bands = robustness.bands if robustness else None
     missing = "not recorded (a backtest from before this version)" if not robustness else "-"
