@@ -32,8 +32,8 @@ MARKETS = {
     "momentum": (
         "momentum",
         "the null market plus a modest hourly trend (hourly returns' lag-1 autocorrelation about "
-        "0.05, about 0.5% a trade after costs for a reference trend follower); trend and "
-        "momentum (MOM, TRN, BRK) strategies should enter and lead",
+        "0.05, about 0.5% a trade after costs for a reference trend follower); trend, breakout, "
+        "momentum and directional-volume (MOM, TRN, BRK, VOL) strategies should enter and lead",
     ),
 }
 
