@@ -110,10 +110,11 @@ ENTRIES: dict[str, tuple[Rule, ...]] = {
         ),
         Rule(
             "streak",
-            {"length": Range(2, 6)},
+            {"length": Range(2, 6), "body": Range(0.0, 0.002)},
             (
-                'up = (c > bars.open).astype(float).rolling(p["length"]).sum() == p["length"]',
-                'down = (c < bars.open).astype(float).rolling(p["length"]).sum() == p["length"]',
+                "move = (c - bars.open) / bars.open",
+                'up = (move > p["body"]).astype(float).rolling(p["length"]).sum() == p["length"]',
+                'down = (move < -p["body"]).astype(float).rolling(p["length"]).sum() == p["length"]',
                 "long = down",
                 "short = up",
             ),
