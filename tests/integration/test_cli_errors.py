@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from tests.integration.conftest import postgres_server_url
+from tests.integration.sandbox.processes import as_from_a_terminal
 
 from sixbtc.adapters.sqlalchemy import migrations
 from sixbtc.entrypoints import services
@@ -157,6 +158,7 @@ def test_ctrl_c_during_a_pass_stops_cleanly_with_130(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "sixbtc.entrypoints.cli", "pipeline", "--strategies", "30"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+        preexec_fn=as_from_a_terminal,
     )  # fmt: skip
     for line in process.stdout:  # interrupt once the backtests have started
         if line.startswith("validator:"):

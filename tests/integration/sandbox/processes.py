@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -192,3 +193,11 @@ class Census:
     def close(self) -> None:
         self._stop.set()
         self._sampler.join()
+
+
+def as_from_a_terminal() -> None:
+    """``preexec_fn`` for a child that must see SIGINT as a process started from a terminal does:
+    default disposition, not blocked (whatever this test process inherited or was left with: a
+    child would inherit an ignored or blocked SIGINT and never see the Ctrl-C a test sends)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

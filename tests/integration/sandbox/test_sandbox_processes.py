@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from tests.integration.sandbox.processes import (
     Census,
+    as_from_a_terminal,
     become_subreaper,
     children,
     proc,
@@ -347,6 +348,7 @@ def start_service(census: Census, code: str) -> tuple[subprocess.Popen, int]:
         text=True,
         start_new_session=True,
         cwd=ROOT,
+        preexec_fn=as_from_a_terminal,
     )
     server = int(service.stdout.readline())
     census.watch(server)
