@@ -33,6 +33,34 @@ POISONS = {
         'runtime = sys.modules["sixbtc.adapters.sandbox.runtime"]\n'
         "runtime.as_signals = lambda result, bars: np.ones(bars, dtype=np.int8)"
     ),
+    # The shared candle buffer (mapped read-only): overwritten, if it could be, by a thread that
+    # keeps at it while the parent writes the next strategy's candles.
+    "shared_candles": """
+ctypes = sys.modules["ctypes"]
+threading = real["__import__"]("threading")
+frame = sys._getframe()
+while "candles" not in frame.f_locals:
+    frame = frame.f_back
+buffer = frame.f_locals["candles"]
+view = np.frombuffer(buffer, np.uint8)
+address, size = view.ctypes.data, view.size
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+def overwrite():
+    while True:
+        try:
+            buffer[0:size] = bytes(size)
+        except TypeError:
+            pass
+        try:
+            view.setflags(write=True)
+            view[:] = 0
+        except ValueError:
+            pass
+        if libc.mprotect(address, size, 3) == 0:  # PROT_READ | PROT_WRITE
+            ctypes.memset(address, 0, size)
+threading.Thread(target=overwrite, daemon=True).start()
+""",
     # Frames queued on every descriptor that could be the reply pipe, to be read as the answer to
     # the next request: a plausible reply for this one, then all-long signals for the next.
     "queued_replies": """

@@ -1,8 +1,8 @@
 """Framing between the parent, the fork server and strategy processes: 4-byte big-endian length,
 then the payload.
 
-A request is two frames: a pickle of ``(nonce, code, cpu_seconds, bars, fresh)``, then a pickle
-of the candle arrays, which the server passes on to a strategy process without unpickling them.
+A request is one frame: a pickle of ``(nonce, code, cpu_seconds, bars, fresh)``; its ``bars``
+candles are in the worker's shared buffer (:mod:`.shared`).
 The server and the strategy processes trust their parent. A reply starts with the request's nonce
 (:data:`NONCE_SIZE` random bytes), so that it can never be taken for the answer to another
 request, then one status byte and raw int8 signals or a UTF-8 message. Replies are never

@@ -26,9 +26,10 @@ import weakref
 import numpy as np
 
 from sixbtc.adapters.sandbox import protocol
+from sixbtc.adapters.sandbox.shared import CandleBuffer, capacity_for
 from sixbtc.adapters.sandbox.worker import wall_seconds
 from sixbtc.application.errors import ApplicationError, StrategyFailed, StrategyTimeout
-from sixbtc.domain.candles import COLUMNS, Candles
+from sixbtc.domain.candles import Candles
 
 log = logging.getLogger(__name__)
 
@@ -55,28 +56,15 @@ class SandboxError(ApplicationError):
 
 
 class _Worker:
-    """One fork server (:mod:`.worker`) and its two pipes."""
+    """One fork server (:mod:`.worker`), its two pipes and the shared buffer its requests' candles
+    are written into (:mod:`.shared`)."""
 
-    def __init__(self, memory_mb: int, cpu_total: int) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-I",
-                "-m",
-                "sixbtc.adapters.sandbox.worker",
-                str(memory_mb),
-                str(cpu_total),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=WORKER_ENVIRONMENT,
-            close_fds=True,
-            cwd="/",
-            # A session of its own: Ctrl-C in a terminal or SIGTERM to the service's process
-            # group must not kill it under a strategy in flight; the service closes it itself.
-            start_new_session=True,
-        )
+    def __init__(self, memory_mb: int, cpu_total: int, buffer_bytes: int) -> None:
+        self.buffer = CandleBuffer(buffer_bytes)
+        try:
+            self.process = self._spawn(memory_mb, cpu_total, buffer_bytes)
+        finally:
+            self.buffer.handed_over()
         self.requests = self.process.stdin.fileno()
         self.replies = self.process.stdout.fileno()
         protocol.widen(self.requests)
@@ -93,19 +81,41 @@ class _Worker:
             raise SandboxError(f"sandbox worker sent {ready[:40]!r} instead of READY")
         self.layers: list[str] = json.loads(ready[1:])["layers"]
 
+    def _spawn(self, memory_mb: int, cpu_total: int, buffer_bytes: int) -> subprocess.Popen:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-I",
+                "-m",
+                "sixbtc.adapters.sandbox.worker",
+                str(memory_mb),
+                str(cpu_total),
+                str(self.buffer.readonly_fd),
+                str(buffer_bytes),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=WORKER_ENVIRONMENT,
+            close_fds=True,
+            pass_fds=(self.buffer.readonly_fd,),
+            cwd="/",
+            # A session of its own: Ctrl-C in a terminal or SIGTERM to the service's process
+            # group must not kill it under a strategy in flight; the service closes it itself.
+            start_new_session=True,
+        )
+
     def ask(
         self, code: str, candles: Candles, cpu_seconds: int, fresh: bool
     ) -> tuple[bytes, bytearray]:
-        """The status and payload of the reply to one request."""
-        arrays = {name: getattr(candles, name) for name in COLUMNS}
+        """The status and payload of the reply to one request (``candles`` fit in the buffer)."""
+        self.buffer.write(candles)
         nonce = protocol.new_nonce()
         header = pickle.dumps((nonce, code, cpu_seconds, len(candles), fresh))
-        body = pickle.dumps(arrays, protocol=pickle.HIGHEST_PROTOCOL)
         self.served += 1
         self.code = code
         deadline = time.monotonic() + wall_seconds(cpu_seconds) + _MARGIN_SECONDS
         protocol.write_frame(self.requests, header)
-        protocol.write_frame(self.requests, body)
         reply = protocol.read_frame(self.replies, deadline)
         if reply[: protocol.NONCE_SIZE] != nonce:
             self.kill()
@@ -121,11 +131,13 @@ class _Worker:
         self.process.kill()
 
     def kill(self) -> None:
-        """Kill the fork server, reap it and close its pipes (by the thread that uses them)."""
+        """Kill the fork server, reap it and close its pipes and buffer (by the thread that uses
+        them)."""
         self.stop()
         self.process.wait()
         self.process.stdin.close()
         self.process.stdout.close()
+        self.buffer.close()
 
 
 def _stop_all(
@@ -157,7 +169,9 @@ class SandboxSignalSource:
     ``workers`` fork servers at most (started on demand, each serving one request at a time, so
     threads may call :meth:`signals` concurrently). A request goes to the idle worker that last
     served the same code, else to a new worker while there is room, else to the least recently
-    used one, whose strategy process is then replaced by a fresh fork. Each request gets
+    used one, whose strategy process is then replaced by a fresh fork. Candles reach a worker
+    through shared memory (:mod:`.shared`); a request larger than a worker's buffer replaces the
+    worker by one with a buffer twice as large or more. Each request gets
     ``cpu_seconds`` of CPU and ``3 * cpu_seconds + 5`` seconds of wall-clock time, and a strategy
     process ``memory_mb`` MiB beyond the server's footprint. A worker is replaced after
     ``max_requests`` requests.
@@ -185,6 +199,8 @@ class SandboxSignalSource:
         self._available = threading.Condition()
         self._live: list[_Worker] = []
         self._logged_layers = False
+        #: The size of a new worker's candle buffer: grows with the largest request seen.
+        self._buffer_bytes = capacity_for(0)
         self._closed = threading.Event()
         self._finalizer = weakref.finalize(
             self, _stop_all, self._live, self._idle, self._available, self._closed
@@ -216,8 +232,10 @@ class SandboxSignalSource:
             self._idle.append(worker)
             self._available.notify()
 
-    def _start(self) -> _Worker:
-        worker = _Worker(self.memory_mb, self._cpu_total)
+    def _start(self, bars: int = 0) -> _Worker:
+        """A new worker whose buffer holds ``bars`` bars, and as many as any worker before."""
+        self._buffer_bytes = max(self._buffer_bytes, capacity_for(bars))
+        worker = _Worker(self.memory_mb, self._cpu_total, self._buffer_bytes)
         with self._available:
             self._live.append(worker)
             if self._closed.is_set():  # closed while it started: it must not outlive the close
@@ -253,10 +271,13 @@ class SandboxSignalSource:
         served no other request (a new fork, about 10 ms)."""
         worker = self._take(code)
         try:
-            if worker is not None and worker.process.poll() is not None:  # died while idle
+            if worker is not None and (
+                worker.process.poll() is not None  # died while idle
+                or not worker.buffer.fits(len(candles))
+            ):
                 self._retire(worker)
                 worker = None
-            worker = worker or self._start()
+            worker = worker or self._start(len(candles))
             reply = self._ask(worker, code, candles, fresh)
         finally:
             if worker is not None and (

@@ -1,7 +1,8 @@
-"""The sandbox worker: ``python -I -m sixbtc.adapters.sandbox.worker MEMORY_MB CPU_TOTAL``.
+"""The sandbox worker: ``python -I -m sixbtc.adapters.sandbox.worker MEMORY_MB CPU_TOTAL FD SIZE``.
 
-A fork server. It imports everything a strategy may use, exercises it once so that lazy imports are
-done, confines itself (:func:`.confinement.confine_server`), reports ``READY`` with the layers
+A fork server. It maps the read-only candle buffer ``FD`` of ``SIZE`` bytes (:mod:`.shared`),
+imports everything a strategy may use, exercises it once so that lazy imports are done, confines
+itself (:func:`.confinement.confine_server`), reports ``READY`` with the layers
 applied, then answers requests on its stdin with replies on its stdout until stdin closes.
 
 Strategy code never runs in the server. Each strategy gets a process forked from it that confines
@@ -27,6 +28,7 @@ import contextlib
 import gc
 import json
 import math
+import mmap
 import os
 import pickle
 import resource
@@ -37,7 +39,7 @@ import time
 import numpy as np
 
 from sixbtc import indicators
-from sixbtc.adapters.sandbox import confinement, protocol
+from sixbtc.adapters.sandbox import confinement, protocol, shared
 from sixbtc.adapters.sandbox.runtime import StrategyFailure, StrategyRuntime
 
 _EXERCISE = """
@@ -146,8 +148,12 @@ class _StrategyProcess:
 class ForkServer:
     """Answers requests by passing them to the strategy process of their code."""
 
-    def __init__(self, runtime: StrategyRuntime, memory_mb: int, cpu_total: int) -> None:
+    def __init__(
+        self, runtime: StrategyRuntime, memory_mb: int, cpu_total: int, candles: mmap.mmap
+    ) -> None:
         self.runtime = runtime
+        #: The parent's candle buffer, mapped read-only; strategy processes inherit the mapping.
+        self.candles = candles
         self._extra = memory_mb * 1024 * 1024
         self.cpu_total = cpu_total
         # Opened before the lock-down: the server's size, to size a strategy process's memory limit.
@@ -184,7 +190,9 @@ class ForkServer:
                     {request_read, reply_write}, memory, self.cpu_total, server
                 )
                 protocol.write_frame(reply_write, json.dumps(layers).encode())
-                _serve_strategy(self.runtime, request_read, reply_write, self.cpu_total)
+                _serve_strategy(
+                    self.runtime, self.candles, request_read, reply_write, self.cpu_total
+                )
             finally:
                 os._exit(0)
         os.close(request_read)
@@ -205,8 +213,9 @@ class ForkServer:
         process, self._process = self._process, None
         return process.end() if process else 0
 
-    def answer(self, header: bytearray, body: bytearray) -> bytes:
-        """The reply to one request (its two frames), starting with its nonce. Raises
+    def answer(self, header: bytearray) -> bytes:
+        """The reply to one request (its frame; the candles are in the buffer), starting with its
+        nonce. Raises
         protocol.Hangup when the parent goes away meanwhile."""
         nonce, code, cpu_seconds, bars, fresh = pickle.loads(header)
         deadline = time.monotonic() + wall_seconds(cpu_seconds)
@@ -221,7 +230,6 @@ class ForkServer:
         process.code = code
         try:
             protocol.write_frame(process.requests, header, deadline, self._parent)
-            protocol.write_frame(process.requests, body, deadline, self._parent)
             reply = protocol.read_frame(process.replies, deadline, bars + 4096, self._parent)
         except protocol.ChannelTimeout:
             self._end_process()
@@ -262,20 +270,22 @@ def _death(status: int, cpu_seconds: int) -> bytes:
     return protocol.DIED + f"exit status {os.waitstatus_to_exitcode(status)}".encode()
 
 
-def _read_request(fd: int) -> tuple[bytearray, bytearray]:
-    """The two frames of a request: its header (nonce, code, limits) and its candle arrays."""
-    return protocol.read_frame(fd, limit=1 << 24), protocol.read_frame(fd, limit=1 << 31)
+def _read_request(fd: int) -> bytearray:
+    """A request's frame: nonce, code, limits and the number of bars in the buffer."""
+    return protocol.read_frame(fd, limit=1 << 24)
 
 
-def _serve_strategy(runtime: StrategyRuntime, requests: int, replies: int, cpu_total: int) -> None:
+def _serve_strategy(
+    runtime: StrategyRuntime, candles: mmap.mmap, requests: int, replies: int, cpu_total: int
+) -> None:
     """The strategy process's loop: one reply per request until the server closes the pipe."""
     while True:
         try:
-            header, body = _read_request(requests)
+            header = _read_request(requests)
         except protocol.ChannelClosed:
             return
-        nonce, code, cpu_seconds, _, _ = pickle.loads(header)
-        arrays = pickle.loads(body)
+        nonce, code, cpu_seconds, bars, _ = pickle.loads(header)
+        arrays = shared.read_columns(candles, bars)
         used = resource.getrusage(resource.RUSAGE_SELF)
         spent = math.ceil(used.ru_utime + used.ru_stime)
         # The soft limit (SIGXCPU: a timeout) stays below the hard one (SIGKILL, which the parent
@@ -291,19 +301,19 @@ def _serve_strategy(runtime: StrategyRuntime, requests: int, replies: int, cpu_t
 
 def main(argv: list[str]) -> None:
     memory_mb, cpu_total = int(argv[0]), int(argv[1])
+    candles = shared.map_readonly(int(argv[2]), int(argv[3]))
     runtime = StrategyRuntime()
     _exercise(runtime)
     requests, replies = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    server = ForkServer(runtime, memory_mb, cpu_total)
+    server = ForkServer(runtime, memory_mb, cpu_total, candles)
     layers = server.confine(requests, replies)
     try:
         protocol.write_frame(replies, protocol.READY + json.dumps({"layers": layers}).encode())
         while True:
-            header, body = _read_request(requests)
-            protocol.write_frame(replies, server.answer(header, body))
+            protocol.write_frame(replies, server.answer(_read_request(requests)))
     except (protocol.ChannelClosed, protocol.Hangup, BrokenPipeError):
         pass  # the parent closed the channel or is gone
     finally:
