@@ -37,12 +37,11 @@ from sixbtc.domain.backtest import (
     windows_ending,
 )
 from sixbtc.domain.errors import IllegalTransition
-from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.reasons import Code, Reason
-from sixbtc.domain.robustness import RobustnessPolicy
+from sixbtc.domain.robustness import ReturnMoments, RobustnessPolicy
 from sixbtc.domain.scoring import ScoringPolicy
 from sixbtc.domain.sensitivity import Neighbourhood, Robustness, TradeBands
-from sixbtc.domain.simulation import downsampled, joined_equity
+from sixbtc.domain.simulation import SimulationRun, downsampled, joined_equity
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.timeframe import Timeframe
 
@@ -188,17 +187,19 @@ class Backtester:
         neighbourhood = Neighbourhood.of(
             s.grid.shape, grid.scores[grid.chosen_evaluation], grid.chosen_combination
         )
+        runs = self.markets.both_windows(grid.evaluation, grid.parameters)
         result = self._judge(
-            strategy_id,
-            RunKind.INITIAL,
-            now,
-            grid.evaluation,
-            grid.parameters,
-            grid.training,
-            neighbourhood,
+            strategy_id, RunKind.INITIAL, now, grid.evaluation, grid.parameters, runs, neighbourhood
         )
         trials = sum(len(row) for row in grid.metrics)
-        return Search(result, grid.evaluation, trials, grid.score, tuple(symbols))
+        return Search(
+            result,
+            grid.evaluation,
+            trials,
+            grid.score,
+            tuple(symbols),
+            ReturnMoments.of_equity(runs[0].equity),
+        )
 
     def _rerun(self, strategy: Strategy, now: datetime) -> BacktestResult:
         if strategy.timeframe is None:
@@ -211,8 +212,8 @@ class Backtester:
         symbols = list(strategy.coins) or self.markets.symbols(self.settings.coins)
         windows = self.settings.windows(now, strategy.timeframe)
         evaluation = self.markets.evaluation(strategy.code, symbols, strategy.timeframe, windows)
-        (training,) = self.markets.simulate(evaluation.training, [parameters])
-        return self._judge(strategy.id, RunKind.RETEST, now, evaluation, parameters, training)
+        runs = self.markets.both_windows(evaluation, parameters)
+        return self._judge(strategy.id, RunKind.RETEST, now, evaluation, parameters, runs)
 
     def _judge(
         self,
@@ -221,12 +222,13 @@ class Backtester:
         now: datetime,
         evaluation: Evaluation,
         parameters: ExecutionParameters,
-        training: Metrics,
+        runs: tuple[SimulationRun, SimulationRun],
         neighbourhood: Neighbourhood | None = None,
     ) -> BacktestResult:
+        """The result of ``parameters``' training and holdout ``runs`` on ``evaluation``."""
         timeframe = evaluation.timeframe
-        training_run, holdout_run = self.markets.both_windows(evaluation, parameters)
-        holdout = holdout_run.metrics
+        training_run, holdout_run = runs
+        training, holdout = training_run.metrics, holdout_run.metrics
         trades = [t.return_on_margin for t in training_run.trades + holdout_run.trades]
         years = (evaluation.holdout_window.end - evaluation.training_window.start).days / 365.25
         bands = TradeBands.of(

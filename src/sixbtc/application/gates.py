@@ -26,14 +26,16 @@ from sixbtc.domain.scoring import ScoringPolicy
 
 @attrs.frozen
 class Search:
-    """An initial backtest's result with what the gates need: the chosen timeframe's evaluation
-    and how many configurations were tried."""
+    """An initial backtest's result with what the gates need: the chosen timeframe's evaluation,
+    how many configurations were tried and the per-bar moments of the chosen one's training
+    returns."""
 
     result: BacktestResult
     evaluation: Evaluation
     trials: int
     training_score: float
     coins: tuple[str, ...]
+    training_moments: ReturnMoments
 
 
 @attrs.frozen
@@ -63,7 +65,7 @@ class ResearchGates:
         problem = self.trade_counts_problem(search.result)
         if problem is not None:
             return Verdict(problem)
-        deflated = self.deflated_sharpe(search)
+        deflated = DeflatedSharpe.of(search.training_moments, search.trials)
         problem = gates.deflated_sharpe_problem(deflated)
         if problem is not None:
             return Verdict(problem)
@@ -72,15 +74,6 @@ class ResearchGates:
             return Verdict(None, figures)
         test = self.permutation_test(strategy_id, code, search)
         return Verdict(gates.permutation_problem(test), f"{figures}, permutation {test}")
-
-    def deflated_sharpe(self, search: Search) -> DeflatedSharpe:
-        """The chosen configuration's training returns (per bar) against every configuration
-        tried."""
-        result = search.result
-        run = self.markets.engine.run(
-            search.evaluation.training, result.parameters, self.markets.costs
-        )
-        return DeflatedSharpe.of(ReturnMoments.of_equity(run.equity), search.trials)
 
     def permutation_test(
         self, strategy_id: uuid.UUID, code: str, search: Search
