@@ -2,6 +2,11 @@
 
 Nothing is built at import time; entrypoints create a :class:`Container` from a loaded
 :class:`~sixbtc.config.Config`.
+
+The adapters whose imports take long (numba, pandas, pyarrow, ccxt, alembic, the sandbox's
+processes) are imported inside the functions below that build them, on first use, so that a
+command pays only for what it uses: ``sixbtc strategy add`` needs the database, not the engine or
+the market. The others are imported here.
 """
 
 from __future__ import annotations
@@ -11,26 +16,18 @@ import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 from sqlalchemy.engine import Engine
 
-from sixbtc.adapters.ccxt.market_data import CcxtMarketData, ccxt_exchange
 from sixbtc.adapters.clock import SimulatedClock, SystemClock
-from sixbtc.adapters.engine import NumbaBacktestEngine
-from sixbtc.adapters.generator.sources import CatalogueStrategySource, GeneticStrategySource
-from sixbtc.adapters.inspection import AstCodeInspector
-from sixbtc.adapters.market import CachedMarketData, ParquetCandleCache, SyntheticMarketData
-from sixbtc.adapters.market.checks import iso
-from sixbtc.adapters.market.files import import_file, symbol_from_name
-from sixbtc.adapters.market.synthetic import COINS
 from sixbtc.adapters.memory import InMemoryStore, InMemoryUnitOfWork
 from sixbtc.adapters.paper import PaperExchange
 from sixbtc.adapters.paper.book import MemoryPaperStore
-from sixbtc.adapters.sandbox import SandboxSignalSource
 from sixbtc.adapters.sqlalchemy import SqlAlchemyUnitOfWork, create_engine
 from sixbtc.adapters.sqlalchemy.paper import SqlAlchemyPaperStore
-from sixbtc.adapters.sqlalchemy.schema import Schema
 from sixbtc.application import pool
 from sixbtc.application.backtest import Backtester, BacktestSettings
 from sixbtc.application.backtest_worker import BacktestWorker
@@ -54,12 +51,54 @@ from sixbtc.config import ClockConfig, Config, ConfigError
 from sixbtc.domain.retest import RetestSchedule
 from sixbtc.domain.strategy import Status
 
+if TYPE_CHECKING:
+    from sixbtc.adapters.ccxt.market_data import CcxtMarketData
+    from sixbtc.adapters.engine import NumbaBacktestEngine
+    from sixbtc.adapters.generator.sources import CatalogueStrategySource, GeneticStrategySource
+    from sixbtc.adapters.inspection import AstCodeInspector
+    from sixbtc.adapters.market import CachedMarketData, ParquetCandleCache, SyntheticMarketData
+    from sixbtc.adapters.market.checks import DataReport
+    from sixbtc.adapters.sandbox import SandboxSignalSource
+    from sixbtc.adapters.sqlalchemy.schema import Schema
+
+
+def _candle_cache(cache_dir: str) -> ParquetCandleCache:
+    """The parquet cache of candles in ``market_data.cache_dir``."""
+    from sixbtc.adapters.market import ParquetCandleCache
+
+    return ParquetCandleCache(cache_dir)
+
+
+def _import_candles(
+    cache: ParquetCandleCache, source: str, symbol: str, path: str | Path
+) -> DataReport:
+    """Check the bars of the file at ``path`` and merge them into ``cache``."""
+    from sixbtc.adapters.market.files import import_file
+
+    return import_file(cache, source, symbol, path)
+
+
+def _symbol_of_file(path: str | Path) -> str:
+    """The coin a file name suggests (``BTCUSDT-5m-2024-01.zip`` is BTC)."""
+    from sixbtc.adapters.market.files import symbol_from_name
+
+    return symbol_from_name(path)
+
+
+def _iso_time(ms: int) -> str:
+    """UTC epoch milliseconds as ISO 8601."""
+    from sixbtc.adapters.market.checks import iso
+
+    return iso(ms)
+
 
 def _ccxt_market_data(
     config: Config, clock: Clock, cache: ParquetCandleCache, symbols: tuple[str, ...] = ()
 ) -> CcxtMarketData:
     """History of ``market_data.exchange`` through the parquet cache; ``symbols`` (or
     ``market_data.symbols``) or else the top coins by quote volume."""
+    from sixbtc.adapters.ccxt.market_data import CcxtMarketData, ccxt_exchange
+
     days = config.backtester.training_days + config.backtester.holdout_days
     return CcxtMarketData(
         ccxt_exchange(config.market_data.exchange),
@@ -88,6 +127,9 @@ def _synthetic_market_data(config: Config, clock: Clock) -> SyntheticMarketData:
     """Synthetic markets ending at 00:00 UTC of ``market_data.synthetic_end`` (a fixed market for
     research), or else from 00:00 of ``clock.origin``'s day (when set: every process agrees) or of
     today, continuing with the clock (live trading has candles)."""
+    from sixbtc.adapters.market import SyntheticMarketData
+    from sixbtc.adapters.market.synthetic import COINS
+
     settings = config.market_data
     days = config.backtester.training_days + config.backtester.holdout_days
     coins = settings.symbols or COINS[: config.backtester.coins]
@@ -101,6 +143,8 @@ def _synthetic_market_data(config: Config, clock: Clock) -> SyntheticMarketData:
 
 def _cached_market_data(config: Config, cache: ParquetCandleCache) -> CachedMarketData:
     """The cache of ``market_data.exchange``'s bars as they are (imported history)."""
+    from sixbtc.adapters.market import CachedMarketData
+
     coins = [entry.split("/")[0] for entry in config.market_data.symbols]  # BTC/USDT:USDT is BTC
     return CachedMarketData(cache, config.market_data.exchange, coins)
 
@@ -116,10 +160,33 @@ def _database_engine(url: str) -> Iterator[Engine]:
 
 def _sandbox(workers: int, cpu_seconds: int, memory_mb: int) -> Iterator[SandboxSignalSource]:
     """The sandbox's worker pool (``workers`` 0: one per core), stopped with the container."""
+    from sixbtc.adapters.sandbox import SandboxSignalSource
+
     with SandboxSignalSource(
         workers=workers or None, cpu_seconds=cpu_seconds, memory_mb=memory_mb
     ) as source:
         yield source
+
+
+def _backtest_engine(workers: int) -> NumbaBacktestEngine:
+    """The numba engine (``workers`` 0: one thread per core)."""
+    from sixbtc.adapters.engine import NumbaBacktestEngine
+
+    return NumbaBacktestEngine(workers=workers)
+
+
+def _schema(url: str) -> Schema:
+    """The schema of the database at ``url``: its revision and the migrations (alembic)."""
+    from sixbtc.adapters.sqlalchemy.schema import Schema
+
+    return Schema(url)
+
+
+def _code_inspector() -> AstCodeInspector:
+    """Reads strategy code without running it."""
+    from sixbtc.adapters.inspection import AstCodeInspector
+
+    return AstCodeInspector()
 
 
 def _validation_settings(config: Config) -> ValidationSettings:
@@ -153,16 +220,16 @@ class Container(containers.DeclarativeContainer):
     in_memory_unit_of_work = providers.Factory(InMemoryUnitOfWork, store=store)
     engine = providers.Resource(_database_engine, config.provided.database.url)
     #: The schema of ``database.url``: its revision and the migrations.
-    schema = providers.Factory(Schema, config.provided.database.url)
+    schema = providers.Factory(_schema, config.provided.database.url)
     unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)
     selection = providers.Singleton(config.provided.live_selection.call())
-    candle_cache = providers.Singleton(ParquetCandleCache, config.provided.market_data.cache_dir)
+    candle_cache = providers.Singleton(_candle_cache, config.provided.market_data.cache_dir)
     #: ``import_candles(source, symbol, path)``: check a file's bars and merge them into the cache.
-    import_candles = providers.Callable(import_file, candle_cache)
+    import_candles = providers.Callable(_import_candles, candle_cache)
     #: The coin a file name suggests (``BTCUSDT-5m-2024-01.zip`` is BTC).
-    symbol_of_file = providers.Object(symbol_from_name)
+    symbol_of_file = providers.Object(_symbol_of_file)
     #: UTC epoch milliseconds as ISO 8601, for reports.
-    iso_time = providers.Object(iso)
+    iso_time = providers.Object(_iso_time)
     #: ccxt history whatever ``market_data.source`` says (``sixbtc data download``).
     ccxt_market_data = providers.Factory(_ccxt_market_data, config, clock, candle_cache)
     #: ``market_data.source``: synthetic (offline, deterministic), ccxt with the parquet cache, or
@@ -174,7 +241,7 @@ class Container(containers.DeclarativeContainer):
         ccxt=providers.Singleton(ccxt_market_data),
     )
     backtest_engine = providers.Singleton(
-        NumbaBacktestEngine, workers=config.provided.backtester.workers
+        _backtest_engine, workers=config.provided.backtester.workers
     )
     #: Strategy code runs only in these confined worker processes (backtester and executor).
     signal_source = providers.Resource(
@@ -198,7 +265,7 @@ class Container(containers.DeclarativeContainer):
         ),
         live=providers.Singleton(_live_exchange, config),
     )
-    code_inspector = providers.Singleton(AstCodeInspector)
+    code_inspector = providers.Singleton(_code_inspector)
     add_strategy = providers.Factory(
         AddStrategy, unit_of_work=unit_of_work, clock=clock, inspector=code_inspector
     )
@@ -249,6 +316,20 @@ def _backtest_settings(config: Config) -> BacktestSettings:
     )
 
 
+def _genetic_source(seed: int | None) -> GeneticStrategySource:
+    """Children of ACTIVE strategies."""
+    from sixbtc.adapters.generator.sources import GeneticStrategySource
+
+    return GeneticStrategySource(seed=seed)
+
+
+def _catalogue_source(seed: int | None) -> CatalogueStrategySource:
+    """Strategies composed from the catalogue."""
+    from sixbtc.adapters.generator.sources import CatalogueStrategySource
+
+    return CatalogueStrategySource(seed=seed)
+
+
 def _queue_limits(config: Config) -> dict[Status, int]:
     limits = config.pipeline.queue_limits
     return {Status.GENERATED: limits.generated, Status.VALIDATED: limits.validated}
@@ -270,8 +351,8 @@ class Pipeline(containers.DeclarativeContainer):
     seed = providers.Callable(_seed, config.provided.generator.seed)
     #: The catalogue first; children of ACTIVE strategies once the pool has some (genetic).
     strategy_sources = providers.List(
-        providers.Singleton(GeneticStrategySource, seed=seed),
-        providers.Singleton(CatalogueStrategySource, seed=seed),
+        providers.Singleton(_genetic_source, seed=seed),
+        providers.Singleton(_catalogue_source, seed=seed),
     )
     generate = providers.Factory(
         GenerateStrategies,
