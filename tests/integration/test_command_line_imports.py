@@ -48,9 +48,9 @@ def test_strategy_add_imports_the_database_but_not_the_engine_the_market_or_the_
         "from sixbtc.entrypoints.cli import main\n"
         "assert main(['strategy', 'add', 'ema_cross.py']) == 0"
     )
-    # pandas is not checked: the code inspector's allow-list reads the names of sixbtc.indicators.
     names = [
         "numba",
+        "pandas",
         "ccxt",
         "matplotlib",
         "alembic",
