@@ -8,9 +8,10 @@ flags the combinations that may act on this bar: an open position exits only whe
 (its open included) reaches its ``floor`` or ``ceiling`` (stop and target, by side), when an
 opposite signal comes, or when the coin's bar count reaches ``expiry`` (its last bar always
 counts); a flat one acts only on a signal. The second pass applies the exact rules to the flagged
-ones only. Trades compound each coin's equity; the portfolio equity is the mean of the coins'
-equities, and its per-bar returns feed a running Sharpe (Welford) and drawdown, so no curve is
-stored unless one is asked for.
+ones only. A coin's bar with no signal while no combination holds a position there flags none
+and is skipped at once (sparse signals leave most bars so). Trades compound each coin's equity;
+the portfolio equity is the mean of the coins' equities, and its per-bar returns feed a running
+Sharpe (Welford) and drawdown, so no curve is stored unless one is asked for.
 """
 
 from __future__ import annotations
@@ -118,6 +119,9 @@ def run_chunk(
     total = np.zeros(n)
     gains = np.zeros(n)
     losses = np.zeros(n)
+    # Per coin, how many combinations hold a position: a bar without a signal, before the coin's
+    # last, flags nothing while none does, and is skipped.
+    holding = np.zeros(coins, np.int64)
     weight = 1.0 / coins
     recorded = 0
     if record:
@@ -137,6 +141,8 @@ def run_chunk(
             rank = seen[c]  # this bar's index among the coin's own bars
             seen[c] = rank + 1
             due = NEVER if bar_kind == LAST_BAR else rank
+            if sp == 0 and holding[c] == 0 and due != NEVER:
+                continue
             base = c * n
             hits = 0
             if sp == 0:
@@ -188,6 +194,7 @@ def run_chunk(
                     ceiling[k] = target if d > 0 else stop
                     expiry[k] = rank + hold[j] - 1
                     entry_bar[k] = g
+                    holding[c] += 1
                 else:
                     stop = floor[k] if d > 0 else ceiling[k]
                     target = ceiling[k] if d > 0 else floor[k]
@@ -219,6 +226,7 @@ def run_chunk(
                 r = lev[j] * (d * (ratio - 1.0) - cost * (1.0 + ratio))
                 bar_gain[j] += equity[k] * r * weight
                 equity[k] *= 1.0 + r
+                holding[c] -= 1
                 direction[k] = 0
                 floor[k] = -np.inf
                 ceiling[k] = np.inf
