@@ -29,9 +29,9 @@ from rich.table import Table
 
 from sixbtc.adapters.engine import NumbaBacktestEngine
 from sixbtc.adapters.market.synthetic import SyntheticMarketData
-from sixbtc.application import gates
 from sixbtc.application.gates import ResearchGates
 from sixbtc.application.markets import StrategyMarkets
+from sixbtc.application.permutation import PermutableMarket
 from sixbtc.application.validate import ValidateStrategies
 from sixbtc.config import load
 from sixbtc.domain.candles import from_ms
@@ -92,7 +92,7 @@ def instrument() -> Stopwatch:
     watch.wrap(StrategyMarkets, "signals", "signals (sandbox)")
     watch.wrap(NumbaBacktestEngine, "sweep", "simulation")
     watch.wrap(NumbaBacktestEngine, "run", "simulation")
-    watch.wrap(gates, "permuted_candles", "permuting markets")
+    watch.wrap(PermutableMarket, "permuted", "permuting markets")
     watch.wrap(TradeBands, "of", "trade bands")
     watch.phase_of(ResearchGates, "verdict", IN_GATES)
     return watch

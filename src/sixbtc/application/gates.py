@@ -11,7 +11,7 @@ import uuid
 import attrs
 
 from sixbtc.application.markets import Evaluation, StrategyMarkets
-from sixbtc.application.permutation import permutation_rng, permuted_candles
+from sixbtc.application.permutation import PermutableMarket, permutation_rng
 from sixbtc.application.ports import Market
 from sixbtc.domain.backtest import BacktestResult
 from sixbtc.domain.reasons import Reason
@@ -84,11 +84,12 @@ class ResearchGates:
         the order of the returns; the search's selection is the deflated Sharpe's to judge."""
         timeframe, parameters = search.result.timeframe, search.result.parameters
         test = self.policy.permutation_test(search.training_score)
+        permutable = [PermutableMarket.of(m.candles) for m in search.evaluation.training]
         while not test.finished:  # one at a time: a year of 5m bars is large
             k = test.done
             candles = [
-                permuted_candles(market.candles, permutation_rng(strategy_id, k, coin))
-                for coin, market in enumerate(search.evaluation.training)
+                market.permuted(permutation_rng(strategy_id, k, coin))
+                for coin, market in enumerate(permutable)
             ]
             signals = self.markets.signals(code, candles, timeframe)
             markets = [Market(c, v) for c, v in zip(candles, signals, strict=True)]

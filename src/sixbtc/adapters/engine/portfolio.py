@@ -18,8 +18,12 @@ def signal_values(market: Market) -> np.ndarray:
 
     Raises ValueError naming the coin, the bar and the value for anything else.
     """
-    values = np.asarray(market.signals, dtype=np.float64)
+    values = np.asarray(market.signals)
     symbol = market.candles.symbol
+    aligned = values.dtype == np.int8 and values.shape == (len(market.candles),)
+    if aligned and (values.size == 0 or (values.min() >= -1 and values.max() <= 1)):
+        return values  # the sandbox's own type: nothing to convert
+    values = values.astype(np.float64)
     if values.shape != (len(market.candles),):
         raise ValueError(
             f"signals of {symbol}: shape {values.shape}; expected ({len(market.candles)},) "
@@ -69,11 +73,9 @@ class Portfolio:
         signals = [signal_values(m) for m in markets]
         first = markets[0].candles.time
         if all(np.array_equal(m.candles.time, first) for m in markets):
-            times = first
-            rows = [np.arange(first.size)] * len(markets)
-        else:
-            times = np.unique(np.concatenate([m.candles.time for m in markets]))
-            rows = [np.searchsorted(times, m.candles.time) for m in markets]
+            return cls._aligned(timeframe, markets, signals)
+        times = np.unique(np.concatenate([m.candles.time for m in markets]))
+        rows = [np.searchsorted(times, m.candles.time) for m in markets]
         shape = (times.size, len(markets))
         prices = {name: np.full(shape, np.nan) for name in ("open", "high", "low", "close")}
         prev_signal = np.zeros(shape, dtype=np.int8)
@@ -92,6 +94,30 @@ class Portfolio:
             prev_signal=prev_signal,
             kind=kind,
             **prices,
+        )
+
+    @classmethod
+    def _aligned(
+        cls, timeframe: Timeframe, markets: Sequence[Market], signals: list[np.ndarray]
+    ) -> Portfolio:
+        """Markets on the same bar times (the usual case): columns side by side, no bar missing."""
+        times = markets[0].candles.time
+        shape = (times.size, len(markets))
+        prev_signal = np.zeros(shape, dtype=np.int8)
+        kind = np.full(shape, BAR, dtype=np.int8)
+        if times.size:
+            prev_signal[1:] = np.stack(signals, axis=1)[:-1]
+            kind[-1] = LAST_BAR
+        return cls(
+            timeframe,
+            tuple(m.candles.symbol for m in markets),
+            np.asarray(times, dtype=np.int64),
+            prev_signal=prev_signal,
+            kind=kind,
+            **{
+                name: np.stack([getattr(m.candles, name) for m in markets], axis=1)
+                for name in ("open", "high", "low", "close")
+            },
         )
 
     @property
