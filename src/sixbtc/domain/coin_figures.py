@@ -29,9 +29,13 @@ def coin_figures(
     window: str, trades: Sequence[SimulatedTrade], coins: Sequence[str]
 ) -> list[CoinFigures]:
     """Each of ``coins``' figures from the ``trades`` of one ``window`` (training, holdout)."""
+    by_coin: dict[str, list[float]] = {symbol: [] for symbol in coins}
+    for trade in trades:
+        if trade.symbol in by_coin:
+            by_coin[trade.symbol].append(trade.return_on_margin)
     figures = []
     for symbol in coins:
-        returns = np.array([t.return_on_margin for t in trades if t.symbol == symbol])
+        returns = np.array(by_coin[symbol])
         figures.append(
             CoinFigures(
                 symbol,
