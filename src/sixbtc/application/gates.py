@@ -12,7 +12,6 @@ import attrs
 
 from sixbtc.application.markets import Evaluation, StrategyMarkets
 from sixbtc.application.permutation import PermutableMarket, permutation_rng
-from sixbtc.application.ports import Market
 from sixbtc.domain.backtest import BacktestResult
 from sixbtc.domain.reasons import Reason
 from sixbtc.domain.robustness import (
@@ -87,12 +86,12 @@ class ResearchGates:
         permutable = [PermutableMarket.of(m.candles) for m in search.evaluation.training]
         while not test.finished:  # one at a time: a year of 5m bars is large
             k = test.done
-            candles = [
-                market.permuted(permutation_rng(strategy_id, k, coin))
-                for coin, market in enumerate(permutable)
-            ]
-            signals = self.markets.signals(code, candles, timeframe)
-            markets = [Market(c, v) for c, v in zip(candles, signals, strict=True)]
+            markets = self.markets.with_signals(
+                code,
+                range(len(permutable)),
+                lambda coin, k=k: permutable[coin].permuted(permutation_rng(strategy_id, k, coin)),
+                timeframe,
+            )
             (metrics,) = self.markets.simulate(markets, [parameters])
             test.add(self.scoring.training_score(metrics, timeframe))
         return test
