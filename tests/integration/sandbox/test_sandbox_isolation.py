@@ -33,34 +33,6 @@ POISONS = {
         'runtime = sys.modules["sixbtc.adapters.sandbox.runtime"]\n'
         "runtime.as_signals = lambda result, bars: np.ones(bars, dtype=np.int8)"
     ),
-    # The shared candle buffer (mapped read-only): overwritten, if it could be, by a thread that
-    # keeps at it while the parent writes the next strategy's candles.
-    "shared_candles": """
-ctypes = sys.modules["ctypes"]
-threading = real["__import__"]("threading")
-frame = sys._getframe()
-while "candles" not in frame.f_locals:
-    frame = frame.f_back
-buffer = frame.f_locals["candles"]
-view = np.frombuffer(buffer, np.uint8)
-address, size = view.ctypes.data, view.size
-libc = ctypes.CDLL(None, use_errno=True)
-libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-def overwrite():
-    while True:
-        try:
-            buffer[0:size] = bytes(size)
-        except TypeError:
-            pass
-        try:
-            view.setflags(write=True)
-            view[:] = 0
-        except ValueError:
-            pass
-        if libc.mprotect(address, size, 3) == 0:  # PROT_READ | PROT_WRITE
-            ctypes.memset(address, 0, size)
-threading.Thread(target=overwrite, daemon=True).start()
-""",
     # Frames queued on every descriptor that could be the reply pipe, to be read as the answer to
     # the next request: a plausible reply for this one, then all-long signals for the next.
     "queued_replies": """
@@ -122,6 +94,44 @@ raise RuntimeError(f"ptrace={traced} stop={stopped}")
             shared.signals(attack, candles)
         np.testing.assert_array_equal(shared.signals(EMA_CROSS, candles), reference)
     assert "ptrace=-1 stop=PermissionError" in str(failure.value)
+
+
+def test_a_strategy_cannot_write_the_shared_candles_it_is_given(candles):
+    """The buffer its candles came in (the parent writes the next strategy's there) refuses
+    every write: through the mapping, a numpy view, or a mapping made writable."""
+    attack = strategy(
+        PRELUDE
+        + """
+ctypes = sys.modules["ctypes"]
+frame = sys._getframe()
+while "candles" not in frame.f_locals:
+    frame = frame.f_back
+buffer = frame.f_locals["candles"]
+view = np.frombuffer(buffer, np.uint8)
+outcomes = []
+try:
+    buffer[0:8] = bytes(8)
+    outcomes.append("slice=written")
+except TypeError:
+    outcomes.append("slice=refused")
+try:
+    view.setflags(write=True)
+    outcomes.append("flags=writable")
+except ValueError:
+    outcomes.append("flags=refused")
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+outcomes.append(f"mprotect={libc.mprotect(view.ctypes.data, view.size, 3)}")  # READ | WRITE
+raise RuntimeError(" ".join(outcomes))
+""",
+        imports=IMPORTS,
+    )
+    with (
+        SandboxSignalSource(workers=1, cpu_seconds=5, memory_mb=256) as shared,
+        pytest.raises(StrategyFailed) as failure,
+    ):
+        shared.signals(attack, candles)
+    assert "slice=refused flags=refused mprotect=-1" in str(failure.value)
 
 
 def test_a_stale_reply_is_never_taken_for_the_answer_to_a_later_request(candles):

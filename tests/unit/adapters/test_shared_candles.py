@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import mmap
 import os
 
 import numpy as np
@@ -43,6 +44,30 @@ def test_the_worker_reads_the_candles_the_parent_wrote_as_private_writable_copie
             assert columns[name].flags.writeable
         columns["close"][:] = 0.0  # a strategy's own copy: the buffer is untouched
         np.testing.assert_array_equal(read_columns(mapping, bars)["close"], candles.close)
+
+
+def test_a_shorter_request_leaves_nothing_of_a_longer_one_in_the_buffer(buffer):
+    shared, mapping = buffer
+    shared.write(random_walk(900, seed=1))
+    shared.write(random_walk(300, seed=2))
+    rest = np.frombuffer(mapping, np.uint8)[300 * BAR_BYTES :]
+    assert not rest.any()
+
+
+def test_the_memory_file_refuses_writes_whoever_opens_it():
+    shared = CandleBuffer(MINIMUM_BYTES)
+    writable = os.open(f"/proc/self/fd/{shared.readonly_fd}", os.O_RDWR)
+    try:
+        with pytest.raises(PermissionError):
+            mmap.mmap(writable, shared.size)
+        with pytest.raises(PermissionError):
+            os.write(writable, b"x")
+        with pytest.raises(PermissionError):
+            os.ftruncate(writable, 0)
+    finally:
+        os.close(writable)
+        shared.handed_over()
+        shared.close()
 
 
 def test_the_workers_mapping_cannot_be_written_or_made_writable(buffer):

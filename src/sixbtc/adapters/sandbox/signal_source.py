@@ -63,6 +63,9 @@ class _Worker:
         self.buffer = CandleBuffer(buffer_bytes)
         try:
             self.process = self._spawn(memory_mb, cpu_total, buffer_bytes)
+        except BaseException:
+            self.buffer.close()
+            raise
         finally:
             self.buffer.handed_over()
         self.requests = self.process.stdin.fileno()
@@ -234,8 +237,9 @@ class SandboxSignalSource:
 
     def _start(self, bars: int = 0) -> _Worker:
         """A new worker whose buffer holds ``bars`` bars, and as many as any worker before."""
-        self._buffer_bytes = max(self._buffer_bytes, capacity_for(bars))
-        worker = _Worker(self.memory_mb, self._cpu_total, self._buffer_bytes)
+        with self._available:
+            self._buffer_bytes = size = max(self._buffer_bytes, capacity_for(bars))
+        worker = _Worker(self.memory_mb, self._cpu_total, size)
         with self._available:
             self._live.append(worker)
             if self._closed.is_set():  # closed while it started: it must not outlive the close

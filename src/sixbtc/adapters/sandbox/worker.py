@@ -215,8 +215,7 @@ class ForkServer:
 
     def answer(self, header: bytearray) -> bytes:
         """The reply to one request (its frame; the candles are in the buffer), starting with its
-        nonce. Raises
-        protocol.Hangup when the parent goes away meanwhile."""
+        nonce. Raises protocol.Hangup when the parent goes away meanwhile."""
         nonce, code, cpu_seconds, bars, fresh = pickle.loads(header)
         deadline = time.monotonic() + wall_seconds(cpu_seconds)
         used = self._process is not None and self._process.code is not None
@@ -322,3 +321,6 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+    # No interpreter shutdown: it would close the candle mapping's descriptor, which the
+    # lock-down closed already (its number may be another's now).
+    os._exit(0)
