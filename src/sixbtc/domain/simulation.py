@@ -15,7 +15,7 @@ class SimulatedTrade:
     tells where in the exit bar it filled (its open, a level inside it, or its close)."""
 
     symbol: str
-    direction: Direction
+    direction: Direction = attrs.field(validator=attrs.validators.instance_of(Direction))
     entry_time: int
     entry_price: float
     exit_time: int
