@@ -72,21 +72,9 @@ class Portfolio:
         timeframe = common_timeframe(markets)
         signals = [signal_values(m) for m in markets]
         first = markets[0].candles.time
-        if all(np.array_equal(m.candles.time, first) for m in markets):
-            return cls._aligned(timeframe, markets, signals)
-        times = np.unique(np.concatenate([m.candles.time for m in markets]))
-        rows = [np.searchsorted(times, m.candles.time) for m in markets]
-        shape = (times.size, len(markets))
-        prices = {name: np.full(shape, np.nan) for name in ("open", "high", "low", "close")}
-        prev_signal = np.zeros(shape, dtype=np.int8)
-        kind = np.full(shape, MISSING, dtype=np.int8)
-        for c, (market, row, signal) in enumerate(zip(markets, rows, signals, strict=True)):
-            for name, grid in prices.items():
-                grid[row, c] = getattr(market.candles, name)
-            if row.size:
-                prev_signal[row[1:], c] = signal[:-1]
-                kind[row, c] = BAR
-                kind[row[-1], c] = LAST_BAR
+        aligned = all(np.array_equal(m.candles.time, first) for m in markets)
+        layout = _side_by_side if aligned else _on_union_of_times
+        times, prices, prev_signal, kind = layout(markets, signals)
         return cls(
             timeframe,
             tuple(m.candles.symbol for m in markets),
@@ -96,30 +84,43 @@ class Portfolio:
             **prices,
         )
 
-    @classmethod
-    def _aligned(
-        cls, timeframe: Timeframe, markets: Sequence[Market], signals: list[np.ndarray]
-    ) -> Portfolio:
-        """Markets on the same bar times (the usual case): columns side by side, no bar missing."""
-        times = markets[0].candles.time
-        shape = (times.size, len(markets))
-        prev_signal = np.zeros(shape, dtype=np.int8)
-        kind = np.full(shape, BAR, dtype=np.int8)
-        if times.size:
-            prev_signal[1:] = np.stack(signals, axis=1)[:-1]
-            kind[-1] = LAST_BAR
-        return cls(
-            timeframe,
-            tuple(m.candles.symbol for m in markets),
-            np.asarray(times, dtype=np.int64),
-            prev_signal=prev_signal,
-            kind=kind,
-            **{
-                name: np.stack([getattr(m.candles, name) for m in markets], axis=1)
-                for name in ("open", "high", "low", "close")
-            },
-        )
-
     @property
     def bar_count(self) -> int:
         return int(self.times.size)
+
+
+_Layout = tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]
+_PRICES = ("open", "high", "low", "close")
+
+
+def _side_by_side(markets: Sequence[Market], signals: list[np.ndarray]) -> _Layout:
+    """Markets on the same bar times (the usual case): columns side by side, no bar missing."""
+    times = markets[0].candles.time
+    shape = (times.size, len(markets))
+    prev_signal = np.zeros(shape, dtype=np.int8)
+    kind = np.full(shape, BAR, dtype=np.int8)
+    if times.size:
+        prev_signal[1:] = np.stack(signals, axis=1)[:-1]
+        kind[-1] = LAST_BAR
+    prices = {
+        name: np.stack([getattr(m.candles, name) for m in markets], axis=1) for name in _PRICES
+    }
+    return times, prices, prev_signal, kind
+
+
+def _on_union_of_times(markets: Sequence[Market], signals: list[np.ndarray]) -> _Layout:
+    """Markets on different bar times: every time any has, NaN and MISSING where one has none."""
+    times = np.unique(np.concatenate([m.candles.time for m in markets]))
+    rows = [np.searchsorted(times, m.candles.time) for m in markets]
+    shape = (times.size, len(markets))
+    prices = {name: np.full(shape, np.nan) for name in _PRICES}
+    prev_signal = np.zeros(shape, dtype=np.int8)
+    kind = np.full(shape, MISSING, dtype=np.int8)
+    for c, (market, row, signal) in enumerate(zip(markets, rows, signals, strict=True)):
+        for name, grid in prices.items():
+            grid[row, c] = getattr(market.candles, name)
+        if row.size:
+            prev_signal[row[1:], c] = signal[:-1]
+            kind[row, c] = BAR
+            kind[row[-1], c] = LAST_BAR
+    return times, prices, prev_signal, kind
