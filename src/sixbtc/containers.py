@@ -400,6 +400,8 @@ class Pipeline(containers.DeclarativeContainer):
     maintain_pool = providers.Callable(
         pool.maintain_now, adapters.unit_of_work, pool_rules, adapters.clock
     )
+    #: Set when the process is asked to stop (the runner's flag): long work checks it.
+    stop_flag = providers.Singleton(threading.Event)
     backtester = providers.Factory(
         Backtester,
         uow=adapters.unit_of_work,
@@ -408,6 +410,7 @@ class Pipeline(containers.DeclarativeContainer):
         engine=adapters.backtest_engine,
         clock=adapters.clock,
         settings=backtest_settings,
+        stopping=stop_flag.provided.is_set,
     )
     #: A worker that only takes VALIDATED strategies; ``claims=claim_keeper(owner=claim_owner(name))``
     #: names its thread.

@@ -19,6 +19,7 @@ import logging
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 
 import attrs
@@ -89,6 +90,7 @@ class Backtester:
         clock: Clock,
         settings: BacktestSettings,
         service: str = "backtester",
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.uow = uow
         self.clock = clock
@@ -98,7 +100,7 @@ class Backtester:
             market_data, signal_source, engine, settings.costs, settings.signal_concurrency
         )
         self.gates = (
-            ResearchGates(settings.robustness, settings.scoring, self.markets)
+            ResearchGates(settings.robustness, settings.scoring, self.markets, stopping)
             if settings.robustness is not None
             else None
         )

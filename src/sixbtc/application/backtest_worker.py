@@ -10,16 +10,20 @@ keeps its status and waits a back-off before it is claimed again; the tick raise
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import attrs
 
 from sixbtc.application.backtest import Backtester
 from sixbtc.application.claims import ClaimKeeper
+from sixbtc.application.errors import Interrupted
 from sixbtc.application.ports import Clock, UnitOfWork
 from sixbtc.domain.backtest import BacktestResult, RunKind
 from sixbtc.domain.retest import RetestSchedule
 from sixbtc.domain.strategy import Status, Strategy
+
+log = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -52,7 +56,8 @@ class BacktestWorker:
         return self.claims.owner
 
     def tick(self) -> BacktestOutcome | None:
-        """Run one claimed backtest; None when there was nothing to do."""
+        """Run one claimed backtest; None when there was nothing to do, or when a stop interrupted
+        it (the strategy goes back to the queue unchanged, no failure recorded)."""
         strategy = self._claim()
         if strategy is None:
             return None
@@ -61,6 +66,10 @@ class BacktestWorker:
         try:
             with self.claims.renewing([strategy.id]):
                 result = run(strategy.id, claimed_by=self.owner)
+        except Interrupted as stopped:  # a stop was asked: back to the queue as it was
+            log.info("strategy %s goes back to the queue: %s", strategy.name, stopped)
+            self.claims.release([strategy.id])
+            return None
         except Exception as error:
             self.claims.defer(strategy.id, error)
             raise

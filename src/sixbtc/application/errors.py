@@ -7,6 +7,11 @@ class ApplicationError(Exception):
     """Base class of the errors a use case may surface to an entrypoint."""
 
 
+class Interrupted(Exception):
+    """A stop was asked while a use case ran: its work is dropped, nothing is recorded, and the
+    work is taken up again after the restart. Neither a failure of ours nor the strategy's."""
+
+
 class NotFound(ApplicationError):
     """The requested record does not exist."""
 

@@ -7,9 +7,11 @@ shuffled). The backtester asks them only about a candidate the pool would admit.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import attrs
 
+from sixbtc.application.errors import Interrupted
 from sixbtc.application.markets import Evaluation, StrategyMarkets
 from sixbtc.application.permutation import PermutableMarket, permutation_rng
 from sixbtc.domain.backtest import BacktestResult
@@ -48,11 +50,14 @@ class Verdict:
 
 @attrs.frozen
 class ResearchGates:
-    """The gates of ``policy`` on the markets of one worker."""
+    """The gates of ``policy`` on the markets of one worker; ``stopping`` is asked between two
+    permutations (True: raise Interrupted, so that a stop does not wait for up to
+    ``policy.permutations`` of them)."""
 
     policy: RobustnessPolicy
     scoring: ScoringPolicy
     markets: StrategyMarkets
+    stopping: Callable[[], bool] = lambda: False
 
     def trade_counts_problem(self, result: BacktestResult) -> Reason | None:
         """Too few trades in a window (the only gate a re-backtest applies)."""
@@ -86,6 +91,8 @@ class ResearchGates:
         permutable = [PermutableMarket.of(m.candles) for m in search.evaluation.training]
         while not test.finished:  # one at a time: a year of 5m bars is large
             k = test.done
+            if self.stopping():
+                raise Interrupted(f"stopped after {k} of {test.planned} permutations")
             markets = self.markets.with_signals(
                 code,
                 range(len(permutable)),

@@ -34,8 +34,9 @@ class Loop:
 class ServiceRunner:
     """Runs loops until stopped, each in its own thread (a single loop in the calling thread).
 
-    :meth:`stop`, SIGTERM and SIGINT set the stop flag: every loop finishes its current tick and
-    returns (a second signal ends the process at once). A tick that raises is logged with its
+    :meth:`stop`, SIGTERM and SIGINT set the stop flag (``stop_flag``, which long work also
+    checks: a backtest's permutation test ends at the next permutation): every loop finishes its
+    current tick and returns (a second signal ends the process at once). A tick that raises is logged with its
     traceback and its loop waits ``backoff`` seconds, doubled after each further failure in a row
     up to ``max_backoff``; at most ``database_backoff`` seconds while the database is unavailable,
     so that work resumes within seconds of its return. ``sleep(seconds)`` waits; by default on the
@@ -49,16 +50,17 @@ class ServiceRunner:
     database_backoff: float = 10.0
     sleep: Callable[[float], object] | None = None
     on_tick: Callable[[str, BaseException | None], object] = lambda loop, error: None
-    _stopping: threading.Event = attrs.field(factory=threading.Event, init=False)
+    #: The stop flag; shared with the use cases that check it during long work.
+    stop_flag: threading.Event = attrs.field(factory=threading.Event)
     _failed: list[str] = attrs.field(factory=list, init=False)
 
     @property
     def stopping(self) -> bool:
-        return self._stopping.is_set()
+        return self.stop_flag.is_set()
 
     def stop(self) -> None:
         """Let every loop finish its current tick and return."""
-        self._stopping.set()
+        self.stop_flag.set()
 
     def run(self, loops: Sequence[Loop], *, once: bool = False) -> int:
         """Repeat ``loops`` until stopped; ``once``: one tick of each loop that is not delayed.
@@ -92,7 +94,7 @@ class ServiceRunner:
         if self.stopping:
             return
         if self.sleep is None:
-            self._stopping.wait(seconds)
+            self.stop_flag.wait(seconds)
         else:
             self.sleep(seconds)
 

@@ -285,7 +285,12 @@ def serve(service: Service, config_path: str | None, *, once: bool, interval: fl
         pipeline = wiring.use_cases(container)
         loops = service.timed_loops(pipeline, loaded)
         heartbeat = pipeline.heartbeat(service=service.name)
-        runner = ServiceRunner(service.name, interval=interval, on_tick=heartbeat.ticked)
+        runner = ServiceRunner(
+            service.name,
+            interval=interval,
+            on_tick=heartbeat.ticked,
+            stop_flag=pipeline.stop_flag(),
+        )
         failed = runner.run(loops, once=once)
         heartbeat.stopped()
     finally:

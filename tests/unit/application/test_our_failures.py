@@ -27,6 +27,7 @@ from sixbtc.application.validate import ValidateStrategies
 from sixbtc.domain.candles import Candles
 from sixbtc.domain.retest import RetestSchedule
 from sixbtc.domain.retry import RetryPolicy
+from sixbtc.domain.robustness import RobustnessPolicy
 from sixbtc.domain.selection import LiveSelection
 from sixbtc.domain.strategy import Status
 
@@ -305,3 +306,32 @@ def test_a_fast_clock_renews_claims_as_often_in_its_own_time() -> None:
 
     clock = SimulatedClock(NOW, speed=600.0)
     assert_no_takeover(clock, timedelta(minutes=10), pause=0.3)  # ~2 s of work
+
+
+def test_a_stop_during_the_permutation_test_puts_the_strategy_back_unchanged() -> None:
+    """A stop is not a failure: asked between two permutations, the backtest ends at once, and
+    the strategy waits in the queue as it was (no result, no event, no back-off, no claim)."""
+    store, clock = InMemoryStore(), ManualClock(NOW)
+    strategy_id = stored(store, "long")
+    stop = threading.Event()
+    gates = RobustnessPolicy(0.0, 1.0, 0, 0, permutations=20)
+    backtester = Backtester(
+        InMemoryUnitOfWork(store),
+        market_data(),
+        Signals(),
+        PythonBacktestEngine(),
+        clock,
+        attrs.evolve(SETTINGS, robustness=gates),
+        stopping=stop.is_set,
+    )
+    claims = claim_keeper(store, clock, "w1", timedelta(minutes=10))
+    w = BacktestWorker(InMemoryUnitOfWork(store), backtester, clock, RetestSchedule(), claims)
+    stop.set()
+
+    assert w.tick() is None
+    strategy, failure = current(store, strategy_id)
+    assert strategy.status is Status.VALIDATED and failure is None
+    with InMemoryUnitOfWork(store) as uow:
+        assert uow.backtests.for_strategy(strategy_id) == []
+        assert uow.strategies.events(strategy_id) == []
+        assert uow.claims.claim(Status.VALIDATED, 1, "w2", clock.now(), timedelta(minutes=1))

@@ -108,7 +108,9 @@ def run(args: argparse.Namespace) -> int:
         console.print(about)
         console.print(f"clock: {speed:g}x ({timedelta(seconds=speed)} of market a second)")
         heartbeat = pipeline.heartbeat(service="run")
-        runner = ServiceRunner("run", interval=1.0, on_tick=heartbeat.ticked)
+        runner = ServiceRunner(
+            "run", interval=1.0, on_tick=heartbeat.ticked, stop_flag=pipeline.stop_flag()
+        )
         started = time.monotonic()
         if args.minutes:
             timer = threading.Timer(args.minutes * 60, runner.stop)
