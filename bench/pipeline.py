@@ -6,9 +6,8 @@ combination, the research gates, the pool) in a fresh SQLite file on a synthetic
 the mean-reversion one, where some candidates reach the gates. Prints the strategies per hour
 against the goal (5,000 on 2 cores), then where the wall time went, by stage: validation; then in
 the backtests market data, signals (the sandbox), simulation (the numba engine) and the trade bands,
-separately for the search and for the gates (the permuted markets, built within the signal
-requests, shown apart); the rest (the database, the pool, the process's own work) is the
-difference. The pass runs its steps one after another, as ``sixbtc pipeline`` does (the services
+separately for the search and for the gates (the permuted markets counted on their own); the
+rest (the database, the pool, the process's own work) is the difference. The pass runs its steps one after another, as ``sixbtc pipeline`` does (the services
 of ``sixbtc run`` overlap them). CPU seconds of this process and of its children (the sandbox)
 stand next to the wall seconds. The market is built before the clock starts. Nothing here asserts.
 """
@@ -30,9 +29,9 @@ from rich.table import Table
 
 from sixbtc.adapters.engine import NumbaBacktestEngine
 from sixbtc.adapters.market.synthetic import SyntheticMarketData
+from sixbtc.application import gates
 from sixbtc.application.gates import ResearchGates
 from sixbtc.application.markets import StrategyMarkets
-from sixbtc.application.permutation import PermutableMarket
 from sixbtc.application.validate import ValidateStrategies
 from sixbtc.config import load
 from sixbtc.domain.candles import from_ms
@@ -42,9 +41,6 @@ from sixbtc.entrypoints import wiring
 from sixbtc.entrypoints.commands.research import MARKETS, research_config
 
 GOAL_PER_HOUR = 5_000
-#: Built in the signal requests' threads, while other coins' signals are computed: its seconds are
-#: part of the signals' (summed over threads, so they may exceed the time it adds).
-NESTED = "permuting markets (within signals)"
 #: Where each stage's seconds go while the gates run, and otherwise.
 IN_GATES, IN_SEARCH = "gates", "search"
 
@@ -93,10 +89,10 @@ def instrument() -> Stopwatch:
     watch = Stopwatch()
     watch.wrap(ValidateStrategies, "run", "validation")
     watch.wrap(SyntheticMarketData, "candles", "market data")
-    watch.wrap(StrategyMarkets, "with_signals", "signals (sandbox)")
+    watch.wrap(StrategyMarkets, "signals", "signals (sandbox)")
     watch.wrap(NumbaBacktestEngine, "sweep", "simulation")
     watch.wrap(NumbaBacktestEngine, "run", "simulation")
-    watch.wrap(PermutableMarket, "permuted", NESTED)
+    watch.wrap(gates, "permuted_candles", "permuting markets")
     watch.wrap(TradeBands, "of", "trade bands")
     watch.phase_of(ResearchGates, "verdict", IN_GATES)
     return watch
@@ -178,8 +174,7 @@ def stage_table(watch: Stopwatch, wall: float, strategies: int) -> Table:
     for (phase, stage), seconds in sorted(watch.seconds.items()):
         if stage == "all":
             continue
-        if stage != NESTED:
-            timed += seconds
+        timed += seconds
         label = f"{stage}, in the gates" if phase == IN_GATES and stage != "validation" else stage
         table.add_row(
             label,

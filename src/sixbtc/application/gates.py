@@ -13,7 +13,8 @@ import attrs
 
 from sixbtc.application.errors import Interrupted
 from sixbtc.application.markets import Evaluation, StrategyMarkets
-from sixbtc.application.permutation import PermutableMarket, permutation_rng
+from sixbtc.application.permutation import permutation_rng, permuted_candles
+from sixbtc.application.ports import Market
 from sixbtc.domain.backtest import BacktestResult
 from sixbtc.domain.reasons import Reason
 from sixbtc.domain.robustness import (
@@ -88,17 +89,16 @@ class ResearchGates:
         the order of the returns; the search's selection is the deflated Sharpe's to judge."""
         timeframe, parameters = search.result.timeframe, search.result.parameters
         test = self.policy.permutation_test(search.training_score)
-        permutable = [PermutableMarket.of(m.candles) for m in search.evaluation.training]
         while not test.finished:  # one at a time: a year of 5m bars is large
             k = test.done
             if self.stopping():
                 raise Interrupted(f"stopped after {k} of {test.planned} permutations")
-            markets = self.markets.with_signals(
-                code,
-                range(len(permutable)),
-                lambda coin, k=k: permutable[coin].permuted(permutation_rng(strategy_id, k, coin)),
-                timeframe,
-            )
+            candles = [
+                permuted_candles(market.candles, permutation_rng(strategy_id, k, coin))
+                for coin, market in enumerate(search.evaluation.training)
+            ]
+            signals = self.markets.signals(code, candles, timeframe)
+            markets = [Market(c, v) for c, v in zip(candles, signals, strict=True)]
             (metrics,) = self.markets.simulate(markets, [parameters])
             test.add(self.scoring.training_score(metrics, timeframe))
         return test

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import TypeVar
 
 import attrs
 import numpy as np
@@ -24,8 +23,6 @@ from sixbtc.domain.coin_figures import CoinFigures, coin_figures
 from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.simulation import SimulationRun
 from sixbtc.domain.timeframe import Timeframe
-
-T = TypeVar("T")
 
 #: How far before the holdout's end the history may stop (a late candle, an exchange's pause)
 #: before the holdout is refused as partly missing.
@@ -147,30 +144,17 @@ class StrategyMarkets:
         self, code: str, candles: Sequence[Candles], timeframe: Timeframe
     ) -> list[np.ndarray]:
         """The strategy's signals on each of ``candles``, ``concurrency`` requests at once."""
-        return [m.signals for m in self.with_signals(code, candles, lambda bars: bars, timeframe)]
 
-    def with_signals(
-        self,
-        code: str,
-        sources: Sequence[T],
-        candles_of: Callable[[T], Candles],
-        timeframe: Timeframe,
-    ) -> list[Market]:
-        """The candles ``candles_of`` builds from each of ``sources`` with the strategy's signals on
-        them, ``concurrency`` at once: one source's candles are built while another's signals are
-        computed."""
-
-        def market_of(source: T) -> Market:
-            bars = candles_of(source)
+        def signals_of(bars: Candles) -> np.ndarray:
             try:
-                return Market(bars, np.asarray(self.signal_source.signals(code, bars)))
+                return np.asarray(self.signal_source.signals(code, bars))
             except StrategyFailed as error:  # the untrusted code failed: not ours
                 raise StrategyCodeFailed(
                     f"strategy code on {bars.symbol} {timeframe}: {type(error).__name__}: {error}"
                 ) from error
 
         with ThreadPoolExecutor(max(1, self.concurrency)) as pool:
-            return list(pool.map(market_of, sources))
+            return list(pool.map(signals_of, candles))
 
     def simulate(
         self, markets: list[Market], combinations: Sequence[ExecutionParameters]

@@ -25,7 +25,7 @@ from sixbtc.adapters.clock import ManualClock
 from sixbtc.adapters.engine import PythonBacktestEngine
 from sixbtc.adapters.memory import InMemoryStore, InMemoryUnitOfWork
 from sixbtc.application.backtest import Backtester
-from sixbtc.application.permutation import PermutableMarket, permutation_rng
+from sixbtc.application.permutation import permutation_rng, permuted_candles
 from sixbtc.application.pool import PoolRules
 from sixbtc.domain.candles import Candles
 from sixbtc.domain.reasons import Code
@@ -196,9 +196,9 @@ def moves(bars: Candles) -> np.ndarray:
     return np.stack([*columns, bars.volume[1:]], axis=1)
 
 
-def test_permuted_markets_shuffle_whole_bars_and_stay_consistent():
+def test_permuted_candles_shuffle_whole_bars_and_stay_consistent():
     original = candles()
-    permuted = PermutableMarket.of(original).permuted(permutation_rng(uuid.UUID(int=7), 0, 0))
+    permuted = permuted_candles(original, permutation_rng(uuid.UUID(int=7), 0, 0))
 
     assert np.array_equal(permuted.time, original.time)
     for field in ("open", "high", "low", "close", "volume"):
@@ -217,7 +217,7 @@ def test_permutations_are_seeded_by_strategy_permutation_and_coin():
 
     def closes(strategy: int, permutation: int, coin: int) -> np.ndarray:
         rng = permutation_rng(uuid.UUID(int=strategy), permutation, coin)
-        return PermutableMarket.of(original).permuted(rng).close
+        return permuted_candles(original, rng).close
 
     assert np.array_equal(closes(1, 2, 3), closes(1, 2, 3))
     for other in ((2, 2, 3), (1, 3, 3), (1, 2, 4)):
