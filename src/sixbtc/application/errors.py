@@ -48,6 +48,16 @@ class ExchangeError(ApplicationError):
     """The exchange refused or failed an operation; nothing is assumed to have happened."""
 
 
+class ExchangeUnavailable(ExchangeError):
+    """The exchange could not be reached or asked us to slow down (timeout, disconnect, rate
+    limit): whether the request took effect is unknown until it is looked up; retry later."""
+
+
+class OrderRejected(ExchangeError):
+    """The exchange refused an order for what it is (size, margin, price): sending it again would
+    be refused again."""
+
+
 class StrategyFailed(ApplicationError):
     """Strategy code raised, or returned something other than one -1/0/+1 signal per bar."""
 

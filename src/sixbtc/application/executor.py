@@ -40,7 +40,13 @@ from sixbtc.domain.backtest import ExecutionParameters, StopUnit
 from sixbtc.domain.candles import Candles, to_ms
 from sixbtc.domain.orders import Fill, Order, OrderRequest, OrderStatus, Side
 from sixbtc.domain.orders import client_order_id as derived_id
-from sixbtc.domain.position import Direction, OpenPosition, average_true_range, wanted
+from sixbtc.domain.position import (
+    Direction,
+    ExitReason,
+    OpenPosition,
+    average_true_range,
+    wanted,
+)
 from sixbtc.domain.reasons import Code, Reason
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.subaccount import Subaccount
@@ -298,7 +304,13 @@ class Executor:
                     atr = average_true_range(window.high, window.low, window.close, p.atr_period)[
                         -1
                     ]
-            cloid = derived_id(t.strategy.id, symbol, candle_ms, action)
+            cloid = derived_id(
+                t.strategy.id,
+                symbol,
+                candle_ms,
+                action,
+                reason=ExitReason.SIGNAL if position else None,
+            )
             request = OrderRequest(
                 cloid, t.account.id, symbol, side, amount, reduce_only=position is not None
             )

@@ -387,10 +387,13 @@ class Exchange(Protocol):
     ExchangeError.
 
     Orders are market orders, idempotent by ``client_order_id`` (placing an id again does
-    nothing). One that opens a position carries its :class:`Protection`: the stop and target rest
-    on the venue from the fill on (they survive a crash of ours), and the position closes at the
-    close of its ``max_hold_bars``-th bar. Every execution is reported once by :meth:`fills`, in
-    order, with the reason a position closed.
+    nothing); an id's last byte says why an order closes a position
+    (:func:`~sixbtc.domain.orders.client_order_id`) and fills carry it back. One that opens a
+    position carries its :class:`Protection`: the stop and target rest on the venue from the fill
+    on (they survive a crash of ours). The maximum holding time ends a position at the close of
+    its ``max_hold_bars``-th bar: a simulated venue closes it there, on a real one the executor
+    sends that exit. Every execution is reported once by :meth:`fills`, in order. A venue that
+    cannot be reached raises ExchangeUnavailable; an order refused for what it is, OrderRejected.
     """
 
     def main_balance(self) -> float:
@@ -418,6 +421,22 @@ class Exchange(Protocol):
     def place_order(self, order: OrderRequest, protection: Protection | None = None) -> None:
         """Send a market order; one that opens a position needs ``protection``, a reduce-only one
         closes the position (it does nothing once the position is gone)."""
+        ...
+
+    def order_known(self, subaccount: int, client_order_id: str) -> bool:
+        """Whether the venue received this order (resting, filled, cancelled or refused): an
+        order whose placement got no answer is looked up by its id, never sent again blindly."""
+        ...
+
+    def keep_alive(self, subaccount: int, seconds: int) -> None:
+        """The dead-man switch: the venue cancels the subaccount's open orders ``seconds`` from
+        now unless this is called again before (0 turns it off)."""
+        ...
+
+    @property
+    def connection(self) -> int:
+        """Grows by one each time the venue answers again after it could not be reached: every
+        subaccount is reconciled again before it trades."""
         ...
 
     def cancel_order(self, subaccount: int, client_order_id: str) -> None:

@@ -14,13 +14,31 @@ import attrs
 from sixbtc.domain.backtest import ExecutionParameters
 from sixbtc.domain.position import Direction, ExitReason
 
+#: The last byte of a client order id: what the order does (an entry or a transfer: 0).
+_KINDS: tuple[ExitReason | None, ...] = (None, *ExitReason)
 
-def client_order_id(*parts: object) -> str:
-    """The client order id of what ``parts`` name (a strategy, a coin, a candle, an action): the
+
+def client_order_id(*parts: object, reason: ExitReason | None = None) -> str:
+    """The client order id of what ``parts`` name (a strategy, a coin, a candle, an entry): the
     same parts give the same id, so a retry is recognised; 128 bits in hex, ``0x`` first, the form
-    Hyperliquid requires of a ``cloid``."""
+    Hyperliquid requires of a ``cloid``. An order that closes a position says why in its last
+    byte (``reason``), so that any venue's fill tells it back (:func:`exit_reason`)."""
     digest = hashlib.sha256(":".join(str(part) for part in parts).encode()).hexdigest()
-    return "0x" + digest[:32]
+    return f"0x{digest[:30]}{_KINDS.index(reason):02x}"
+
+
+def exit_reason(client_order_id: str) -> ExitReason | None:
+    """Why an order of ours with this id closes a position (None: it opens one); ValueError for
+    an id no order of ours can carry."""
+    try:
+        if len(client_order_id) != 34 or not client_order_id.startswith("0x"):
+            raise ValueError
+        return _KINDS[int(client_order_id[-2:], 16)]
+    except (ValueError, IndexError):
+        raise ValueError(
+            f"client order id: {client_order_id!r}; expected one of ours (0x and 32 hex digits, "
+            f"the last byte below {len(_KINDS)})"
+        ) from None
 
 
 class Side(enum.StrEnum):

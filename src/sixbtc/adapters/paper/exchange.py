@@ -128,6 +128,18 @@ class PaperExchange:
             elif lane.held is not None and lane.held.closing is None:
                 lane.held.closing = Waiting(order)
 
+    def order_known(self, subaccount: int, client_order_id: str) -> bool:
+        with self._account(subaccount) as account:
+            return account.is_known(client_order_id)
+
+    def keep_alive(self, subaccount: int, seconds: int) -> None:
+        """Nothing to do: paper orders rest only while the executor shows the exchange candles."""
+
+    @property
+    def connection(self) -> int:
+        """Always 0: the paper books are never out of reach."""
+        return 0
+
     def cancel_order(self, subaccount: int, client_order_id: str) -> None:
         with self._account(subaccount) as account:
             for lane in account.book.lanes.values():
@@ -149,7 +161,7 @@ class PaperExchange:
                 if held is not None:
                     side = Side.closing(held.position.direction)
                     request = OrderRequest(
-                        client_order_id(request_id, symbol),
+                        client_order_id(request_id, symbol, reason=ExitReason.END),
                         subaccount,
                         symbol,
                         side,
@@ -230,7 +242,7 @@ class PaperExchange:
         if exit.reason is ExitReason.SIGNAL and held.closing is not None:
             cloid, reason = held.closing.request.client_order_id, held.closing.reason
         else:
-            cloid, reason = client_order_id(held.entry_order, exit.reason.value), exit.reason
+            cloid, reason = client_order_id(held.entry_order, reason=exit.reason), exit.reason
         account.book.cash += (
             int(position.direction) * held.amount * (exit.price - position.entry_price)
         )
