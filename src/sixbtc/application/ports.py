@@ -17,10 +17,13 @@ import numpy as np
 
 from sixbtc.domain.backtest import BacktestResult, Costs, ExecutionParameters
 from sixbtc.domain.candles import Candles
+from sixbtc.domain.emergency import PortfolioDay
+from sixbtc.domain.halt import Halt
 from sixbtc.domain.heartbeat import Heartbeat
 from sixbtc.domain.metrics import Metrics
 from sixbtc.domain.orders import Fill, Order, OrderRequest, Position, Protection
 from sixbtc.domain.reasons import Code, Reason
+from sixbtc.domain.reconciliation import Issue
 from sixbtc.domain.retry import WorkFailure
 from sixbtc.domain.simulation import SimulationRun
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy
@@ -288,6 +291,54 @@ class HeartbeatRepository(Protocol):
         ...
 
 
+class HaltRepository(Protocol):
+    """The kill switch's halts, active and lifted."""
+
+    def add(self, halt: Halt) -> None:
+        """Store a new halt and give it its id."""
+        ...
+
+    def save(self, halt: Halt) -> None:
+        """Persist a halt's flatten or lifting."""
+        ...
+
+    def active(self) -> list[Halt]:
+        """The halts not lifted, oldest first."""
+        ...
+
+    def latest(self, limit: int) -> list[Halt]:
+        """The ``limit`` most recent halts, newest first."""
+        ...
+
+
+class IssueRepository(Protocol):
+    """Reconciliation's mismatches between the exchange and our records."""
+
+    def add(self, issue: Issue) -> None:
+        """Store a new issue and give it its id."""
+        ...
+
+    def save(self, issue: Issue) -> None:
+        """Persist an issue's resolution."""
+        ...
+
+    def unresolved(self, subaccount: int | None = None) -> list[Issue]:
+        """The issues not resolved (of one subaccount, or of all), oldest first."""
+        ...
+
+
+class PortfolioRepository(Protocol):
+    """The portfolio's value, one record per UTC day."""
+
+    def latest(self) -> PortfolioDay | None:
+        """The most recent day, or None before the first."""
+        ...
+
+    def save(self, day: PortfolioDay) -> None:
+        """Store the day's record (created or updated)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One atomic piece of work: ``with uow: ...; uow.commit()``.
 
@@ -303,6 +354,9 @@ class UnitOfWork(Protocol):
     fills: FillRepository
     trades: TradeRepository
     heartbeats: HeartbeatRepository
+    halts: HaltRepository
+    issues: IssueRepository
+    portfolio: PortfolioRepository
 
     def __enter__(self) -> Self: ...
 

@@ -10,12 +10,17 @@ import copy
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Self
 
 import attrs
 
+from sixbtc.adapters.memory.safety import (
+    InMemoryHaltRepository,
+    InMemoryIssueRepository,
+    InMemoryPortfolioRepository,
+)
 from sixbtc.adapters.memory.trading import (
     InMemoryFillRepository,
     InMemoryHeartbeatRepository,
@@ -26,8 +31,11 @@ from sixbtc.adapters.memory.trading import (
 from sixbtc.application.errors import DuplicateStrategy, NotFound
 from sixbtc.application.ports import HeldClaim, StrategyFilter
 from sixbtc.domain.backtest import BacktestResult
+from sixbtc.domain.emergency import PortfolioDay
+from sixbtc.domain.halt import Halt
 from sixbtc.domain.heartbeat import Heartbeat
 from sixbtc.domain.orders import Fill, Order
+from sixbtc.domain.reconciliation import Issue
 from sixbtc.domain.retest import RetestSchedule
 from sixbtc.domain.retry import WorkFailure
 from sixbtc.domain.strategy import Standing, Status, StatusChange, Strategy
@@ -56,6 +64,9 @@ class InMemoryStore:
         self.fills: dict[tuple[int, int], Fill] = {}
         self.trades: dict[uuid.UUID, Trade] = {}
         self.heartbeats: dict[tuple[str, str], Heartbeat] = {}
+        self.halts: dict[int, Halt] = {}
+        self.issues: dict[int, Issue] = {}
+        self.portfolio: dict[date, PortfolioDay] = {}
 
 
 def _detached(strategy: Strategy) -> Strategy:
@@ -267,6 +278,9 @@ class InMemoryUnitOfWork:
         self.fills = InMemoryFillRepository(self.store.fills)
         self.trades = InMemoryTradeRepository(self.store.trades)
         self.heartbeats = InMemoryHeartbeatRepository(self.store.heartbeats)
+        self.halts = InMemoryHaltRepository(self.store.halts)
+        self.issues = InMemoryIssueRepository(self.store.issues)
+        self.portfolio = InMemoryPortfolioRepository(self.store.portfolio)
         self.backtests = InMemoryBacktestRepository(self.store)
 
     def commit(self) -> None:
@@ -278,7 +292,16 @@ class InMemoryUnitOfWork:
         store.claims = dict(self.claims.claims)
         store.failures = dict(self.claims.failures)
         store.backtests.extend(self.backtests.added)
-        for records in (self.subaccounts, self.orders, self.fills, self.trades, self.heartbeats):
+        for records in (
+            self.subaccounts,
+            self.orders,
+            self.fills,
+            self.trades,
+            self.heartbeats,
+            self.halts,
+            self.issues,
+            self.portfolio,
+        ):
             records.publish()
         self.committed = True
         self._begin()

@@ -276,3 +276,57 @@ service_heartbeats = sa.Table(
     sa.Column("last_error_at", UtcDateTime),
     sa.Column("stopped_at", UtcDateTime),
 )
+
+#: The kill switch: every halt and flatten, who set it and why, and when it was lifted.
+trading_halts = sa.Table(
+    "trading_halts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("cause", sa.String(20), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("set_by", sa.String(200), nullable=False),
+    sa.Column("set_at", UtcDateTime, nullable=False),
+    sa.Column("flattened_at", UtcDateTime),
+    sa.Column("lifted_at", UtcDateTime),
+    sa.Column("lifted_by", sa.String(200)),
+)
+
+#: Reconciliation's mismatches between a subaccount on the exchange and our records.
+trading_issues = sa.Table(
+    "trading_issues",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subaccount_id", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("subject", sa.String(100), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("found_at", UtcDateTime, nullable=False),
+    sa.Column("resolved_at", UtcDateTime),
+    sa.Column("resolved_by", sa.String(200)),
+)
+
+#: The portfolio's value (main account plus subaccounts) through each UTC day.
+portfolio_days = sa.Table(
+    "portfolio_days",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("opening", sa.Float, nullable=False),
+    sa.Column("peak", sa.Float, nullable=False),
+    sa.Column("low", sa.Float, nullable=False),
+    sa.Column("last", sa.Float, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("loss_halted", sa.Boolean, nullable=False),
+)
+
+#: A live exchange's requests that carry no client id there (transfers), journalled before they
+#: are sent so that a retry never moves money twice.
+exchange_requests = sa.Table(
+    "exchange_requests",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("subaccount_id", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("amount", sa.Float, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)

@@ -19,6 +19,11 @@ from sixbtc.adapters.sqlalchemy.repositories import (
     SqlAlchemyBacktestRepository,
     SqlAlchemyStrategyRepository,
 )
+from sixbtc.adapters.sqlalchemy.safety import (
+    SqlAlchemyHaltRepository,
+    SqlAlchemyIssueRepository,
+    SqlAlchemyPortfolioRepository,
+)
 from sixbtc.adapters.sqlalchemy.trading import (
     SqlAlchemyFillRepository,
     SqlAlchemyHeartbeatRepository,
@@ -95,6 +100,9 @@ class SqlAlchemyUnitOfWork:
         self.fills = SqlAlchemyFillRepository(self.connection)
         self.trades = SqlAlchemyTradeRepository(self.connection)
         self.heartbeats = SqlAlchemyHeartbeatRepository(self.connection)
+        self.halts = SqlAlchemyHaltRepository(self.connection)
+        self.issues = SqlAlchemyIssueRepository(self.connection)
+        self.portfolio = SqlAlchemyPortfolioRepository(self.connection)
         self.backtests = SqlAlchemyBacktestRepository(self.connection)
 
     def commit(self) -> None:
