@@ -24,6 +24,7 @@ import yaml
 from sixbtc.application.backtest import BacktestSettings
 from sixbtc.application.pool import PoolRules
 from sixbtc.domain.backtest import Costs, ParameterGrid
+from sixbtc.domain.emergency import EmergencyLimits
 from sixbtc.domain.retest import RetestSchedule
 from sixbtc.domain.retirement import RetirementPolicy
 from sixbtc.domain.robustness import RobustnessPolicy
@@ -381,6 +382,7 @@ class Config:
     database: DatabaseConfig = DatabaseConfig()
     market_data: MarketDataConfig = MarketDataConfig()
     exchange: ExchangeConfig = ExchangeConfig()
+    emergency: EmergencyLimits = attrs.field(factory=EmergencyLimits)
     clock: ClockConfig = ClockConfig()
 
     def __attrs_post_init__(self) -> None:

@@ -35,6 +35,7 @@ from sixbtc.application.claims import ClaimKeeper
 from sixbtc.application.executor import Executor
 from sixbtc.application.generate import AddStrategy, GenerateStrategies
 from sixbtc.application.heartbeat import HeartbeatRecorder
+from sixbtc.application.kill_switch import KillSwitchControl
 from sixbtc.application.live import LiveReview
 from sixbtc.application.markets import StrategyMarkets
 from sixbtc.application.pipeline import PipelinePass
@@ -424,6 +425,14 @@ class Pipeline(containers.DeclarativeContainer):
     )
     #: The elastic worker: a due re-backtest first, else a VALIDATED strategy.
     retest_worker = providers.Factory(backtest_worker, elastic=True)
+    #: The kill switch and the emergency stops (``emergency.*``): ``sixbtc halt/flatten/resume``
+    #: and every executor.
+    kill_switch = providers.Factory(
+        KillSwitchControl,
+        unit_of_work=adapters.unit_of_work.provider,
+        clock=adapters.clock,
+        limits=config.provided.emergency,
+    )
     #: Trades the subaccounts of LIVE strategies on ``exchange``; strategy code runs only in the
     #: sandbox.
     executor = providers.Factory(
@@ -434,6 +443,7 @@ class Pipeline(containers.DeclarativeContainer):
         signal_source=adapters.signal_source,
         clock=adapters.clock,
         history_bars=config.provided.validator.live_history_bars,
+        kill_switch=kill_switch,
         concurrency=providers.Callable(_signal_concurrency, config),
     )
     #: Deploys the best ACTIVE strategies to free subaccounts (rotator.*).

@@ -16,14 +16,18 @@ from sixbtc.adapters.paper import PaperExchange
 from sixbtc.adapters.paper.book import MemoryPaperStore, PaperStore
 from sixbtc.application.errors import StrategyFailed
 from sixbtc.application.executor import Executor
+from sixbtc.application.kill_switch import KillSwitchControl
 from sixbtc.application.ports import Market, UnitOfWork
 from sixbtc.domain.backtest import Costs, ExecutionParameters
 from sixbtc.domain.candles import Candles, from_ms
+from sixbtc.domain.emergency import EmergencyLimits
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.subaccount import Subaccount
 from sixbtc.domain.trade import Trade
 
 CAPITAL = 1000.0
+#: Emergency stops off: tests of trading as backtested set their own.
+NO_LIMITS = EmergencyLimits(max_drawdown=0, max_daily_loss=0, stale_data_minutes=0)
 #: One id for every desk's strategy: client order ids derive from it, so runs compare.
 STRATEGY_ID = uuid.UUID(int=17)
 SUBACCOUNT = 1
@@ -60,6 +64,7 @@ class Desk:
         paper_store: PaperStore | None = None,
         signals: PlantedSignals | None = None,
         history_bars: int = 10_000,
+        limits: EmergencyLimits = NO_LIMITS,
     ) -> None:
         if unit_of_work is None:
             memory = InMemoryStore()
@@ -74,6 +79,7 @@ class Desk:
         self.signals = signals or PlantedSignals(self.markets)
         self.clock = ManualClock(from_ms(self.times()[0]))
         self.history_bars = history_bars
+        self.kill_switch = KillSwitchControl(self.unit_of_work, self.clock, limits)
         self.strategy = self._deploy(parameters)
         self.executor = self.restart()
 
@@ -101,6 +107,7 @@ class Desk:
             self.signals,
             self.clock,
             self.history_bars,
+            self.kill_switch,
         )
         return self.executor
 

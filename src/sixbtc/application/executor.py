@@ -1,25 +1,33 @@
 """The executor: each LIVE strategy trades on its own subaccount, on each closed candle of its
-timeframe, exactly as it was backtested.
+timeframe, exactly as it was backtested, under the kill switch.
 
-A pass (:meth:`Executor.tick`) takes every subaccount that trades for a strategy, once per closed
-candle of the strategy's timeframe:
+A pass (:meth:`Executor.tick`) first marks the portfolio's value (main account plus every
+subaccount) for the emergency stops and reads the kill switch; a flatten closes every subaccount at
+once. Then it takes every subaccount that trades for a strategy, once per closed candle of the
+strategy's timeframe:
 
 1. the last ``history_bars`` candles of each of its coins are shown to the exchange (a paper
-   exchange fills on them);
-2. the exchange's new fills are recorded: orders FILLED, trades opened and closed (one commit);
+   exchange fills on them); a coin whose candles lag is reported to the stale-data stop;
+2. the exchange's new fills are recorded: orders FILLED, trades opened (partial fills of one
+   order make one trade) and closed (a partial exit closes its part); a fill of no order of ours
+   opens nothing and is left to reconciliation (one commit);
 3. orders of an earlier candle still unsettled are cancelled: an order is never sent late;
-4. the strategy's signals on those candles, through the sandboxed signal source; per coin the last
-   one and the position held say what is wanted (:func:`~sixbtc.domain.position.wanted`);
-5. each order is recorded PENDING with a client id made of strategy, coin, candle and action (one
-   commit), then sent, then marked OPEN.
+4. reconciliation: the exchange's positions and open orders against our records; a mismatch is
+   recorded as an issue and blocks entries on the subaccount until a later pass finds it gone;
+5. the strategy's signals on those candles, through the sandboxed signal source; per coin the last
+   one and the position held say what is wanted (:func:`~sixbtc.domain.position.wanted`), and a
+   position held ``max_hold_bars`` bars exits; entries only while the kill switch and
+   reconciliation allow them, exits always;
+6. each order is recorded PENDING with a client id made of strategy, coin, candle and action (one
+   commit), then sent unless the exchange already has that id (a placement whose answer was lost
+   is looked up, never sent twice), then marked OPEN.
 
-A subaccount the rotator has reserved for a strategy still ACTIVE is left alone. A crash anywhere
-repeats the pass with the same client ids: the exchange ignores an id it has
-seen, so nothing is doubled and nothing lost. A strategy whose own code fails is retired
-(``live_error``) and its positions closed. A subaccount whose strategy is no longer LIVE is wound
-down: closed, its fills recorded, its cash moved back to the main account, then freed. A failure of
-ours (market data, the sandbox, the exchange) skips the strategy until the next pass; the database
-being down stops the pass (the service backs off).
+A subaccount the rotator has reserved for a strategy still ACTIVE is left alone. A strategy whose
+own code fails is retired (``live_error``) and its positions closed. A subaccount whose strategy
+is no longer LIVE is wound down: closed, its fills recorded, its cash moved back to the main
+account, then freed. A failure of ours (market data, the sandbox, the exchange) skips the strategy
+until the next pass; the database being down stops the pass (the service backs off). With
+``dead_man_seconds`` the exchange cancels a subaccount's open orders if passes stop coming.
 """
 
 from __future__ import annotations
@@ -34,10 +42,17 @@ from datetime import datetime
 import attrs
 import numpy as np
 
-from sixbtc.application.errors import DatabaseUnavailable, StrategyFailed
+from sixbtc.application.errors import (
+    DatabaseUnavailable,
+    ExchangeError,
+    OrderRejected,
+    StrategyFailed,
+)
+from sixbtc.application.kill_switch import KillSwitchControl
 from sixbtc.application.ports import Clock, Exchange, MarketData, SignalSource, UnitOfWork
 from sixbtc.domain.backtest import ExecutionParameters, StopUnit
 from sixbtc.domain.candles import Candles, to_ms
+from sixbtc.domain.halt import KillSwitch
 from sixbtc.domain.orders import Fill, Order, OrderRequest, OrderStatus, Side
 from sixbtc.domain.orders import client_order_id as derived_id
 from sixbtc.domain.position import (
@@ -48,6 +63,7 @@ from sixbtc.domain.position import (
     wanted,
 )
 from sixbtc.domain.reasons import Code, Reason
+from sixbtc.domain.reconciliation import SIZE_TOLERANCE, Issue, compare
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.subaccount import Subaccount
 from sixbtc.domain.trade import Trade
@@ -67,6 +83,8 @@ class ExecutorPass:
     stopped: list[str] = attrs.field(factory=list)
     freed: list[int] = attrs.field(factory=list)
     skipped: list[str] = attrs.field(factory=list)
+    #: Subaccounts that sent no entry for a reconciliation issue.
+    blocked: list[int] = attrs.field(factory=list)
 
 
 @attrs.frozen
@@ -91,31 +109,53 @@ class Executor:
     signal_source: SignalSource
     clock: Clock
     history_bars: int
+    kill_switch: KillSwitchControl
     concurrency: int = 1
     #: The last candle handled per strategy (a restart handles it again, harmlessly).
     _handled: dict[uuid.UUID, datetime] = attrs.field(factory=dict, init=False)
     _reported: dict[uuid.UUID, datetime | None] = attrs.field(factory=dict, init=False)
+    #: Per strategy, its coins whose newest candle lags, with how many minutes (last looked at).
+    _lagging: dict[uuid.UUID, dict[str, float]] = attrs.field(factory=dict, init=False)
 
     def tick(self) -> ExecutorPass:
         """One pass over every subaccount that trades for a strategy."""
         outcome = ExecutorPass()
         with self.unit_of_work() as uow:
-            work = [
-                (a, uow.strategies.get(a.strategy_id))
-                for a in uow.subaccounts.all()
-                if a.strategy_id is not None
-            ]
-        for account, strategy in work:
-            if strategy.status is Status.ACTIVE:
-                continue  # reserved by the rotator, not LIVE yet
+            accounts = uow.subaccounts.all()
+            work = [(a, uow.strategies.get(a.strategy_id)) for a in accounts if not a.is_free]
+        switch = self._mark_portfolio(accounts)
+        traded = [(a, s) for a, s in work if s.status is not Status.ACTIVE]  # ACTIVE: reserved
+        for account, strategy in traded:
             try:
-                self._handle(strategy, account, outcome)
+                self._handle(strategy, account, outcome, switch)
             except DatabaseUnavailable:
                 raise
             except Exception as error:  # ours: retried on the next pass, never blamed on it
                 self._report(strategy, account, error)
                 outcome.skipped.append(strategy.name)
+        lagging: dict[str, float] = {}
+        for _, strategy in traded:
+            for coin, minutes in self._lagging.get(strategy.id, {}).items():
+                lagging[coin] = max(minutes, lagging.get(coin, 0.0))
+        self.kill_switch.candles(lagging)
+        if switch.flattening and self._flat([a for a, _ in traded]):
+            self.kill_switch.flattened()
         return outcome
+
+    def _mark_portfolio(self, accounts: Sequence[Subaccount]) -> KillSwitch:
+        """The portfolio's value to the emergency stops, then the kill switch; when the exchange
+        cannot tell the value, the kill switch as it stands."""
+        try:
+            value = self.exchange.main_balance() + sum(self.exchange.equity(a.id) for a in accounts)
+        except ExchangeError as error:
+            log.warning("portfolio value unknown this pass (%s); emergency stops wait", error)
+            return self.kill_switch.current()
+        return self.kill_switch.mark(value)
+
+    def _flat(self, accounts: Sequence[Subaccount]) -> bool:
+        return not any(
+            self.exchange.positions(a.id) or self.exchange.open_orders(a.id) for a in accounts
+        )
 
     def _report(self, strategy: Strategy, account: Subaccount, error: Exception) -> None:
         """A failure of ours, with its traceback once per strategy and candle (every pass retries
@@ -134,11 +174,18 @@ class Executor:
             exc_info=first,
         )
 
-    def _handle(self, strategy: Strategy, account: Subaccount, outcome: ExecutorPass) -> None:
+    def _handle(
+        self, strategy: Strategy, account: Subaccount, outcome: ExecutorPass, switch: KillSwitch
+    ) -> None:
         if strategy.timeframe is None or strategy.execution is None or not strategy.coins:
             raise ValueError(
                 f"strategy {strategy.name} has no chosen timeframe, parameters or coins"
             )
+        if self.kill_switch.limits.dead_man_seconds:
+            self.exchange.keep_alive(account.id, self.kill_switch.limits.dead_man_seconds)
+        for halt in switch.flattening:  # at once, not at the next candle; again each minute
+            minute = self.clock.now().replace(second=0, microsecond=0)
+            self.exchange.close_all(account.id, derived_id(halt.id, account.id, minute))
         candle = strategy.timeframe.last_closed(self.clock.now())
         if self._handled.get(strategy.id) == candle:
             return
@@ -149,21 +196,31 @@ class Executor:
         self.exchange.observe(account.id, windows)
         outcome.fills += self._record_fills(now)
         self._cancel_unsettled(now, before=candle)
-        if strategy.status is Status.LIVE:
-            self._trade(now, outcome)
-        else:
+        issues = self._reconcile(now)
+        if strategy.status is not Status.LIVE:
             self._wind_down(now, outcome)
+        elif not switch.flattening:
+            entries = switch.entries_allowed and not issues
+            if issues and switch.entries_allowed:
+                outcome.blocked.append(account.id)
+            self._trade(now, outcome, entries)
         self._handled[strategy.id] = candle
         outcome.handled += 1
 
     def _windows(self, strategy: Strategy, candle: datetime) -> list[Candles]:
-        """The last ``history_bars`` candles of each coin that has ``candle`` already."""
+        """The last ``history_bars`` candles of each coin that has ``candle`` already; how far
+        the others lag is noted for the stale-data stop."""
         timeframe = strategy.timeframe
         assert timeframe is not None
         start = candle - (self.history_bars - 1) * timeframe.duration
         end = candle + timeframe.duration
         windows = [self.market_data.candles(coin, timeframe, start, end) for coin in strategy.coins]
         ready = [w for w in windows if len(w) and int(w.time[-1]) == to_ms(candle)]
+        self._lagging[strategy.id] = {
+            w.symbol: (to_ms(candle) - int(w.time[-1])) / 60_000 if len(w) else math.inf
+            for w in windows
+            if not (len(w) and int(w.time[-1]) == to_ms(candle))
+        }
         if ready and len(ready) < len(windows):
             late = sorted(set(strategy.coins) - {w.symbol for w in ready})
             log.warning(
@@ -186,18 +243,48 @@ class Executor:
         with self.unit_of_work() as uow:
             for fill in fills:
                 uow.fills.add(fill)
-                order = uow.orders.find(fill.client_order_id)
+                order = uow.orders.find(fill.client_order_id) if fill.client_order_id else None
                 if order is not None:
                     order.filled()
                     uow.orders.save(order)
-                if fill.reason is None:
-                    uow.trades.add(_opened(t, fill, order))
-                else:
+                if fill.reason is not None:
                     self._close_trade(uow, t, fill)
+                elif order is not None:
+                    self._open_trade(uow, t, fill, order)
+                else:
+                    log.error(
+                        "subaccount %d: fill %d (%s %g %s at %g, client id %r) of no order of "
+                        "ours; recorded, no trade opened; reconciliation flags the position",
+                        t.account.id,
+                        fill.sequence,
+                        fill.side,
+                        fill.amount,
+                        fill.symbol,
+                        fill.price,
+                        fill.client_order_id,
+                    )
             uow.commit()
         return len(fills)
 
+    def _open_trade(self, uow: UnitOfWork, t: _Trading, fill: Fill, order: Order) -> None:
+        """A new trade, or one more part of its entry order's (a partial fill)."""
+        trade = next(
+            (
+                x
+                for x in uow.trades.open_for(t.strategy.id)
+                if x.entry_order_id == order.client_order_id
+            ),
+            None,
+        )
+        if trade is None:
+            uow.trades.add(_opened(t, fill, order))
+        else:
+            trade.add_entry(fill.amount, fill.price, fill.fee)
+            uow.trades.save(trade)
+
     def _close_trade(self, uow: UnitOfWork, t: _Trading, fill: Fill) -> None:
+        """Close the open trade on the fill's coin; a fill smaller than the trade closes that
+        part of it."""
         trade = next(
             (x for x in uow.trades.open_for(t.strategy.id) if x.symbol == fill.symbol), None
         )
@@ -210,6 +297,12 @@ class Executor:
                 t.strategy.name,
             )
             return
+        assert fill.reason is not None
+        if fill.amount < trade.amount * (1 - SIZE_TOLERANCE):
+            part = trade.split(fill.amount)
+            uow.trades.save(trade)
+            uow.trades.add(part)
+            trade = part
         trade.close(
             at=fill.at,
             price=fill.price,
@@ -241,16 +334,55 @@ class Executor:
                 uow.orders.save(order)
             uow.commit()
 
+    def _reconcile(self, t: _Trading) -> list[Issue]:
+        """Compare the subaccount on the exchange with our records; store what newly does not
+        match, resolve what matches again. The issues still open after that."""
+        findings = self._compare(t)
+        if findings:  # a fill may have landed between two reads: look once more
+            self._record_fills(t)
+            findings = self._compare(t)
+        now, account = self.clock.now(), t.account.id
+        with self.unit_of_work() as uow:
+            known = {issue.key: issue for issue in uow.issues.unresolved(account)}
+            current = {(account, f.kind, f.subject): f for f in findings}
+            for key, finding in current.items():
+                if key not in known:
+                    issue = Issue(account, finding.kind, finding.subject, finding.detail, now)
+                    uow.issues.add(issue)
+                    log.error(
+                        "subaccount %d (%s): %s: %s; no new entries here until it is resolved",
+                        account,
+                        t.strategy.name,
+                        finding.kind,
+                        finding.detail,
+                    )
+            for key, issue in known.items():
+                if key not in current:
+                    issue.resolve(now, "reconciliation")
+                    uow.issues.save(issue)
+                    log.warning("subaccount %d: %s %s resolved", account, issue.kind, issue.subject)
+            open_issues = uow.issues.unresolved(account)
+            uow.commit()
+        return open_issues
+
+    def _compare(self, t: _Trading) -> list:
+        positions = self.exchange.positions(t.account.id)
+        resting = self.exchange.open_orders(t.account.id)
+        with self.unit_of_work() as uow:
+            trades = [x for x in uow.trades.open_for(t.strategy.id) if x.subaccount == t.account.id]
+            ours = {o.client_order_id for o in uow.orders.unsettled(t.account.id)}
+        return compare(positions, resting, trades, ours)
+
     # --- trading ------------------------------------------------------------------------------
 
-    def _trade(self, t: _Trading, outcome: ExecutorPass) -> None:
+    def _trade(self, t: _Trading, outcome: ExecutorPass, entries: bool) -> None:
         try:
             signals = self._signals(t.strategy.code, t.windows)
         except StrategyFailed as error:
             self._stop(t, error, outcome)
             return
         equity = self.exchange.equity(t.account.id)  # orders placed now fill at the next open
-        wanted_orders = self._orders(t, signals, equity)
+        wanted_orders = self._orders(t, signals, equity, entries)
         with self.unit_of_work() as uow:
             for order in wanted_orders:
                 if uow.orders.find(order.client_order_id) is None:
@@ -273,10 +405,14 @@ class Executor:
         with ThreadPoolExecutor(max(1, self.concurrency)) as pool:
             return list(pool.map(last, windows))
 
-    def _orders(self, t: _Trading, signals: list[int], equity: float) -> list[Order]:
-        """The orders the signals ask for: an exit of a position an opposite signal ends, an
-        entry sized at the subaccount's equity split across its coins times the leverage."""
+    def _orders(self, t: _Trading, signals: list[int], equity: float, entries: bool) -> list[Order]:
+        """The orders the signals ask for: an exit of a position an opposite signal ends or that
+        was held ``max_hold_bars`` bars (a simulated venue has closed that one already), and,
+        when ``entries``, an entry sized at the subaccount's equity split across its coins times
+        the leverage."""
         positions = {p.symbol: p for p in self.exchange.positions(t.account.id)}
+        with self.unit_of_work() as uow:
+            trades = {x.symbol: x for x in uow.trades.open_for(t.strategy.id)}
         margin = equity / len(t.strategy.coins)
         p, candle_ms, created = t.parameters, to_ms(t.candle), self.clock.now()
         orders = []
@@ -284,17 +420,26 @@ class Executor:
             symbol, position = window.symbol, positions.get(window.symbol)
             held = position.direction if position is not None else None
             target = wanted(signal, held)
-            if target == held:
+            atr, reason = None, ExitReason.SIGNAL
+            if position is not None and symbol not in trades:
+                continue  # not ours: reconciliation has flagged it; we never trade it
+            if position is not None and target == held:
+                trade = trades[symbol]
+                if self._bars_held(t, trade) < p.max_hold_bars:
+                    continue
+                reason = ExitReason.MAX_HOLD
+            elif target == held:
                 continue
-            atr = None
             if position is not None:
                 side, amount, action = (
                     Side.closing(position.direction),
                     abs(position.amount),
-                    "exit",
+                    reason,
                 )
             else:
                 assert target is not None
+                if not entries:
+                    continue
                 price = float(window.close[-1])
                 side, amount, action = Side.opening(target), margin * p.leverage / price, "entry"
                 if not amount > 0:
@@ -309,7 +454,7 @@ class Executor:
                 symbol,
                 candle_ms,
                 action,
-                reason=ExitReason.SIGNAL if position else None,
+                reason=reason if position is not None else None,
             )
             request = OrderRequest(
                 cloid, t.account.id, symbol, side, amount, reduce_only=position is not None
@@ -317,23 +462,43 @@ class Executor:
             orders.append(Order(t.strategy.id, request, created, t.candle, atr))
         return orders
 
+    @staticmethod
+    def _bars_held(t: _Trading, trade: Trade) -> int:
+        """Bars from the one the trade entered on to the closed candle, both counted."""
+        timeframe = t.strategy.timeframe
+        assert timeframe is not None
+        entered = timeframe.last_closed(trade.entry_time) + timeframe.duration
+        return int((t.candle - entered) / timeframe.duration) + 1
+
     def _send(self, t: _Trading) -> int:
-        """Send this candle's PENDING orders (again, after a crash: the exchange knows their
-        ids), then mark them OPEN."""
+        """Send this candle's PENDING orders, unless the exchange already has them (sent before
+        a crash or a lost answer), then mark them OPEN; one the exchange refuses is REJECTED."""
         with self.unit_of_work() as uow:
             pending = [
                 o
                 for o in uow.orders.unsettled(t.account.id)
                 if o.status is OrderStatus.PENDING and o.candle == t.candle
             ]
+        settled = []
         for order in pending:
-            self.exchange.place_order(order.request, order.protection(t.parameters))
-        with self.unit_of_work() as uow:
-            for order in pending:
+            try:
+                if not self.exchange.order_known(t.account.id, order.client_order_id):
+                    self.exchange.place_order(order.request, order.protection(t.parameters))
                 order.sent()
+            except OrderRejected as error:
+                log.error(
+                    "strategy %s: order %s refused: %s",
+                    t.strategy.name,
+                    order.client_order_id,
+                    error,
+                )
+                order.rejected()
+            settled.append(order)
+        with self.unit_of_work() as uow:
+            for order in settled:
                 uow.orders.save(order)
             uow.commit()
-        return len(pending)
+        return sum(o.status is OrderStatus.OPEN for o in settled)
 
     # --- stopping -----------------------------------------------------------------------------
 
@@ -352,12 +517,12 @@ class Executor:
             reason,
         )
         outcome.stopped.append(t.strategy.name)
-        self.exchange.close_all(t.account.id, derived_id(t.strategy.id, "close_all"))
+        self.exchange.close_all(t.account.id, derived_id(t.strategy.id, "close_all", t.candle))
 
     def _wind_down(self, t: _Trading, outcome: ExecutorPass) -> None:
         """The strategy no longer trades: close everything; once flat, move the cash back to the
         main account and free the subaccount."""
-        self.exchange.close_all(t.account.id, derived_id(t.strategy.id, "close_all"))
+        self.exchange.close_all(t.account.id, derived_id(t.strategy.id, "close_all", t.candle))
         self._cancel_unsettled(t, before=None)
         if self.exchange.positions(t.account.id) or self.exchange.open_orders(t.account.id):
             return  # the closing orders fill on the next candle

@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 import attrs
 
 from sixbtc.application.ports import Clock, HeldClaim, UnitOfWork
+from sixbtc.domain.halt import Halt
 from sixbtc.domain.heartbeat import Heartbeat
+from sixbtc.domain.reconciliation import Issue
 from sixbtc.domain.retest import RetestSchedule
 from sixbtc.domain.selection import LiveSelection
 from sixbtc.domain.strategy import Status
@@ -72,6 +74,10 @@ class FactoryStatus:
     services: list[Heartbeat]
     #: Heartbeats older than that (processes long gone), not listed.
     older_services: int
+    #: The kill switch's active halts (none: trading runs).
+    halts: list[Halt]
+    #: Reconciliation's unresolved issues (each blocks entries on its subaccount).
+    issues: list[Issue]
 
     @property
     def live(self) -> int:
@@ -119,6 +125,8 @@ class StatusQuery:
                 claims=uow.claims.held(now),
                 services=recent,
                 older_services=len(beats) - len(recent),
+                halts=uow.halts.active(),
+                issues=uow.issues.unresolved(),
             )
 
 

@@ -41,6 +41,23 @@ class Trade:
     def is_open(self) -> bool:
         return self.exit_time is None
 
+    def add_entry(self, amount: float, price: float, fee: float) -> None:
+        """Another fill of the entry order (a partial fill): the size grows, the entry price is
+        the size-weighted mean."""
+        total = self.amount + amount
+        self.entry_price = (self.amount * self.entry_price + amount * price) / total
+        self.amount, self.fees = total, self.fees + fee
+
+    def split(self, amount: float) -> Trade:
+        """The part of ``amount`` of this open trade, as its own open trade (a partial exit closes
+        it); this trade keeps the rest. Entry fees are shared by size."""
+        if not 0 < amount < self.amount:
+            raise ValueError(f"amount: {amount}; expected between 0 and {self.amount}")
+        fees = self.fees * amount / self.amount
+        part = attrs.evolve(self, id=uuid.uuid4(), amount=amount, fees=fees)
+        self.amount, self.fees = self.amount - amount, self.fees - fees
+        return part
+
     def close(
         self, *, at: datetime, price: float, reason: ExitReason, fee: float, order_id: str | None
     ) -> None:

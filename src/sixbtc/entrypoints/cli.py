@@ -13,6 +13,7 @@ from sixbtc.entrypoints.commands import backtest as backtest_command
 from sixbtc.entrypoints.commands import config as config_command
 from sixbtc.entrypoints.commands import data as data_command
 from sixbtc.entrypoints.commands import db as db_command
+from sixbtc.entrypoints.commands import kill_switch as kill_switch_command
 from sixbtc.entrypoints.commands import pipeline as pipeline_command
 from sixbtc.entrypoints.commands import report as report_command
 from sixbtc.entrypoints.commands import research as research_command
@@ -25,6 +26,7 @@ from sixbtc.entrypoints.console import configure_logging, guarded
 COMMANDS = (
     run_command,
     status_command,
+    kill_switch_command,
     pipeline_command,
     service_command,
     config_command,

@@ -56,6 +56,17 @@ def render(status: FactoryStatus) -> list:
         + ", ".join(f"{q.status} {q.waiting} / {q.limit}" for q in status.queues)
         + f"; waiting after failures of ours: {status.deferred}",
         f"LIVE: {status.live} / {status.max_live} slots",
+        "trading: "
+        + (
+            "; ".join(f"HALTED, halt {h.id}: {h.describe()}" for h in status.halts)
+            if status.halts
+            else "running (no halt)"
+        ),
+    ]
+    lines += [
+        f"subaccount {i.subaccount} blocked since {i.found_at:%Y-%m-%d %H:%M} UTC: {i.kind}: "
+        f"{i.detail}"
+        for i in status.issues
     ]
     out: list = ["\n".join(lines)]
     if status.slots:
