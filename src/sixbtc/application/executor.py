@@ -153,9 +153,15 @@ class Executor:
         return self.kill_switch.mark(value)
 
     def _flat(self, accounts: Sequence[Subaccount]) -> bool:
-        return not any(
-            self.exchange.positions(a.id) or self.exchange.open_orders(a.id) for a in accounts
-        )
+        """Whether no subaccount holds a position or an order (False when the exchange cannot
+        tell: the next pass asks again)."""
+        try:
+            return not any(
+                self.exchange.positions(a.id) or self.exchange.open_orders(a.id) for a in accounts
+            )
+        except ExchangeError as error:
+            log.warning("flatten: the exchange could not tell whether it is done (%s)", error)
+            return False
 
     def _report(self, strategy: Strategy, account: Subaccount, error: Exception) -> None:
         """A failure of ours, with its traceback once per strategy and candle (every pass retries
