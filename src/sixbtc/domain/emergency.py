@@ -16,6 +16,9 @@ import attrs
 
 from sixbtc.domain.halt import HaltCause, HaltKind
 
+#: The shortest dead-man delay accepted: several executor passes.
+MIN_DEAD_MAN_SECONDS = 60
+
 
 def _fraction(instance: object, attribute: attrs.Attribute, value: float) -> None:
     if not 0 <= value < 1:
@@ -38,8 +41,17 @@ class EmergencyLimits:
     #: Minutes a traded coin's newest candle may lag behind the last closed one: halt entries.
     stale_data_minutes: float = attrs.field(default=30.0, validator=_not_negative)
     #: The exchange cancels a subaccount's open orders this long after the executor's last pass
-    #: (the dead-man switch; 0: off).
-    dead_man_seconds: int = attrs.field(default=0, validator=_not_negative)
+    #: (the dead-man switch; 0: off). On Hyperliquid it cancels resting stops and targets too.
+    dead_man_seconds: int = attrs.field(default=0)
+
+    @dead_man_seconds.validator
+    def _dead_man(self, attribute: attrs.Attribute, value: int) -> None:
+        if value != 0 and value < MIN_DEAD_MAN_SECONDS:
+            raise ValueError(
+                f"{attribute.name}: {value}; expected 0 (off) or at least "
+                f"{MIN_DEAD_MAN_SECONDS} (the exchange's shortest delay is 5 s; give the "
+                "executor several passes)"
+            )
 
 
 @attrs.define

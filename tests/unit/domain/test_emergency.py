@@ -75,3 +75,10 @@ def test_a_lifted_drawdown_stop_measures_from_the_value_at_resume():
 
 
 OPERATOR = "operator:test"
+
+
+@pytest.mark.parametrize("seconds", [1, 5, 59])
+def test_a_dead_man_delay_shorter_than_a_minute_is_refused_by_name(seconds):
+    with pytest.raises(ValueError, match=rf"dead_man_seconds: {seconds}; expected 0 \(off\)"):
+        EmergencyLimits(dead_man_seconds=seconds)
+    assert EmergencyLimits(dead_man_seconds=60).dead_man_seconds == 60
