@@ -85,6 +85,10 @@ def migrated_postgres_session_url() -> Iterator[str]:
 
 
 HEAD_TABLES = (
+    "trading_halts",
+    "trading_issues",
+    "portfolio_days",
+    "exchange_requests",
     "service_heartbeats",
     "paper_fills",
     "paper_requests",
@@ -104,6 +108,6 @@ def migrated_postgres_url(migrated_postgres_session_url: str) -> str:
     """The session's PostgreSQL database at head, emptied for this test."""
     engine = sa.create_engine(migrated_postgres_session_url)
     with engine.begin() as connection:
-        connection.exec_driver_sql(f"TRUNCATE {', '.join(HEAD_TABLES)} CASCADE")
+        connection.exec_driver_sql(f"TRUNCATE {', '.join(HEAD_TABLES)} RESTART IDENTITY CASCADE")
     engine.dispose()
     return migrated_postgres_session_url
