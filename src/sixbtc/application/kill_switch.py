@@ -112,12 +112,17 @@ class KillSwitchControl:
     def _set(self, uow: UnitOfWork, kind: HaltKind, cause: HaltCause, detail: str, by: str) -> Halt:
         halt = Halt(kind, cause, detail, by, self.clock.now())
         uow.halts.add(halt)
-        log.warning(
-            "trading %s: %s", "flattened" if kind is HaltKind.FLATTEN else "halted", halt.describe()
-        )
+        verb = "flattened" if kind is HaltKind.FLATTEN else "halted"
+        log.log(_level(by), "trading %s: %s", verb, halt.describe())
         return halt
 
     def _lift(self, uow: UnitOfWork, halt: Halt, by: str) -> None:
         halt.lift(self.clock.now(), by)
         uow.halts.save(halt)
-        log.warning("halt %d (%s) lifted by %s", halt.id, halt.cause, by)
+        log.log(_level(by), "halt %d (%s) lifted by %s", halt.id, halt.cause, by)
+
+
+def _level(by: str) -> int:
+    """What the executor decides on its own is a warning; an operator's command, information
+    (the command prints it)."""
+    return logging.WARNING if by.startswith("executor") else logging.INFO
