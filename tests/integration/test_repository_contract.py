@@ -442,3 +442,29 @@ def test_defer_and_renew_touch_only_the_owners_claims(new_uow: UowFactory) -> No
         # Renewed: still held by "a" after the first lease ran out.
         taken = uow.claims.claim(Status.GENERATED, 5, "c", T0 + LEASE, LEASE)
         assert [s.id for s in taken] == [ids[2]]
+
+
+def test_live_events_are_the_moves_into_and_out_of_live_after_a_time(new_uow: UowFactory) -> None:
+    first, second = make_active(1, 60.0, T0), make_active(2, 55.0, T0)
+    store(new_uow, first, second)
+    with new_uow() as uow:
+        for n, strategy in enumerate((first, second), start=1):
+            loaded = uow.strategies.get(strategy.id)
+            loaded.move_to(
+                Status.LIVE, reason="deployed", at=T0 + timedelta(hours=n), service="rotator"
+            )
+            uow.strategies.save(loaded)
+        uow.commit()
+    with new_uow() as uow:
+        loaded = uow.strategies.get(first.id)
+        loaded.retire("drawdown: 0.35", at=T0 + timedelta(hours=3), service="monitor")
+        uow.strategies.save(loaded)
+        uow.commit()
+    with new_uow() as uow:
+        since = uow.strategies.live_events(T0 + timedelta(hours=1))
+        every = uow.strategies.live_events(T0)
+    assert [(name, e.from_status, e.to_status) for name, e in since] == [
+        ("strategy-2", Status.ACTIVE, Status.LIVE),
+        ("strategy-1", Status.LIVE, Status.RETIRED),
+    ]
+    assert [e.reason for _, e in every] == ["deployed", "deployed", "drawdown: 0.35"]

@@ -94,6 +94,8 @@ def test_fills_are_kept_once_per_subaccount_and_sequence(new_uow, strategy_id): 
         assert uow.fills.for_order("0xstop") == [closing]
         assert uow.fills.for_order("s1-0002") == []
         assert (uow.fills.last_sequence(1), uow.fills.last_sequence(2)) == (3, 7)
+        assert uow.fills.after(1, 1) == [fills[1], closing]
+        assert uow.fills.after(2, 7) == []
         with pytest.raises(DuplicateRecord):
             uow.fills.add(Fill(1, 2, "other", "BTC", "buy", 1.0, 1.0, 0.0, T0))
         assert uow.orders.find("s1-0001") == order(1, strategy_id)

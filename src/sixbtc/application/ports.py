@@ -86,6 +86,11 @@ class StrategyRepository(Protocol):
         first, each with the strategy's name."""
         ...
 
+    def live_events(self, since: datetime) -> list[tuple[str, StatusChange]]:
+        """The committed status changes into or out of LIVE after ``since``, oldest first, each
+        with the strategy's name."""
+        ...
+
     def search(self, wanted: StrategyFilter) -> list[Strategy]:
         """The strategies ``wanted`` selects, best backtest score first (none last), then the
         oldest; at most ``wanted.limit``."""
@@ -248,6 +253,10 @@ class FillRepository(Protocol):
 
     def last_sequence(self, subaccount: int) -> int:
         """The sequence number of the subaccount's last recorded fill (0: none)."""
+        ...
+
+    def after(self, subaccount: int, sequence: int) -> list[Fill]:
+        """The subaccount's recorded fills with a sequence number above ``sequence``, in order."""
         ...
 
     def for_order(self, client_order_id: str) -> list[Fill]:

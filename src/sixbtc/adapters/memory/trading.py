@@ -97,6 +97,10 @@ class InMemoryFillRepository(Keyed[Fill]):
             (f.sequence for f in self.where(lambda f: f.subaccount == subaccount)), default=0
         )
 
+    def after(self, subaccount: int, sequence: int) -> list[Fill]:
+        found = self.where(lambda f: f.subaccount == subaccount and f.sequence > sequence)
+        return sorted(found, key=lambda f: f.sequence)
+
     def for_order(self, client_order_id: str) -> list[Fill]:
         found = self.where(lambda f: f.client_order_id == client_order_id)
         return sorted(found, key=lambda f: (f.subaccount, f.sequence))

@@ -150,6 +150,13 @@ class InMemoryStrategyRepository:
         latest = self._store.events[::-1][:limit]
         return [(self._store.strategies[e.strategy_id].name, e) for e in latest]
 
+    def live_events(self, since: datetime) -> list[tuple[str, StatusChange]]:
+        return [
+            (self._store.strategies[e.strategy_id].name, e)
+            for e in self._store.events
+            if e.at > since and Status.LIVE in (e.from_status, e.to_status)
+        ]
+
     def events(self, strategy_id: uuid.UUID) -> list[StatusChange]:
         committed = [e for e in self._store.events if e.strategy_id == strategy_id]
         pending = self.seen[strategy_id].events if strategy_id in self.seen else []

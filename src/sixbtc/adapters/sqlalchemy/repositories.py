@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -281,6 +282,20 @@ class SqlAlchemyStrategyRepository:
             .join(strategies, strategies.c.id == strategy_events.c.strategy_id)
             .order_by(strategy_events.c.id.desc())
             .limit(limit)
+        )
+        rows = self._connection.execute(query).mappings()
+        return [(row["name"], _event(row)) for row in rows]
+
+    def live_events(self, since: datetime) -> list[tuple[str, StatusChange]]:
+        live = Status.LIVE.value
+        query = (
+            sa.select(strategies.c.name, strategy_events)
+            .join(strategies, strategies.c.id == strategy_events.c.strategy_id)
+            .where(
+                strategy_events.c.at > since,
+                sa.or_(strategy_events.c.to_status == live, strategy_events.c.from_status == live),
+            )
+            .order_by(strategy_events.c.id)
         )
         rows = self._connection.execute(query).mappings()
         return [(row["name"], _event(row)) for row in rows]

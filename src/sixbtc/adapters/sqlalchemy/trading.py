@@ -197,6 +197,14 @@ class SqlAlchemyFillRepository:
         query = sa.select(sa.func.max(fills.c.sequence)).where(fills.c.subaccount_id == subaccount)
         return self._connection.execute(query).scalar_one() or 0
 
+    def after(self, subaccount: int, sequence: int) -> list[Fill]:
+        rows = self._rows.rows(
+            fills.c.subaccount_id == subaccount,
+            fills.c.sequence > sequence,
+            order=[fills.c.sequence],
+        )
+        return [fill_of(r) for r in rows]
+
     def for_order(self, client_order_id: str) -> list[Fill]:
         rows = self._rows.rows(
             fills.c.client_order_id == client_order_id,
