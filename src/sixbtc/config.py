@@ -345,6 +345,17 @@ class ExchangeConfig:
 
 
 @attrs.frozen
+class NotificationsConfig:
+    #: Each notification is POSTed here as JSON (empty: no webhook). It may hold a token: prefer
+    #: SIXBTC_NOTIFICATIONS__WEBHOOK_URL in the environment to the file.
+    webhook_url: str = ""
+    #: The Telegram chat to send to (empty: no Telegram); the bot's token comes from
+    #: SIXBTC_TELEGRAM_TOKEN, never from this file.
+    telegram_chat_id: str = ""
+    max_per_hour: int = attrs.field(default=20, validator=positive)
+
+
+@attrs.frozen
 class ClockConfig:
     #: Market seconds per wall second: 1 is the wall clock; more runs a simulated market fast
     #: (demos and tests on the paper exchange; intervals of services are market time).
@@ -383,6 +394,7 @@ class Config:
     market_data: MarketDataConfig = MarketDataConfig()
     exchange: ExchangeConfig = ExchangeConfig()
     emergency: EmergencyLimits = attrs.field(factory=EmergencyLimits)
+    notifications: NotificationsConfig = NotificationsConfig()
     clock: ClockConfig = ClockConfig()
 
     def __attrs_post_init__(self) -> None:
@@ -481,6 +493,8 @@ def _structure(kind: Any, value: Any, path: str) -> Any:
         return value
     if kind is str and type(value) in (datetime.date, datetime.datetime):
         return value.isoformat()  # YAML reads an unquoted 2025-01-01 as a date (with a time too)
+    if kind is str and type(value) is int:
+        return str(value)  # an unquoted number where text is wanted (a Telegram chat id)
     raise ConfigError(f"{path}: {value!r} ({type(value).__name__}); expected {_type_name(kind)}")
 
 

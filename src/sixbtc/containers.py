@@ -38,9 +38,10 @@ from sixbtc.application.heartbeat import HeartbeatRecorder
 from sixbtc.application.kill_switch import KillSwitchControl
 from sixbtc.application.live import LiveReview
 from sixbtc.application.markets import StrategyMarkets
+from sixbtc.application.notifications import NotificationFeed
 from sixbtc.application.pipeline import PipelinePass
 from sixbtc.application.pool import PoolRules
-from sixbtc.application.ports import Clock
+from sixbtc.application.ports import Clock, Notifier
 from sixbtc.application.report import ReportQuery
 from sixbtc.application.research import Research
 from sixbtc.application.rotator import Rotator
@@ -206,6 +207,35 @@ def _live_exchange(config: Config) -> PaperExchange:
         f"exchange.mode: 'live' ({config.exchange.name}); live trading is not available in this "
         "version; expected 'paper'"
     )
+
+
+#: The environment variable holding the Telegram bot's token (never in the configuration file).
+TELEGRAM_TOKEN = "SIXBTC_TELEGRAM_TOKEN"
+
+
+def _notifiers(config: Config) -> list[Notifier]:
+    """The configured receivers of notifications (none: an empty list)."""
+    from sixbtc.adapters.notify.telegram import TelegramNotifier
+    from sixbtc.adapters.notify.webhook import WebhookNotifier
+
+    wanted = config.notifications
+    found: list[Notifier] = []
+    if wanted.webhook_url:
+        found.append(WebhookNotifier(wanted.webhook_url))
+    if wanted.telegram_chat_id:
+        token = os.environ.get(TELEGRAM_TOKEN, "")
+        if not token:
+            raise ConfigError(
+                f"notifications.telegram_chat_id: {wanted.telegram_chat_id!r}; expected the bot's "
+                f"token in the environment variable {TELEGRAM_TOKEN} (never in the file)"
+            )
+        found.append(TelegramNotifier(token, wanted.telegram_chat_id))
+    return found
+
+
+def _secrets(config: Config) -> tuple[str, ...]:
+    """Values no notification may carry."""
+    return tuple(v for v in (os.environ.get(TELEGRAM_TOKEN), config.notifications.webhook_url) if v)
 
 
 class Container(containers.DeclarativeContainer):
@@ -432,6 +462,16 @@ class Pipeline(containers.DeclarativeContainer):
         unit_of_work=adapters.unit_of_work.provider,
         clock=adapters.clock,
         limits=config.provided.emergency,
+    )
+    #: Tells the operator what the factory did (notifications.*); no receiver: nothing to send.
+    notifiers = providers.Singleton(_notifiers, config)
+    notification_feed = providers.Factory(
+        NotificationFeed,
+        unit_of_work=adapters.unit_of_work.provider,
+        clock=adapters.clock,
+        notifiers=notifiers,
+        max_per_hour=config.provided.notifications.max_per_hour,
+        secrets=providers.Callable(_secrets, config),
     )
     #: Trades the subaccounts of LIVE strategies on ``exchange``; strategy code runs only in the
     #: sandbox.

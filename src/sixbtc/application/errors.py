@@ -58,6 +58,10 @@ class OrderRejected(ExchangeError):
     be refused again."""
 
 
+class NotificationFailed(ApplicationError):
+    """A notification could not be delivered (receiver down, refused, timed out)."""
+
+
 class StrategyFailed(ApplicationError):
     """Strategy code raised, or returned something other than one -1/0/+1 signal per bar."""
 

@@ -21,6 +21,7 @@ from sixbtc.domain.emergency import PortfolioDay
 from sixbtc.domain.halt import Halt
 from sixbtc.domain.heartbeat import Heartbeat
 from sixbtc.domain.metrics import Metrics
+from sixbtc.domain.notification import Notification
 from sixbtc.domain.orders import Fill, Order, OrderRequest, Position, Protection
 from sixbtc.domain.reasons import Code, Reason
 from sixbtc.domain.reconciliation import Issue
@@ -519,6 +520,16 @@ class Exchange(Protocol):
     def observe(self, subaccount: int, windows: Sequence[Candles]) -> None:
         """The closed candles of the symbols the subaccount's strategy trades on: a simulated
         venue fills on them (bars seen before are skipped); a real one ignores them."""
+        ...
+
+
+class Notifier(Protocol):
+    """Where notifications go (a webhook, a chat). Failures raise NotificationFailed."""
+
+    name: str
+
+    def send(self, notification: Notification) -> None:
+        """Deliver one notification."""
         ...
 
 

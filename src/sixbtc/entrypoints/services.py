@@ -182,6 +182,22 @@ def _live_review_loops(name: str, retire: bool) -> Callable[[Pipeline, Config], 
     return loops
 
 
+def _notifier_loops(pipeline: Pipeline, config: Config) -> list[Loop]:
+    """The notifier's loop; none when no receiver is configured (``sixbtc run`` then has none,
+    ``sixbtc service notifier`` refuses to start)."""
+    if not pipeline.notifiers():
+        return []
+    feed = pipeline.notification_feed()
+
+    def tick() -> bool:
+        sent = feed.tick()
+        if sent:
+            log.info("notifier: %d notifications sent", sent)
+        return False  # the next look is an interval away
+
+    return [Loop("notifier", tick)]
+
+
 GENERATOR = Service(
     "generator",
     "fill the GENERATED queue with new strategies",
@@ -253,7 +269,19 @@ MONITOR = Service(
     15 * 60.0,
     _live_review_loops("monitor", retire=True),
 )
-SERVICES = (GENERATOR, VALIDATOR, BACKTESTER, EXECUTOR, SCORER, ROTATOR, MONITOR)
+NOTIFIER = Service(
+    "notifier",
+    "send notifications (webhook, Telegram) of what the factory does",
+    "Every interval, from the database: strategies moved to LIVE and out of it, fills, halts and "
+    "emergency stops set and lifted, stale data, services' new errors, and after 00:00 UTC a "
+    "digest of the day; at most notifications.max_per_hour messages per topic, the rest counted "
+    "in the next. Receivers: notifications.webhook_url (JSON POST) and "
+    "notifications.telegram_chat_id with the bot token in SIXBTC_TELEGRAM_TOKEN. Nothing that "
+    "happened before it started is sent; no secret is ever in a message.",
+    30.0,
+    _notifier_loops,
+)
+SERVICES = (GENERATOR, VALIDATOR, BACKTESTER, EXECUTOR, SCORER, ROTATOR, MONITOR, NOTIFIER)
 
 
 def add_arguments(parser: argparse.ArgumentParser, service: Service) -> None:
@@ -284,6 +312,11 @@ def serve(service: Service, config_path: str | None, *, once: bool, interval: fl
             return 1
         pipeline = wiring.use_cases(container)
         loops = service.timed_loops(pipeline, loaded)
+        if not loops:
+            raise ConfigError(
+                f"{service.name}: nothing to do with this configuration; `sixbtc service "
+                f"{service.name} --help` says what it needs"
+            )
         heartbeat = pipeline.heartbeat(service=service.name)
         runner = ServiceRunner(
             service.name,
@@ -354,3 +387,8 @@ def rotator(argv: Sequence[str] | None = None) -> int:
 def monitor(argv: Sequence[str] | None = None) -> int:
     """``sixbtc-monitor``: retire LIVE strategies that degrade."""
     return main(MONITOR, argv)
+
+
+def notifier(argv: Sequence[str] | None = None) -> int:
+    """``sixbtc-notifier``: send notifications."""
+    return main(NOTIFIER, argv)

@@ -1,0 +1,1 @@
+"""Notifiers: a webhook (JSON POST) and Telegram's bot API."""
