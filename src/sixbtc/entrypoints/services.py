@@ -234,8 +234,11 @@ EXECUTOR = Service(
     "validator.live_history_bars candles and place the orders they ask for on its subaccount, "
     "each recorded with its client id before it is sent (a restart never doubles one). A "
     "strategy whose code fails is retired and its positions closed; the subaccount of a "
-    "strategy no longer LIVE is closed, its cash moved back and freed. exchange.mode paper (the "
-    "default) fills on the candles by the backtest's rules.",
+    "strategy no longer LIVE is closed, its cash moved back and freed. Obeys the kill switch "
+    "(sixbtc halt, flatten, resume) and the emergency stops (emergency.*) at every pass; "
+    "reconciles each subaccount with the exchange at every candle and sends no entry on one "
+    "that does not match. exchange.mode paper (the default) fills on the candles by the "
+    "backtest's rules.",
     1.0,
     _executor_loops,
 )
