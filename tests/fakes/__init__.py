@@ -1,0 +1,1 @@
+"""Fakes of outside services for tests: local servers that speak their protocols."""
