@@ -9,7 +9,9 @@ signature with ``r``, ``s`` and ``v``. An action goes to the account its ``vault
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +39,7 @@ class _Fault:
     count: int
     on: str
     argument: Any = None
+    skip: int = 0
 
 
 class Faults:
@@ -55,9 +58,10 @@ class Faults:
         """The next ``n`` such requests are answered HTTP 429 and do nothing."""
         self._add(_Fault("429", n, on))
 
-    def drop(self, n: int = 1, on: str = "*") -> None:
-        """The next ``n`` such requests lose their connection before they take effect."""
-        self._add(_Fault("drop", n, on))
+    def drop(self, n: int = 1, on: str = "*", skip: int = 0) -> None:
+        """The next ``n`` such requests (after ``skip`` of them) lose their connection before
+        they take effect."""
+        self._add(_Fault("drop", n, on, skip=skip))
 
     def reject(self, n: int = 1, message: str = "Insufficient margin to place order. asset=0"):
         """The next ``n`` orders are refused with ``message`` in their status."""
@@ -73,6 +77,9 @@ class Faults:
         with self._lock:
             for fault in self._pending:
                 if fault.kind in kinds and fault.on in ("*", request):
+                    if fault.skip:
+                        fault.skip -= 1
+                        return None
                     fault.count -= 1
                     if fault.count == 0:
                         self._pending.remove(fault)
@@ -90,6 +97,7 @@ class FakeHyperliquid:
         self._port = port
         self._server: ThreadingHTTPServer | None = None
         self._stopping = threading.Event()
+        self._connections: set[socket.socket] = set()
 
     @property
     def url(self) -> str:
@@ -142,6 +150,9 @@ class FakeHyperliquid:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+            for connection in list(self._connections):  # kept-alive ones too
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
 
     def restart(self, keep_state: bool = True) -> None:
         """Stop and start again on the same port, with the state kept or lost."""
@@ -293,6 +304,16 @@ def _handler(fake: FakeHyperliquid) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
+
+        def setup(self) -> None:
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            fake._connections.add(self.connection)
+
+        def finish(self) -> None:
+            fake._connections.discard(self.connection)
+            with contextlib.suppress(OSError):
+                super().finish()
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
