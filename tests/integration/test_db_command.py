@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.integration.legacy_database import LEGACY_REVISION, ROWS, build_postgres
+from tests.integration.legacy_database import LEGACY_REVISION, ROWS, build_postgres, snapshot
+from tests.integration.legacy_revisions import build_at
 
 from sixbtc.adapters.sqlalchemy import migrations
 from sixbtc.entrypoints.cli import main
@@ -77,3 +78,33 @@ def test_the_inspection_commands_read_an_upgraded_original_system_database(
         main(["strategy", "list", "--limit", "-1"])
     assert refused.value.code == 2
     assert "-1; expected an integer >= 0" in capsys.readouterr().err
+
+
+def test_db_upgrade_of_a_later_original_revision_says_first_what_a_downgrade_cannot_restore(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_at(postgres_url, "019_drop_validation_cache")
+    before = snapshot(postgres_url)
+    monkeypatch.setenv("SIXBTC_DATABASE__URL", postgres_url)
+    assert main(["db", "upgrade", "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("note: the database is at the original system's revision 019_drop")
+    assert "`sixbtc db downgrade 019_drop_validation_cache` returns it there" in out[0]
+    assert out[1].startswith("note: a downgrade back to 019_drop_validation_cache cannot restore")
+    assert "cut to the column's 50 characters" in out[1]
+    assert out[2].startswith("dry run, nothing changed")
+    assert snapshot(postgres_url) == before
+    assert main(["db", "upgrade"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("note: ") and out[-1] == f"database at {migrations.head()}"
+    assert main(["db", "downgrade", LEGACY_REVISION]) == 1
+    assert (
+        "`sixbtc db downgrade 019_drop_validation_cache` returns it there"
+        in capsys.readouterr().err
+    )
+    assert main(["db", "downgrade", "019_drop_validation_cache"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        "database at 019_drop_validation_cache (a later revision of the original system; "
+        "`sixbtc db upgrade` carries it)"
+    )
+    assert snapshot(postgres_url) == before

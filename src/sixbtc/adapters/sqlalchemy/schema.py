@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import attrs
 
-from sixbtc.adapters.sqlalchemy import migrations
+from sixbtc.adapters.sqlalchemy import migrations, original_revisions
 from sixbtc.application.errors import SchemaError
 
 
@@ -32,6 +32,11 @@ class Schema:
         """The revisions this version knows, oldest first, with their descriptions."""
         return migrations.history()
 
+    def upgrade_notes(self) -> list[str]:
+        """What an upgrade does beyond our revisions (a database of the original system at one of
+        its later revisions) and what a downgrade could not give back; reads only."""
+        return migrations.notes(self.url)
+
     def upgrade(self, revision: str = "head") -> None:
         migrations.upgrade(self.url, revision)
 
@@ -46,6 +51,8 @@ class Schema:
         at = self.current()
         if at is None:
             return "base (empty)"
+        if original_revisions.later(at) is not None:
+            return f"{at} (a later revision of the original system; `sixbtc db upgrade` carries it)"
         if not migrations.known(at):
             return f"{at} (not a revision this version of sixbtc knows; see `sixbtc db history`)"
         return at

@@ -21,17 +21,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="upgrade to the latest (or a given) revision",
         description="Create the database (a SQLite file is created if missing) or upgrade it to "
         "the latest revision (or --revision), in one transaction: a failure leaves it as it was. "
-        "A database of the original system (revision a1f6f9a716cc) keeps every row. Back it up "
-        "first; services refuse to start until it is at the latest revision.",
+        "A database of the original system (its revision a1f6f9a716cc or any later one, up to "
+        "019_drop_validation_cache) keeps every row; what a downgrade could not give back is "
+        "said first. Back it up first; services refuse to start until it is at the latest "
+        "revision.",
     )
     upgrade.add_argument("--revision", default="head", help="target revision (default: head)")
+    upgrade.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="say where the database is and what the upgrade would do; change nothing",
+    )
     upgrade.set_defaults(handler=_upgrade)
     downgrade = actions.add_parser(
         "downgrade",
         help="downgrade to a revision",
         description="Undo the migrations after REVISION (`sixbtc db history` lists them), in one "
         "transaction. Down to a1f6f9a716cc the original system's schema and rows come back as "
-        "they were; what only newer revisions hold (orders, fills, heartbeats, ...) is dropped.",
+        "they were; what only newer revisions hold (orders, fills, heartbeats, ...) is dropped. "
+        "A database upgraded from a later revision of the original system goes back to that "
+        "revision (give its id), not to a1f6f9a716cc.",
     )
     downgrade.add_argument("revision", help="target revision, e.g. a1f6f9a716cc")
     downgrade.set_defaults(handler=_downgrade)
@@ -58,6 +67,14 @@ def _schema(args: argparse.Namespace):
 
 def _upgrade(args: argparse.Namespace) -> int:
     schema = _schema(args)
+    for note in schema.upgrade_notes():
+        print(f"note: {note}")
+    if args.dry_run:
+        print(
+            f"dry run, nothing changed: the database is at {schema.describe()}; "
+            f"`sixbtc db upgrade` would take it to {args.revision}"
+        )
+        return 0
     schema.upgrade(args.revision)
     print(f"database at {schema.describe()}")
     return 0

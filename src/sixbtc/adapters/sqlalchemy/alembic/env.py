@@ -12,8 +12,8 @@ from alembic import context
 
 from sixbtc.adapters.sqlalchemy.engine import create_engine
 from sixbtc.adapters.sqlalchemy.migrations import (
-    LOCK_TIMEOUT_SECONDS,
     check_row_counts,
+    prepare,
     row_counts,
 )
 
@@ -42,14 +42,7 @@ def run_migrations_online() -> None:
     engine = create_engine(_url())
     try:
         with engine.connect() as connection:
-            if connection.dialect.name == "postgresql":
-                # Wait this long for a lock another session holds, then give up: the whole
-                # migration is rolled back and the caller says so.
-                connection.exec_driver_sql(f"SET lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
-            if connection.dialect.name == "sqlite":
-                # Batch migrations rebuild tables; foreign keys must not fire while they do. The
-                # pragma only works outside a transaction, so it goes to the driver directly.
-                connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            prepare(connection)
             _run(connection)
             connection.commit()
     finally:

@@ -13,11 +13,18 @@ migration did not change them), and so may ``last_backtested_at`` (with values c
 ``tested_at``, or NULL) and an index on it. An existing column is reused: only its NULLs are filled,
 by the same rule, and each filled row is recorded in ``legacy_last_backtested_at_fills``.
 
+A database at a later revision of the original system (carried here by
+``original_revisions.enter``) may also have ``retired_reason`` (its 775182bcf916: varchar(50)). The
+column and its values are kept and widened to text (our reasons are longer); only FAILED rows
+without a reason get ``failed``, each recorded in ``legacy_retired_reason_fills``.
+
 Downgrade decision: the downgrade gives back the database this migration found. A column this
 migration added is dropped; a column that was already there stays (with its index and values),
 and a row this migration filled gets its NULL back unless the pipeline has since written another
 time (a re-backtest, kept as the status downgrade keeps the pipeline's moves). The fills table
-exists exactly when the column was already there.
+exists exactly when the column was already there. So for ``retired_reason``: an existing column
+goes back to varchar(50) (reasons written since that are longer are cut to 50 characters) and the
+rows this migration filled get their NULL back.
 
 Revision ID: c4d2e8b91f07
 Revises: a1f6f9a716cc
@@ -71,6 +78,10 @@ events = sa.table(
     sa.column("at", sa.DateTime),
     sa.column("service", sa.String),
 )
+#: Rows whose existing ``retired_reason`` was NULL and this migration set to ``failed``.
+reason_fills = sa.table("legacy_retired_reason_fills", sa.column("strategy_id", sa.Uuid))
+#: The type of the original system's ``retired_reason`` (its revision 775182bcf916).
+ORIGINAL_REASON_TYPE = sa.String(50)
 backtests = sa.table(
     "backtest_results", sa.column("strategy_id", sa.Uuid), sa.column("created_at", sa.DateTime)
 )
@@ -95,9 +106,9 @@ def _type_labels() -> list[str]:
     return list(op.get_bind().execute(query).scalars())
 
 
-def _has_last_backtested_at() -> bool:
+def _has_column(name: str) -> bool:
     columns = sa.inspect(op.get_bind()).get_columns("strategies")
-    return any(column["name"] == "last_backtested_at" for column in columns)
+    return any(column["name"] == name for column in columns)
 
 
 def _refuse_unknown_statuses() -> None:
@@ -146,7 +157,8 @@ def upgrade() -> None:
     bind = op.get_bind()
     _refuse_unknown_statuses()
     original_labels = _type_labels()
-    column_existed = _has_last_backtested_at()
+    column_existed = _has_column("last_backtested_at")
+    reason_existed = _has_column("retired_reason")
     op.create_table(
         "legacy_strategy_status_labels",
         sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
@@ -174,7 +186,25 @@ def upgrade() -> None:
         )
     else:
         op.add_column("strategies", sa.Column("last_backtested_at", sa.DateTime))
-    op.add_column("strategies", sa.Column("retired_reason", sa.Text))
+    if reason_existed:
+        op.create_table(
+            reason_fills.name, sa.Column("strategy_id", sa.Uuid, primary_key=True)
+        )
+        bind.execute(
+            reason_fills.insert().from_select(
+                ["strategy_id"],
+                sa.select(strategies.c.id).where(
+                    sa.cast(strategies.c.status, sa.Text) == "FAILED",
+                    strategies.c.retired_reason.is_(None),
+                ),
+            )
+        )
+        with op.batch_alter_table("strategies") as batch:
+            batch.alter_column(
+                "retired_reason", type_=sa.Text, existing_type=ORIGINAL_REASON_TYPE
+            )
+    else:
+        op.add_column("strategies", sa.Column("retired_reason", sa.Text))
     _set_status_type(_status_type(original_labels), sa.String(20))
 
     now = _now()
@@ -193,8 +223,8 @@ def upgrade() -> None:
             )
         )
         values = {"status": new}
-        if new == "RETIRED":
-            values["retired_reason"] = "failed"
+        if new == "RETIRED":  # a reason the original system recorded is kept
+            values["retired_reason"] = sa.func.coalesce(strategies.c.retired_reason, "failed")
         bind.execute(strategies.update().where(strategies.c.status == old).values(**values))
 
     latest_backtest = (
@@ -261,8 +291,27 @@ def downgrade() -> None:
             strategies.update().where(filled_and_untouched).values(last_backtested_at=None)
         )
         op.drop_table(fills.name)
+    reason_existed = sa.inspect(bind).has_table(reason_fills.name)
+    if reason_existed:
+        filled = sa.exists().where(reason_fills.c.strategy_id == strategies.c.id)
+        bind.execute(
+            strategies.update()
+            .where(filled, strategies.c.retired_reason == "failed")
+            .values(retired_reason=None)
+        )
+        bind.execute(
+            strategies.update()
+            .where(sa.func.length(strategies.c.retired_reason) > ORIGINAL_REASON_TYPE.length)
+            .values(retired_reason=sa.func.substr(strategies.c.retired_reason, 1, 50))
+        )
+        op.drop_table(reason_fills.name)
     with op.batch_alter_table("strategies") as batch:
-        batch.drop_column("retired_reason")
+        if reason_existed:
+            batch.alter_column(
+                "retired_reason", type_=ORIGINAL_REASON_TYPE, existing_type=sa.Text
+            )
+        else:
+            batch.drop_column("retired_reason")
         if not column_existed:
             batch.drop_column("last_backtested_at")
     op.drop_index("ix_strategy_events_strategy_id", "strategy_events")
