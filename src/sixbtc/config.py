@@ -335,13 +335,38 @@ class MarketDataConfig:
     symbols: tuple[str, ...] = ()
 
 
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
 @attrs.frozen
 class ExchangeConfig:
+    """The venue: ``paper`` (simulated) or ``live`` (Hyperliquid through ccxt). Live keys are
+    never configured here: they come from the environment or a keys file (``keys_file``)."""
+
+    #: Keys refused in the file, whatever their value: secrets have no place in it.
+    SECRETS: typing.ClassVar[tuple[str, ...]] = ("private_key", "secret", "api_key", "apikey")
+
     mode: str = attrs.field(
         default="paper", validator=_check(lambda v: v in ("paper", "live"), "'paper' or 'live'")
     )
     name: str = "hyperliquid"
     initial_capital: float = attrs.field(default=1000.0, validator=positive)
+    #: Live: the subaccount addresses, subaccount i being the i-th (0x and 40 hex digits).
+    subaccounts: tuple[str, ...] = attrs.field(
+        default=(),
+        validator=_check(
+            lambda v: all(_ADDRESS.fullmatch(a) for a in v), "addresses of 0x and 40 hex digits"
+        ),
+    )
+    #: Live: a YAML/JSON file with wallet_address and private_key, outside the repository and
+    #: readable by its owner only (empty: the environment's SIXBTC_EXCHANGE_* variables).
+    keys_file: str = ""
+    #: Live: the API's base URL (empty: Hyperliquid's own, or its testnet's).
+    api_url: str = ""
+    testnet: bool = False
+    #: Live: how far from the reference price a market order may fill (a fraction).
+    slippage: float = attrs.field(default=0.05, validator=fraction)
+    timeout_seconds: float = attrs.field(default=10.0, validator=positive)
 
 
 @attrs.frozen
@@ -501,6 +526,13 @@ def _structure(kind: Any, value: Any, path: str) -> Any:
 def _build(cls: type, data: Mapping[str, Any], path: str) -> Any:
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in attrs.fields(cls)}
+    secrets = sorted(set(data) & set(getattr(cls, "SECRETS", ())))
+    if secrets:
+        raise ConfigError(
+            f"{path}.{secrets[0]}: a secret in the configuration; give the exchange's keys in the "
+            "environment (SIXBTC_EXCHANGE_WALLET_ADDRESS, SIXBTC_EXCHANGE_PRIVATE_KEY) or in a "
+            "keys file (exchange.keys_file or SIXBTC_EXCHANGE_KEYS_FILE), never in this file"
+        )
     unknown = sorted(set(data) - fields)
     if unknown:
         where = f"{path}." if path else ""

@@ -54,6 +54,7 @@ from sixbtc.domain.retest import RetestSchedule
 from sixbtc.domain.strategy import Status
 
 if TYPE_CHECKING:
+    from sixbtc.adapters.ccxt.exchange import CcxtExchange
     from sixbtc.adapters.ccxt.market_data import CcxtMarketData
     from sixbtc.adapters.engine import NumbaBacktestEngine
     from sixbtc.adapters.generator.sources import CatalogueStrategySource, GeneticStrategySource
@@ -202,11 +203,34 @@ def _validation_settings(config: Config) -> ValidationSettings:
     )
 
 
-def _live_exchange(config: Config) -> PaperExchange:
-    raise ConfigError(
-        f"exchange.mode: 'live' ({config.exchange.name}); live trading is not available in this "
-        "version; expected 'paper'"
+def _live_exchange(config: Config, engine: Engine, clock: Clock) -> CcxtExchange:
+    """Hyperliquid's subaccounts through ccxt, signed with the keys of the environment or of
+    ``exchange.keys_file``; transfers journalled in the database."""
+    from sixbtc.adapters.ccxt.exchange import CcxtExchange, hyperliquid_client
+    from sixbtc.adapters.ccxt.journal import SqlAlchemyTransferJournal
+    from sixbtc.adapters.ccxt.keys import KeysError, load_keys
+
+    settings = config.exchange
+    if settings.name != "hyperliquid":
+        raise ConfigError(f"exchange.name: {settings.name!r}; live trading speaks 'hyperliquid'")
+    if not settings.subaccounts:
+        raise ConfigError(
+            "exchange.subaccounts: empty; live trading needs the subaccount addresses, one per "
+            "LIVE strategy"
+        )
+    try:
+        keys = load_keys(settings.keys_file)
+    except KeysError as error:
+        raise ConfigError(f"exchange.mode 'live': {error}") from None
+    client = hyperliquid_client(
+        keys,
+        api_url=settings.api_url,
+        testnet=settings.testnet,
+        timeout_seconds=settings.timeout_seconds,
+        slippage=settings.slippage,
     )
+    journal = SqlAlchemyTransferJournal(engine)
+    return CcxtExchange(client, settings.subaccounts, journal, clock)
 
 
 #: The environment variable holding the Telegram bot's token (never in the configuration file).
@@ -294,7 +318,7 @@ class Container(containers.DeclarativeContainer):
             paper_store,
             config.provided.exchange.initial_capital,
         ),
-        live=providers.Singleton(_live_exchange, config),
+        live=providers.Singleton(_live_exchange, config, engine, clock),
     )
     code_inspector = providers.Singleton(_code_inspector)
     add_strategy = providers.Factory(
