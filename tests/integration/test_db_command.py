@@ -72,7 +72,13 @@ def test_the_inspection_commands_read_an_upgraded_original_system_database(
     assert len(names) == len(ROWS)
     for name in names:  # retired ones without a retirement time, no backtest of ours, no trade
         assert main(["strategy", "show", name]) == 0
-        assert name in capsys.readouterr().out
+        shown = capsys.readouterr().out
+        assert name in shown
+        if name == "retired":  # retired by the original system, which recorded no reason
+            assert "(no reason recorded)" in shown
+    monkeypatch.setenv("COLUMNS", "200")  # one line a row
+    assert main(["strategy", "list", "--status", "RETIRED", "--limit", "0"]) == 0
+    assert "(no reason recorded)" in capsys.readouterr().out
     assert main(["report", "--out", str(tmp_path)]) == 0
     with pytest.raises(SystemExit) as refused:  # by argparse, before PostgreSQL sees LIMIT -1
         main(["strategy", "list", "--limit", "-1"])

@@ -50,6 +50,11 @@ log = logging.getLogger(__name__)
 
 #: Points of the equity curve stored with each backtest result.
 EQUITY_POINTS = 300
+#: The figures of a ``legacy_interface`` retirement.
+LEGACY_INTERFACE = (
+    "written for the original system's interface (no backtest of ours recorded its execution "
+    "parameters); generate or add it again in this system's interface"
+)
 
 
 @attrs.frozen
@@ -115,7 +120,11 @@ class Backtester:
         judge on holdout, then store the result and let the gates and the pool decide; the
         claim of ``claimed_by`` ends in the same commit as the decision.
 
-        Returns the stored result, or None when the strategy was retired for a backtest error.
+        A strategy with no execution parameters recorded (one of the original system, never
+        backtested by us) is retired with reason ``legacy_interface`` without a run.
+
+        Returns the stored result, or None when the strategy was retired for a backtest error or
+        its legacy interface.
         """
         now = self.clock.now()
         code = self._read(strategy_id, Status.VALIDATED).code
@@ -159,10 +168,20 @@ class Backtester:
         (at least the entry score): the parameters are not searched again, so there is no new
         selection to deflate or permute. The claim of ``claimed_by`` ends with the decision.
 
-        Returns the stored result, or None when the strategy was retired for a backtest error.
+        A strategy with no execution parameters recorded (one of the original system, never
+        backtested by us) is retired with reason ``legacy_interface`` without a run.
+
+        Returns the stored result, or None when the strategy was retired for a backtest error or
+        its legacy interface.
         """
         now = self.clock.now()
         strategy = self._read(strategy_id, Status.ACTIVE)
+        if strategy.execution is None:
+            # Only a strategy of the original system is ACTIVE without our initial backtest: its
+            # code follows the original's interface, not ours.
+            legacy = Reason(Code.LEGACY_INTERFACE, LEGACY_INTERFACE)
+            self._decide(strategy_id, Status.ACTIVE, None, legacy, claimed_by)
+            return None
         try:
             result = self._rerun(strategy, now)
         except StrategyCodeFailed as failure:
@@ -207,10 +226,6 @@ class Backtester:
         if strategy.timeframe is None:
             raise StrategyCodeFailed("no timeframe recorded; expected the one chosen initially")
         parameters = strategy.execution
-        if parameters is None:
-            raise StrategyCodeFailed(
-                "no execution parameters recorded; expected those chosen initially"
-            )
         symbols = list(strategy.coins) or self.markets.symbols(self.settings.coins)
         windows = self.settings.windows(now, strategy.timeframe)
         evaluation = self.markets.evaluation(strategy.code, symbols, strategy.timeframe, windows)

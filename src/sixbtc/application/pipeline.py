@@ -21,7 +21,7 @@ from sixbtc.application.generate import GenerateStrategies
 from sixbtc.application.ports import Clock, UnitOfWork
 from sixbtc.application.validate import ValidateStrategies
 from sixbtc.domain.pool import PoolDecision
-from sixbtc.domain.reasons import Code
+from sixbtc.domain.reasons import NOT_RECORDED
 from sixbtc.domain.retry import WorkFailure
 from sixbtc.domain.selection import LiveSelection
 from sixbtc.domain.strategy import Standing, Status, Strategy
@@ -112,7 +112,7 @@ class PipelinePass:
         with self.unit_of_work as uow:
             statuses = {status: uow.strategies.count(status) for status in Status}
             reasons = Counter(
-                str(s.retired_reason.code if s.retired_reason else Code.OTHER)
+                str(s.retired_reason.code) if s.retired_reason else NOT_RECORDED
                 for s in uow.strategies.by_status(Status.RETIRED)
             )
             active = uow.strategies.by_status(Status.ACTIVE)

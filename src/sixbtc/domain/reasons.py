@@ -14,6 +14,9 @@ from typing import Self
 
 #: Longest reason kept (figures are cut to fit).
 MAX_LENGTH = 500
+#: What reports show for a retirement that recorded no reason (the original system's, before
+#: its revision 775182bcf916 added one).
+NOT_RECORDED = "(no reason recorded)"
 
 
 class Code(enum.StrEnum):
@@ -53,6 +56,9 @@ class Code(enum.StrEnum):
     LIVE_ERROR = "live_error"
     # The migration of the original system's FAILED strategies.
     FAILED = "failed"
+    #: A strategy of the original system, written for its interface: retired at its first
+    #: re-backtest (no backtest of ours chose its execution parameters).
+    LEGACY_INTERFACE = "legacy_interface"
     #: Text that names no known code.
     OTHER = "other"
 

@@ -19,6 +19,7 @@ from sixbtc.application.ports import Market
 from sixbtc.domain.backtest import Costs, ParameterGrid, RunKind
 from sixbtc.domain.candles import Candles
 from sixbtc.domain.errors import IllegalTransition
+from sixbtc.domain.reasons import Code
 from sixbtc.domain.scoring import ScoringPolicy
 from sixbtc.domain.strategy import Status
 from sixbtc.domain.timeframe import Timeframe
@@ -335,7 +336,8 @@ def test_retest_retires_a_strategy_whose_market_turned_against_it(world):
     assert strategy.retired_reason.startswith("retest_below_entry")
 
 
-def test_retest_without_recorded_parameters_retires_with_backtest_error(world):
+def test_retest_of_an_original_system_strategy_retires_it_for_its_legacy_interface(world):
+    """ACTIVE without execution parameters: only the original system's strategies are."""
     store, _, _, build = world
     strategy_id = add_strategy(store, "long", status=Status.ACTIVE)
     with InMemoryUnitOfWork(store) as uow:
@@ -347,7 +349,8 @@ def test_retest_without_recorded_parameters_retires_with_backtest_error(world):
 
     strategy, runs = stored(store, strategy_id)
     assert strategy.status is Status.RETIRED
-    assert strategy.retired_reason.startswith("backtest_error: no execution parameters recorded")
+    assert strategy.retired_reason.code is Code.LEGACY_INTERFACE
+    assert strategy.retired_reason.startswith("legacy_interface: written for the original system")
     assert runs == []
 
 

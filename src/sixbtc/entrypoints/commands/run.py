@@ -16,6 +16,7 @@ from rich.live import Live
 from rich.table import Table
 
 from sixbtc import config as configuration
+from sixbtc.domain.reasons import NOT_RECORDED
 from sixbtc.domain.strategy import Status
 from sixbtc.entrypoints import services, wiring
 from sixbtc.entrypoints.console import bounded
@@ -155,9 +156,8 @@ def _progress(container, final: bool = False) -> Progress:
         ]
         events = uow.strategies.recent_events(8)
         retired = Counter(
-            s.retired_reason.code.value
+            s.retired_reason.code.value if s.retired_reason else NOT_RECORDED
             for s in (uow.strategies.by_status(Status.RETIRED) if final else [])
-            if s.retired_reason
         )
         trades = uow.trades.count()
     return Progress(statuses, reached, pool, live, events, retired, trades)

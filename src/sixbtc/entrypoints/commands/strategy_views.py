@@ -16,7 +16,7 @@ from rich.table import Table
 from sixbtc.application.ports import StrategyFilter
 from sixbtc.application.research import GATES
 from sixbtc.application.strategy_report import StrategyReport
-from sixbtc.domain.reasons import Code
+from sixbtc.domain.reasons import NOT_RECORDED, Code
 from sixbtc.domain.sensitivity import Robustness
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.timeframe import Timeframe
@@ -128,7 +128,7 @@ def _list(args: argparse.Namespace) -> int:
             str(s.timeframe or "-"),
             number(s.score_backtest),
             number(s.score_live),
-            str(s.retired_reason or "")[:60],
+            str(s.retired_reason or (NOT_RECORDED if s.status is Status.RETIRED else ""))[:60],
             str(s.id),
         )
     Console().print(table)
@@ -232,9 +232,9 @@ def render(report: StrategyReport, code: bool = True) -> list:
         f"parameters: {report.parameters if report.parameters is not None else '-'}",
         f"score: backtest {number(s.score_backtest)}, live {number(s.score_live)}",
     ]
-    if s.retired_reason:
+    if s.retired_reason or s.status is Status.RETIRED:
         when = f"{s.retired_at:%Y-%m-%d %H:%M} UTC" if s.retired_at else "(time not recorded)"
-        head.append(f"retired {when}: {s.retired_reason}")
+        head.append(f"retired {when}: {s.retired_reason or NOT_RECORDED}")
     out: list = ["\n".join(head)]
     history = Table(title="status history")
     for column in ("at (UTC)", "change", "reason", "by"):
