@@ -53,7 +53,7 @@ from sixbtc.application.ports import Clock, Exchange, MarketData, SignalSource, 
 from sixbtc.domain.backtest import ExecutionParameters, StopUnit
 from sixbtc.domain.candles import Candles, to_ms
 from sixbtc.domain.halt import KillSwitch
-from sixbtc.domain.orders import Fill, Order, OrderRequest, OrderStatus, Side
+from sixbtc.domain.orders import Fill, Order, OrderRequest, OrderStatus, Position, Side
 from sixbtc.domain.orders import client_order_id as derived_id
 from sixbtc.domain.position import (
     Direction,
@@ -63,7 +63,13 @@ from sixbtc.domain.position import (
     wanted,
 )
 from sixbtc.domain.reasons import Code, Reason
-from sixbtc.domain.reconciliation import SIZE_TOLERANCE, Issue, compare
+from sixbtc.domain.reconciliation import (
+    SIZE_TOLERANCE,
+    Issue,
+    IssueKind,
+    compare,
+    protective_ids,
+)
 from sixbtc.domain.strategy import Status, Strategy
 from sixbtc.domain.subaccount import Subaccount
 from sixbtc.domain.trade import Trade
@@ -240,12 +246,15 @@ class Executor:
     # --- records ------------------------------------------------------------------------------
 
     def _record_fills(self, t: _Trading) -> int:
-        """Record the exchange's fills not recorded yet, with the trades they open and close."""
+        """Record the exchange's fills not recorded yet, with the trades they open and close;
+        then cancel what still rests to protect a closed trade (its stop after its target
+        filled, both after an exit of ours), so that it never acts on a later position."""
         with self.unit_of_work() as uow:
             after = uow.fills.last_sequence(t.account.id)
         fills = self.exchange.fills(t.account.id, after)
         if not fills:
             return 0
+        closed: list[Trade] = []
         with self.unit_of_work() as uow:
             for fill in fills:
                 uow.fills.add(fill)
@@ -254,7 +263,7 @@ class Executor:
                     order.filled()
                     uow.orders.save(order)
                 if fill.reason is not None:
-                    self._close_trade(uow, t, fill)
+                    closed += self._close_trade(uow, t, fill)
                 elif order is not None:
                     self._open_trade(uow, t, fill, order)
                 else:
@@ -270,6 +279,8 @@ class Executor:
                         fill.client_order_id,
                     )
             uow.commit()
+        for cloid in sorted(protective_ids(closed)):
+            self.exchange.cancel_order(t.account.id, cloid)
         return len(fills)
 
     def _open_trade(self, uow: UnitOfWork, t: _Trading, fill: Fill, order: Order) -> None:
@@ -288,9 +299,9 @@ class Executor:
             trade.add_entry(fill.amount, fill.price, fill.fee)
             uow.trades.save(trade)
 
-    def _close_trade(self, uow: UnitOfWork, t: _Trading, fill: Fill) -> None:
-        """Close the open trade on the fill's coin; a fill smaller than the trade closes that
-        part of it."""
+    def _close_trade(self, uow: UnitOfWork, t: _Trading, fill: Fill) -> list[Trade]:
+        """Close the open trade on the fill's coin (returned when it is closed whole); a fill
+        smaller than the trade closes that part of it."""
         trade = next(
             (x for x in uow.trades.open_for(t.strategy.id) if x.symbol == fill.symbol), None
         )
@@ -302,9 +313,10 @@ class Executor:
                 fill.symbol,
                 t.strategy.name,
             )
-            return
+            return []
         assert fill.reason is not None
-        if fill.amount < trade.amount * (1 - SIZE_TOLERANCE):
+        whole = fill.amount >= trade.amount * (1 - SIZE_TOLERANCE)
+        if not whole:
             part = trade.split(fill.amount)
             uow.trades.save(trade)
             uow.trades.add(part)
@@ -317,6 +329,7 @@ class Executor:
             order_id=fill.client_order_id,
         )
         uow.trades.save(trade)
+        return [trade] if whole else []
 
     def _cancel_unsettled(self, t: _Trading, before: datetime | None) -> None:
         """Cancel the unsettled orders of candles before ``before`` (None: all) on the coins shown
@@ -344,8 +357,9 @@ class Executor:
         """Compare the subaccount on the exchange with our records; store what newly does not
         match, resolve what matches again. The issues still open after that."""
         findings = self._compare(t)
-        if findings:  # a fill may have landed between two reads: look once more
+        if findings:  # a fill may have landed between two reads; a stop may need placing again
             self._record_fills(t)
+            self._protect(t, [f.subject for f in findings if f.kind is IssueKind.MISSING_STOP])
             findings = self._compare(t)
         now, account = self.clock.now(), t.account.id
         with self.unit_of_work() as uow:
@@ -371,6 +385,26 @@ class Executor:
             uow.commit()
         return open_issues
 
+    def _protect(self, t: _Trading, symbols: list[str]) -> None:
+        """Place the entry order of our position on each of ``symbols`` again: the exchange
+        knows it filled and rests only the stop and target it lacks."""
+        if not symbols:
+            return
+        with self.unit_of_work() as uow:
+            entries = [
+                uow.orders.find(x.entry_order_id)
+                for x in uow.trades.open_for(t.strategy.id)
+                if x.symbol in symbols and x.subaccount == t.account.id
+            ]
+        for order in entries:
+            if order is not None:
+                log.warning(
+                    "subaccount %d: %s has no stop resting; placing its protection again",
+                    t.account.id,
+                    order.request.symbol,
+                )
+                self.exchange.place_order(order.request, order.protection(t.parameters))
+
     def _compare(self, t: _Trading) -> list:
         positions = self.exchange.positions(t.account.id)
         resting = self.exchange.open_orders(t.account.id)
@@ -395,6 +429,7 @@ class Executor:
                     uow.orders.add(order)
             uow.commit()
         outcome.orders += self._send(t)
+        outcome.fills += self._record_fills(t)  # a live venue fills at once
         with self.unit_of_work() as uow:
             account = uow.subaccounts.get(t.account.id)
             account.record_balance(equity)
@@ -412,61 +447,60 @@ class Executor:
             return list(pool.map(last, windows))
 
     def _orders(self, t: _Trading, signals: list[int], equity: float, entries: bool) -> list[Order]:
-        """The orders the signals ask for: an exit of a position an opposite signal ends or that
-        was held ``max_hold_bars`` bars (a simulated venue has closed that one already), and,
-        when ``entries``, an entry sized at the subaccount's equity split across its coins times
-        the leverage."""
+        """The orders the signals ask for, per coin: the exit of a position held
+        ``max_hold_bars`` bars (a simulated venue has closed it already) or that an opposite
+        signal ends; then, when ``entries`` and flat (also just after a maximum-holding exit, as
+        the backtest enters at the next open), an entry sized at the subaccount's equity split
+        across its coins times the leverage. Positions that are not ours are never traded."""
         positions = {p.symbol: p for p in self.exchange.positions(t.account.id)}
         with self.unit_of_work() as uow:
             trades = {x.symbol: x for x in uow.trades.open_for(t.strategy.id)}
-        margin = equity / len(t.strategy.coins)
-        p, candle_ms, created = t.parameters, to_ms(t.candle), self.clock.now()
+        p = t.parameters
         orders = []
         for window, signal in zip(t.windows, signals, strict=True):
             symbol, position = window.symbol, positions.get(window.symbol)
             held = position.direction if position is not None else None
-            target = wanted(signal, held)
-            atr, reason = None, ExitReason.SIGNAL
-            if position is not None and symbol not in trades:
-                continue  # not ours: reconciliation has flagged it; we never trade it
-            if position is not None and target == held:
-                trade = trades[symbol]
-                if self._bars_held(t, trade) < p.max_hold_bars:
-                    continue
-                reason = ExitReason.MAX_HOLD
-            elif target == held:
-                continue
             if position is not None:
-                side, amount, action = (
-                    Side.closing(position.direction),
-                    abs(position.amount),
-                    reason,
-                )
-            else:
-                assert target is not None
-                if not entries:
-                    continue
-                price = float(window.close[-1])
-                side, amount, action = Side.opening(target), margin * p.leverage / price, "entry"
-                if not amount > 0:
-                    log.warning("strategy %s: no equity left to enter %s", t.strategy.name, symbol)
-                    continue
-                if p.stop_unit is StopUnit.ATR:
-                    atr = average_true_range(window.high, window.low, window.close, p.atr_period)[
-                        -1
-                    ]
-            cloid = derived_id(
-                t.strategy.id,
-                symbol,
-                candle_ms,
-                action,
-                reason=reason if position is not None else None,
-            )
-            request = OrderRequest(
-                cloid, t.account.id, symbol, side, amount, reduce_only=position is not None
-            )
-            orders.append(Order(t.strategy.id, request, created, t.candle, atr))
+                if symbol not in trades:
+                    continue  # not ours: reconciliation has flagged it
+                if self._bars_held(t, trades[symbol]) >= p.max_hold_bars:
+                    orders.append(self._exit(t, position, ExitReason.MAX_HOLD))
+                    held = None
+                elif wanted(signal, held) != held:
+                    orders.append(self._exit(t, position, ExitReason.SIGNAL))
+                    continue  # flat at the next open: never a reversal in the same step
+            target = wanted(signal, held)
+            if held is None and target is not None and entries:
+                entry = self._entry(t, window, target, equity / len(t.strategy.coins))
+                if entry is not None:
+                    orders.append(entry)
         return orders
+
+    def _exit(self, t: _Trading, position: Position, reason: ExitReason) -> Order:
+        """A reduce-only order closing ``position`` at market, its id saying why."""
+        cloid = derived_id(t.strategy.id, position.symbol, to_ms(t.candle), reason, reason=reason)
+        side = Side.closing(position.direction)
+        request = OrderRequest(
+            cloid, t.account.id, position.symbol, side, abs(position.amount), reduce_only=True
+        )
+        return Order(t.strategy.id, request, self.clock.now(), t.candle)
+
+    def _entry(
+        self, t: _Trading, window: Candles, direction: Direction, margin: float
+    ) -> Order | None:
+        """An order opening ``direction`` with ``margin`` times the leverage at the last close
+        (None when there is no equity left), with the ATR its stop needs."""
+        p, symbol = t.parameters, window.symbol
+        amount = margin * p.leverage / float(window.close[-1])
+        if not amount > 0:
+            log.warning("strategy %s: no equity left to enter %s", t.strategy.name, symbol)
+            return None
+        atr = None
+        if p.stop_unit is StopUnit.ATR:
+            atr = average_true_range(window.high, window.low, window.close, p.atr_period)[-1]
+        cloid = derived_id(t.strategy.id, symbol, to_ms(t.candle), "entry")
+        request = OrderRequest(cloid, t.account.id, symbol, Side.opening(direction), amount)
+        return Order(t.strategy.id, request, self.clock.now(), t.candle, atr)
 
     @staticmethod
     def _bars_held(t: _Trading, trade: Trade) -> int:
@@ -486,7 +520,7 @@ class Executor:
                 if o.status is OrderStatus.PENDING and o.candle == t.candle
             ]
         settled = []
-        for order in pending:
+        for order in sorted(pending, key=lambda o: not o.request.reduce_only):  # exits first
             try:
                 if not self.exchange.order_known(t.account.id, order.client_order_id):
                     self.exchange.place_order(order.request, order.protection(t.parameters))

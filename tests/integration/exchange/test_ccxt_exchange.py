@@ -54,8 +54,10 @@ def test_an_entry_fills_then_rests_its_stop_and_target_with_derived_ids(sol, exc
     assert {exit_reason(c) for c in resting} == {ExitReason.STOP_LOSS, ExitReason.TAKE_PROFIT}
     assert all(o.reduce_only and o.side is Side.SELL and o.amount == 1.0 for o in resting.values())
     assert client_order_id(order.client_order_id, reason=ExitReason.STOP_LOSS) in resting
-    [leverage] = sol.exchange_actions("updateLeverage")
-    assert leverage["action"]["leverage"] == 3 and leverage["vaultAddress"] == SUB[2:]
+    [leverage] = sol.exchange_actions(
+        "updateLeverage"
+    )  # one above the strategy's 3: margin headroom
+    assert leverage["action"]["leverage"] == 4 and leverage["vaultAddress"] == SUB[2:]
     assert all(o["c"] for o in orders_sent(sol))  # every order carries its client id
     assert all(b["vaultAddress"] == SUB[2:] for b in sol.exchange_actions("order"))
     assert exchange.equity(1) == pytest.approx(1000 - 100 * FEE)

@@ -108,22 +108,10 @@ def test_stops_targets_and_signal_exits_trade_on_the_live_venue_as_backtested(fa
     assert {t.exit_reason for t in desk.trades()} >= {"sl", "tp", "signal"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the executor sizes each entry at the equity's share times the leverage, the whole "
-    "initial margin the venue asks at that leverage: fees, rounding or another coin's loss make "
-    "Hyperliquid refuse entries (Insufficient margin) that the backtest takes",
-)
 def test_entries_fit_the_venues_initial_margin(fake):
     parity(fake, 0.02, 0.03, 6)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a position due for its maximum holding time on a candle whose signal is opposite is "
-    "closed as a signal exit live (the backtest: max_hold), and the backtest's entry at the next "
-    "open after a max_hold exit is not sent in the same pass live",
-)
 def test_maximum_holding_exits_trade_on_the_live_venue_as_backtested(fake):
     fake.venue.check_margin = False
     desk = parity(fake, 0.04, 0.05, 2)

@@ -340,9 +340,12 @@ class CcxtExchange:
             )
 
     def _set_leverage(self, order: OrderRequest, leverage: float) -> None:
-        """The coin's cross leverage on the subaccount, once per value (rounded up: the venue
-        takes whole numbers)."""
-        whole = math.ceil(leverage)
+        """The coin's cross leverage on the subaccount, once per value: one above the strategy's,
+        rounded up (the venue takes whole numbers). The order's size sets the exposure; the
+        venue's leverage only sets the initial margin it asks, and the step of headroom leaves
+        room for fees and rounding when each coin's entry uses its whole share of the equity
+        (cross margin: liquidation follows the account's value, not this setting)."""
+        whole = math.ceil(leverage) + 1
         key = (order.subaccount, order.symbol, whole)
         if key in self._leverage:
             return
