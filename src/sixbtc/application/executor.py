@@ -195,10 +195,13 @@ class Executor:
             )
         if self.kill_switch.limits.dead_man_seconds:
             self.exchange.keep_alive(account.id, self.kill_switch.limits.dead_man_seconds)
+        candle = strategy.timeframe.last_closed(self.clock.now())
         for halt in switch.flattening:  # at once, not at the next candle; again each minute
             minute = self.clock.now().replace(second=0, microsecond=0)
             self.exchange.close_all(account.id, derived_id(halt.id, account.id, minute))
-        candle = strategy.timeframe.last_closed(self.clock.now())
+            outcome.fills += self._record_fills(
+                _Trading(strategy, account, strategy.execution, candle, [])
+            )  # a live venue's closes are filled already
         if self._handled.get(strategy.id) == candle:
             return
         windows = self._windows(strategy, candle)

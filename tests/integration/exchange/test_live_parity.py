@@ -47,10 +47,13 @@ def live_desk(fake, markets: list[Market], parameters: ExecutionParameters) -> D
     return desk
 
 
-def run(fake, desk: Desk) -> None:
-    """Each bar happens on the venue (at its open time), then the executor's pass at its close."""
+def run(fake, desk: Desk, bars: range | None = None) -> None:
+    """Each bar (of ``bars``; None: all) happens on the venue (at its open time), then the
+    executor's pass at its close."""
     step = desk.timeframe.minutes * 60_000
-    for i, time_ms in enumerate(desk.times()):
+    times = desk.times()
+    for i in bars if bars is not None else range(len(times)):
+        time_ms = times[i]
         fake.clock.fixed_ms = time_ms
         for m in desk.markets:
             coin, c = m.candles.symbol, m.candles
