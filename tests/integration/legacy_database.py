@@ -59,7 +59,7 @@ CREATE TABLE trades (
 CREATE TABLE subaccounts (
   id integer PRIMARY KEY, strategy_id uuid REFERENCES strategies(id),
   allocated_capital double precision NOT NULL, current_balance double precision,
-  peak_balance double precision, total_trades integer, status subaccount_status NOT NULL,
+  total_trades integer, status subaccount_status NOT NULL,
   created_at timestamp NOT NULL, api_wallet varchar(100));
 CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
 INSERT INTO alembic_version VALUES ('a1f6f9a716cc');

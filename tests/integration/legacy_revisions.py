@@ -103,9 +103,7 @@ STEPS: dict[str, tuple[str, ...]] = {
         "updated_at timestamp with time zone, PRIMARY KEY (scope, scope_id))",
         "CREATE INDEX idx_emergency_stop_is_stopped ON emergency_stop_states (is_stopped)",
         "CREATE INDEX idx_emergency_stop_scope ON emergency_stop_states (scope)",
-        # legacy_database's a1f6f9a716cc subaccounts already has peak_balance (as our first
-        # revision creates it); the original's a1f6f9a716cc had none.
-        "ALTER TABLE subaccounts ADD COLUMN IF NOT EXISTS peak_balance double precision",
+        "ALTER TABLE subaccounts ADD COLUMN peak_balance double precision",
         "ALTER TABLE subaccounts ADD COLUMN peak_balance_updated_at timestamp with time zone",
         "ALTER TABLE subaccounts ADD COLUMN daily_pnl_usd double precision",
         "ALTER TABLE subaccounts ADD COLUMN daily_pnl_reset_date timestamp",

@@ -143,6 +143,8 @@ def test_original_database_upgrades_and_downgrades_row_for_row(legacy_url: str) 
             if strategy.status in (Status.ACTIVE, Status.LIVE):
                 assert strategy.last_backtested_at == expected_last_backtest(index)
         assert uow.strategies.count(Status.ACTIVE) == 5
+        # the original's subaccounts had no peak_balance before its 5f728cbb7dcf: added
+        assert {a.id: a.peak_balance for a in uow.subaccounts.all()}[99] is None
     with pytest.raises(sa.exc.DBAPIError), engine.begin() as connection:
         connection.execute(sa.text("UPDATE strategies SET status = 'TESTED'"))
     engine.dispose()

@@ -174,7 +174,9 @@ def test_a_database_whose_tables_contradict_its_revision_is_refused(original_url
     build_at(original_url, "0e81376af4a2")
     run(original_url, "UPDATE alembic_version SET version_num = '775182bcf916'")
     before_schema, before = schema(original_url), snapshot(original_url)
-    with pytest.raises(MigrationRefused, match=r"revision 775182bcf916 but has strategies\.retired"):
+    with pytest.raises(
+        MigrationRefused, match=r"revision 775182bcf916 but has strategies\.retired"
+    ):
         migrations.upgrade(original_url)
     assert schema(original_url) == before_schema and snapshot(original_url) == before
 

@@ -18,6 +18,10 @@ A database at a later revision of the original system (carried here by
 column and its values are kept and widened to text (our reasons are longer); only FAILED rows
 without a reason get ``failed``, each recorded in ``legacy_retired_reason_fills``.
 
+``subaccounts.peak_balance`` (which the pipeline reads) exists in the original system only from its
+revision 5f728cbb7dcf on; on an older database this migration adds it (and
+``legacy_peak_balance_added`` says so, for the downgrade to drop it again).
+
 Downgrade decision: the downgrade gives back the database this migration found. A column this
 migration added is dropped; a column that was already there stays (with its index and values),
 and a row this migration filled gets its NULL back unless the pipeline has since written another
@@ -80,6 +84,9 @@ events = sa.table(
 )
 #: Rows whose existing ``retired_reason`` was NULL and this migration set to ``failed``.
 reason_fills = sa.table("legacy_retired_reason_fills", sa.column("strategy_id", sa.Uuid))
+#: Marks that this migration added ``subaccounts.peak_balance`` (the original system has it only
+#: from its revision 5f728cbb7dcf on): the downgrade drops it again.
+PEAK_BALANCE_ADDED = "legacy_peak_balance_added"
 #: The type of the original system's ``retired_reason`` (its revision 775182bcf916).
 ORIGINAL_REASON_TYPE = sa.String(50)
 backtests = sa.table(
@@ -106,8 +113,8 @@ def _type_labels() -> list[str]:
     return list(op.get_bind().execute(query).scalars())
 
 
-def _has_column(name: str) -> bool:
-    columns = sa.inspect(op.get_bind()).get_columns("strategies")
+def _has_column(name: str, table: str = "strategies") -> bool:
+    columns = sa.inspect(op.get_bind()).get_columns(table)
     return any(column["name"] == name for column in columns)
 
 
@@ -187,9 +194,7 @@ def upgrade() -> None:
     else:
         op.add_column("strategies", sa.Column("last_backtested_at", sa.DateTime))
     if reason_existed:
-        op.create_table(
-            reason_fills.name, sa.Column("strategy_id", sa.Uuid, primary_key=True)
-        )
+        op.create_table(reason_fills.name, sa.Column("strategy_id", sa.Uuid, primary_key=True))
         bind.execute(
             reason_fills.insert().from_select(
                 ["strategy_id"],
@@ -200,11 +205,12 @@ def upgrade() -> None:
             )
         )
         with op.batch_alter_table("strategies") as batch:
-            batch.alter_column(
-                "retired_reason", type_=sa.Text, existing_type=ORIGINAL_REASON_TYPE
-            )
+            batch.alter_column("retired_reason", type_=sa.Text, existing_type=ORIGINAL_REASON_TYPE)
     else:
         op.add_column("strategies", sa.Column("retired_reason", sa.Text))
+    if not _has_column("peak_balance", "subaccounts"):
+        op.add_column("subaccounts", sa.Column("peak_balance", sa.Float))
+        op.create_table(PEAK_BALANCE_ADDED, sa.Column("added", sa.Boolean, primary_key=True))
     _set_status_type(_status_type(original_labels), sa.String(20))
 
     now = _now()
@@ -307,13 +313,15 @@ def downgrade() -> None:
         op.drop_table(reason_fills.name)
     with op.batch_alter_table("strategies") as batch:
         if reason_existed:
-            batch.alter_column(
-                "retired_reason", type_=ORIGINAL_REASON_TYPE, existing_type=sa.Text
-            )
+            batch.alter_column("retired_reason", type_=ORIGINAL_REASON_TYPE, existing_type=sa.Text)
         else:
             batch.drop_column("retired_reason")
         if not column_existed:
             batch.drop_column("last_backtested_at")
+    if sa.inspect(bind).has_table(PEAK_BALANCE_ADDED):
+        with op.batch_alter_table("subaccounts") as batch:
+            batch.drop_column("peak_balance")
+        op.drop_table(PEAK_BALANCE_ADDED)
     op.drop_index("ix_strategy_events_strategy_id", "strategy_events")
     op.drop_table("strategy_events")
     op.drop_table("legacy_strategy_status_labels")
