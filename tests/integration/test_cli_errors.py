@@ -77,7 +77,16 @@ def unknown_revision_database(path: Path, revision: str) -> str:
     return f"sqlite:///{path}"
 
 
-@pytest.mark.parametrize("revision", ["014_rename_tested_to_active", "4888110cfe92"])
+def test_an_original_revision_without_its_tables_is_refused_and_left_alone(
+    tmp_path, capsys, monkeypatch
+):
+    url = unknown_revision_database(tmp_path / "later.db", "4888110cfe92")
+    code, err = run(capsys, monkeypatch, url, "db", "upgrade")
+    assert code == 1 and "the database names the original system's revision 4888110cfe92" in err
+    assert migrations.current(url) == "4888110cfe92"
+
+
+@pytest.mark.parametrize("revision", ["9f8e7d6c5b4a", "099_someone_elses_revision"])
 def test_a_database_at_an_unknown_revision_is_refused_and_left_alone(
     tmp_path, capsys, monkeypatch, revision
 ):
