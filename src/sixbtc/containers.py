@@ -32,13 +32,16 @@ from sixbtc.application import pool
 from sixbtc.application.backtest import Backtester, BacktestSettings
 from sixbtc.application.backtest_worker import BacktestWorker
 from sixbtc.application.claims import ClaimKeeper
+from sixbtc.application.dashboard import DashboardQuery
 from sixbtc.application.executor import Executor
 from sixbtc.application.generate import AddStrategy, GenerateStrategies
+from sixbtc.application.health import HealthQuery
 from sixbtc.application.heartbeat import HeartbeatRecorder
 from sixbtc.application.kill_switch import KillSwitchControl
 from sixbtc.application.live import LiveReview
 from sixbtc.application.markets import StrategyMarkets
 from sixbtc.application.notifications import NotificationFeed
+from sixbtc.application.operator import RetireByHand
 from sixbtc.application.pipeline import PipelinePass
 from sixbtc.application.pool import PoolRules
 from sixbtc.application.ports import Clock, Notifier
@@ -390,6 +393,15 @@ def _queue_limits(config: Config) -> dict[Status, int]:
     return {Status.GENERATED: limits.generated, Status.VALIDATED: limits.validated}
 
 
+def _silent_after(config: Config) -> dict[str, timedelta]:
+    """How long a running service may go without a heartbeat before it is silent: the rotator
+    and the monitor wait their check interval between ticks (twice it, and a minute)."""
+    return {
+        "rotator": timedelta(minutes=2 * config.rotator.check_interval_minutes + 1),
+        "monitor": timedelta(minutes=2 * config.monitor.check_interval_minutes + 1),
+    }
+
+
 class Pipeline(containers.DeclarativeContainer):
     """The use cases of the pipeline, built on the adapters of a :class:`Container`."""
 
@@ -576,6 +588,29 @@ class Pipeline(containers.DeclarativeContainer):
         selection=adapters.selection,
         pool_size=config.provided.active_pool.max_size,
         queue_limits=providers.Callable(_queue_limits, config),
+    )
+    #: ``sixbtc web``: the dashboard's read models.
+    dashboard = providers.Factory(
+        DashboardQuery,
+        unit_of_work=adapters.unit_of_work.provider,
+        clock=adapters.clock,
+        wall_clock=adapters.wall_clock,
+        status=status,
+        silent_after=providers.Callable(_silent_after, config),
+    )
+    #: ``GET /health``: database, data freshness, services (one per process: it caches).
+    health = providers.Singleton(
+        HealthQuery,
+        unit_of_work=adapters.unit_of_work.provider,
+        clock=adapters.clock,
+        wall_clock=adapters.wall_clock,
+        market_data=adapters.market_data.provider,
+        stale_data_minutes=config.provided.emergency.stale_data_minutes,
+        silent_after=providers.Callable(_silent_after, config),
+    )
+    #: An operator retires a LIVE or ACTIVE strategy by hand (``sixbtc web``).
+    retire_by_hand = providers.Factory(
+        RetireByHand, unit_of_work=adapters.unit_of_work.provider, clock=adapters.clock
     )
 
 

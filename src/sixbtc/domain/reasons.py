@@ -59,6 +59,8 @@ class Code(enum.StrEnum):
     #: A strategy of the original system, written for its interface: retired at its first
     #: re-backtest (no backtest of ours chose its execution parameters).
     LEGACY_INTERFACE = "legacy_interface"
+    #: An operator retired it by hand (``sixbtc web``): why, and by whom.
+    OPERATOR = "operator"
     #: Text that names no known code.
     OTHER = "other"
 

@@ -21,6 +21,7 @@ from sixbtc.entrypoints.commands import run as run_command
 from sixbtc.entrypoints.commands import service as service_command
 from sixbtc.entrypoints.commands import status as status_command
 from sixbtc.entrypoints.commands import strategy as strategy_command
+from sixbtc.entrypoints.commands import web as web_command
 from sixbtc.entrypoints.console import configure_logging, guarded
 
 COMMANDS = (
@@ -36,6 +37,7 @@ COMMANDS = (
     backtest_command,
     report_command,
     research_command,
+    web_command,
 )
 
 
