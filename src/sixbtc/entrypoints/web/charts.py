@@ -42,7 +42,12 @@ def histogram(values: Sequence[float], label: str, bins: int = 20) -> str:
     with _LOCK:
         figure, axes = _figure()
         if values:
-            axes.hist(values, bins=min(bins, max(1, len(values))), color=LINE, alpha=0.8)
+            from matplotlib.ticker import MaxNLocator
+
+            low, high = min(values), max(values)
+            pad = max(1.0, (high - low) * 0.05)
+            axes.hist(values, bins=bins, range=(low - pad, high + pad), color=LINE, alpha=0.8)
+            axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         else:
             axes.text(0.5, 0.5, "(nothing yet)", ha="center", va="center")
         axes.set_xlabel(label)
