@@ -12,14 +12,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from dependency_injector import providers
-from tests.e2e.test_lifecycle import VARIANTS, small_factory
+from tests.e2e.test_lifecycle import VARIANTS, small_factory, traded_factory
 from tests.e2e.test_pipeline_pass import NOW
 
-from sixbtc import config as configuration
-from sixbtc.adapters.clock import ManualClock
 from sixbtc.adapters.sqlalchemy import migrations
-from sixbtc.containers import build, use_cases
 from sixbtc.domain.strategy import Status
 from sixbtc.entrypoints.cli import main
 
@@ -28,23 +24,7 @@ from sixbtc.entrypoints.cli import main
 def factory(tmp_path_factory):
     """The environment of a small factory's database, and its container."""
     environment = small_factory(tmp_path_factory.mktemp("factory"))
-    settings = configuration.load(None, environ=environment)
-    migrations.upgrade(settings.database.url)
-    container = build(settings)
-    clock = ManualClock(NOW + timedelta(hours=3))
-    container.clock.override(providers.Object(clock))
-    pipeline = use_cases(container)
-    for name, code in VARIANTS.items():
-        container.add_strategy()(code, name)
-    pipeline.validate().run(limit=10)
-    worker = pipeline.backtest_worker(claims=pipeline.claim_keeper(owner="e2e"))
-    while worker.tick() is not None:
-        pass
-    pipeline.rotator().run()
-    executor = pipeline.executor()
-    for _ in range(24):  # six hours of 15m candles: the LIVE ones trade
-        clock.advance(timedelta(minutes=15))
-        executor.tick()
+    container, _, clock, _ = traded_factory(environment)
     container.add_strategy()(VARIANTS["RevThree"].replace("class PlantedReversal", "class Queued"))
     with container.unit_of_work() as uow:  # a worker holds the newcomer
         uow.claims.claim(

@@ -62,6 +62,31 @@ def small_factory(folder) -> dict[str, str]:
     )
 
 
+def traded_factory(environment: dict[str, str], on_pass=lambda pipeline: None):
+    """A small factory's container, use cases and clock after six hours of paper trading: its
+    variants validated, backtested, the best rotated LIVE and traded on 24 candles of 15m
+    (``on_pass(pipeline)`` after each executor pass)."""
+    settings = configuration.load(None, environ=environment)
+    migrations.upgrade(settings.database.url)
+    container = build(settings)
+    clock = ManualClock(NOW + timedelta(hours=3))
+    container.clock.override(providers.Object(clock))
+    pipeline = use_cases(container)
+    for name, code in VARIANTS.items():
+        container.add_strategy()(code, name)
+    pipeline.validate().run(limit=10)
+    worker = pipeline.backtest_worker(claims=pipeline.claim_keeper(owner="e2e"))
+    while worker.tick() is not None:
+        pass
+    pipeline.rotator().run()
+    executor = pipeline.executor()
+    for _ in range(24):
+        clock.advance(timedelta(minutes=15))
+        executor.tick()
+        on_pass(pipeline)
+    return container, pipeline, clock, executor
+
+
 @pytest.fixture
 def factory(tmp_path):
     environment = small_factory(tmp_path)

@@ -14,16 +14,10 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from dependency_injector import providers
-from tests.e2e.test_lifecycle import VARIANTS, small_factory
-from tests.e2e.test_pipeline_pass import NOW
+from tests.e2e.test_lifecycle import small_factory, traded_factory
 
-from sixbtc import config as configuration
-from sixbtc.adapters.clock import ManualClock
-from sixbtc.adapters.sqlalchemy import migrations
 from sixbtc.adapters.sqlalchemy.tables import orders
 from sixbtc.application.ports import StrategyFilter
-from sixbtc.containers import build, use_cases
 from sixbtc.domain.strategy import Status
 from sixbtc.entrypoints.web.app import create_app
 from sixbtc.entrypoints.web.auth import WebAuth
@@ -42,25 +36,12 @@ pytestmark = pytest.mark.skipif(
 def factory(tmp_path_factory):
     """A small factory after six hours of paper trading, its clock and its use cases."""
     environment = small_factory(tmp_path_factory.mktemp("web"))
-    settings = configuration.load(None, environ=environment)
-    migrations.upgrade(settings.database.url)
-    container = build(settings)
-    clock = ManualClock(NOW + timedelta(hours=3))
-    container.clock.override(providers.Object(clock))
-    pipeline = use_cases(container)
-    for name, code in VARIANTS.items():
-        container.add_strategy()(code, name)
-    pipeline.validate().run(limit=10)
-    worker = pipeline.backtest_worker(claims=pipeline.claim_keeper(owner="e2e"))
-    while worker.tick() is not None:
-        pass
-    pipeline.rotator().run()
-    executor = pipeline.executor()
-    beat = pipeline.heartbeat(service="executor")
-    for _ in range(24):  # six hours of 15m candles: the LIVE ones trade
-        clock.advance(timedelta(minutes=15))
-        executor.tick()
-        beat.ticked("executor")
+    beats: dict = {}
+
+    def beat(pipeline) -> None:  # the executor's heartbeat, as its service records it
+        beats.setdefault("executor", pipeline.heartbeat(service="executor")).ticked("executor")
+
+    container, pipeline, clock, executor = traded_factory(environment, on_pass=beat)
     yield container, pipeline, clock, executor
     container.shutdown_resources()
 

@@ -37,7 +37,7 @@ import math
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 import numpy as np
@@ -65,6 +65,7 @@ from sixbtc.domain.position import (
 from sixbtc.domain.reasons import Code, Reason
 from sixbtc.domain.reconciliation import (
     SIZE_TOLERANCE,
+    Finding,
     Issue,
     IssueKind,
     compare,
@@ -76,6 +77,9 @@ from sixbtc.domain.trade import Trade
 
 log = logging.getLogger(__name__)
 SERVICE = "executor"
+#: How often the portfolio's value is measured for the emergency stops (a live venue answers one
+#: request per account; passes come every second).
+MARK_INTERVAL = timedelta(minutes=1)
 
 
 @attrs.define
@@ -120,6 +124,7 @@ class Executor:
     #: The last candle handled per strategy (a restart handles it again, harmlessly).
     _handled: dict[uuid.UUID, datetime] = attrs.field(factory=dict, init=False)
     _reported: dict[uuid.UUID, datetime | None] = attrs.field(factory=dict, init=False)
+    _marked_at: datetime | None = attrs.field(default=None, init=False)
     #: Per strategy, its coins whose newest candle lags, with how many minutes (last looked at).
     _lagging: dict[uuid.UUID, dict[str, float]] = attrs.field(factory=dict, init=False)
 
@@ -149,8 +154,13 @@ class Executor:
         return outcome
 
     def _mark_portfolio(self, accounts: Sequence[Subaccount]) -> KillSwitch:
-        """The portfolio's value to the emergency stops, then the kill switch; when the exchange
-        cannot tell the value, the kill switch as it stands."""
+        """The portfolio's value to the emergency stops (at most every ``MARK_INTERVAL``: each
+        mark asks the exchange for every account), then the kill switch; between marks, or when
+        the exchange cannot tell the value, the kill switch as it stands."""
+        now = self.clock.now()
+        if self._marked_at is not None and now - self._marked_at < MARK_INTERVAL:
+            return self.kill_switch.current()
+        self._marked_at = now
         try:
             value = self.exchange.main_balance() + sum(self.exchange.equity(a.id) for a in accounts)
         except ExchangeError as error:
@@ -408,7 +418,7 @@ class Executor:
                 )
                 self.exchange.place_order(order.request, order.protection(t.parameters))
 
-    def _compare(self, t: _Trading) -> list:
+    def _compare(self, t: _Trading) -> list[Finding]:
         positions = self.exchange.positions(t.account.id)
         resting = self.exchange.open_orders(t.account.id)
         with self.unit_of_work() as uow:

@@ -62,9 +62,9 @@ class NotificationFeed:
             news += self._live_moves(uow)
             if now.date() != self._since.date():
                 news.append(self._digest(uow, now))
-        news += self._new_fills(uow, now, announce=not first)
+        news += self._new_fills(uow, announce=not first)
         news += self._halt_changes(uow, now, announce=not first)
-        news += self._service_errors(uow, now, announce=not first)
+        news += self._service_errors(uow, announce=not first)
         return news
 
     def _live_moves(self, uow: UnitOfWork) -> list[Notification]:
@@ -88,7 +88,7 @@ class NotificationFeed:
                 )
         return found
 
-    def _new_fills(self, uow: UnitOfWork, now: datetime, announce: bool) -> list[Notification]:
+    def _new_fills(self, uow: UnitOfWork, announce: bool) -> list[Notification]:
         found = []
         for account in uow.subaccounts.all():
             after = self._fills.get(account.id)
@@ -127,7 +127,7 @@ class NotificationFeed:
             found.append(Notification(topic, title, text, now))
         return found
 
-    def _service_errors(self, uow: UnitOfWork, now: datetime, announce: bool) -> list[Notification]:
+    def _service_errors(self, uow: UnitOfWork, announce: bool) -> list[Notification]:
         found = []
         for beat in uow.heartbeats.all():
             key = (beat.service, beat.owner)
